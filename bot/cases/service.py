@@ -1,0 +1,239 @@
+"""Case lifecycle: open, change severity. Plain values in, plain results out; the caller
+owns the transaction, so the state change, its timeline entry, its timers and the
+messages it causes commit together or not at all. No Slack I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.db.models import Case, CaseEvent, OutboxMessage, PolicySnapshot, Timer
+from bot.db.ops import insert_ignore, next_case_number
+from bot.policies.schema import Policy
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    team_id: str
+    channel_id: str
+    message_ts: str
+    thread_ts: str
+    requester_id: str | None
+    opened_by: str
+    text: str
+    permalink: str | None
+    source_event: str | None
+
+
+@dataclass(frozen=True)
+class Opened:
+    case: Case
+    created: bool
+
+
+class CaseError(Exception):
+    """A request the case cannot honour; the message is shown to the user."""
+
+
+def find_case(session: Session, team_id: str, channel_id: str, message_ts: str) -> Case | None:
+    return session.execute(
+        select(Case).where(
+            Case.team_id == team_id, Case.channel_id == channel_id, Case.message_ts == message_ts
+        )
+    ).scalar_one_or_none()
+
+
+def record(
+    session: Session,
+    case: Case,
+    now: datetime,
+    actor: str,
+    kind: str,
+    source_event: str | None = None,
+    **data: Any,
+) -> None:
+    session.add(
+        CaseEvent(
+            case_id=case.id, at=now, actor=actor, kind=kind, data=data, source_event=source_event
+        )
+    )
+
+
+def enqueue(
+    session: Session,
+    now: datetime,
+    *,
+    team_id: str,
+    channel_id: str,
+    intent: str,
+    case: Case | None = None,
+    dedupe_key: str | None = None,
+    **data: Any,
+) -> None:
+    values = dict(
+        team_id=team_id,
+        channel_id=channel_id,
+        intent=intent,
+        case_id=case.id if case else None,
+        data=data,
+        dedupe_key=dedupe_key,
+        status="pending",
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    if dedupe_key is None:
+        session.add(OutboxMessage(**values))
+    else:
+        insert_ignore(session, OutboxMessage.__table__, values)
+
+
+def _snapshot(session: Session, policy: Policy, now: datetime) -> None:
+    insert_ignore(
+        session,
+        PolicySnapshot.__table__,
+        dict(
+            content_hash=policy.content_hash,
+            policy_id=policy.id,
+            content=policy.snapshot(),
+            first_seen_at=now,
+        ),
+    )
+
+
+def first_response_due(policy: Policy, severity: str, opened_at: datetime) -> datetime | None:
+    target = policy.target(severity, "first_response")
+    if target is None:
+        return None
+    return policy.calendar_for(severity).add(opened_at, target)
+
+
+def _schedule_breach(session: Session, case: Case) -> None:
+    session.execute(
+        update(Timer)
+        .where(Timer.case_id == case.id, Timer.kind == "first_response_breach")
+        .where(Timer.status == "pending")
+        .values(status="cancelled")
+    )
+    if case.first_response_due is not None:
+        insert_ignore(
+            session,
+            Timer.__table__,
+            dict(
+                case_id=case.id,
+                kind="first_response_breach",
+                due_at=case.first_response_due,
+                status="pending",
+            ),
+        )
+
+
+def open_case(
+    session: Session,
+    clock: Clock,
+    policy: Policy,
+    req: OpenCase,
+    triage_channel: str | None = None,
+) -> Opened:
+    """Open one case for a message, or return the one it already has."""
+    now = clock.now()
+    existing = find_case(session, req.team_id, req.channel_id, req.message_ts)
+    if existing is not None:
+        record(session, existing, now, req.opened_by, "reacted_again", req.source_event)
+        return Opened(existing, created=False)
+
+    _snapshot(session, policy, now)
+    severity = policy.default_severity
+    case = Case(
+        team_id=req.team_id,
+        number=next_case_number(session, req.team_id),
+        channel_id=req.channel_id,
+        message_ts=req.message_ts,
+        thread_ts=req.thread_ts,
+        requester_id=req.requester_id,
+        opened_by=req.opened_by,
+        text=req.text,
+        permalink=req.permalink,
+        status="open",
+        severity=severity,
+        policy_id=policy.id,
+        policy_hash=policy.content_hash,
+        opened_at=now,
+        first_response_due=first_response_due(policy, severity, now),
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()  # a concurrent open of the same message fails here, on the unique key
+    record(
+        session,
+        case,
+        now,
+        req.opened_by,
+        "opened",
+        req.source_event,
+        severity=severity,
+        policy=policy.id,
+        policy_hash=policy.content_hash,
+    )
+    _schedule_breach(session, case)
+    enqueue(
+        session,
+        now,
+        team_id=case.team_id,
+        channel_id=case.channel_id,
+        intent="case_card",
+        case=case,
+        dedupe_key=f"card:{case.id}",
+        thread_ts=case.thread_ts,
+    )
+    if triage_channel:
+        enqueue(
+            session,
+            now,
+            team_id=case.team_id,
+            channel_id=triage_channel,
+            intent="triage_notice",
+            case=case,
+            dedupe_key=f"triage:{case.id}",
+        )
+    return Opened(case, created=True)
+
+
+def set_severity(
+    session: Session,
+    clock: Clock,
+    policy: Policy,
+    case: Case,
+    requested: str,
+    actor: str,
+    source_event: str | None = None,
+) -> bool:
+    """Change a case's severity; due times are recomputed from when the case opened.
+    Returns False when nothing changed."""
+    sev = policy.severity(requested)
+    if sev is None:
+        names = ", ".join(s.id for s in policy.ordered_severities)
+        raise CaseError(f"'{requested}' is not a severity of this policy: use one of {names}")
+    if sev.id == case.severity:
+        return False
+    now = clock.now()
+    old = case.severity
+    case.severity = sev.id
+    case.first_response_due = first_response_due(policy, sev.id, case.opened_at)
+    case.updated_at = now
+    record(session, case, now, actor, "severity_changed", source_event, old=old, new=sev.id)
+    _schedule_breach(session, case)
+    enqueue(
+        session,
+        now,
+        team_id=case.team_id,
+        channel_id=case.channel_id,
+        intent="case_card_update",
+        case=case,
+    )
+    return True

@@ -1,0 +1,45 @@
+"""Schema migrations to head, safe when several replicas start at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+import migrations
+
+# An arbitrary constant: the PostgreSQL advisory lock every replica takes while migrating.
+_MIGRATION_LOCK_ID = 0x65736362  # "escb"
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    return cfg
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    cfg = _config()
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Held until this transaction ends, so a second replica waits, then finds head.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def is_current(engine: Engine) -> bool:
+    return current_revision(engine) == head_revision()

@@ -1,0 +1,187 @@
+"""The schema. The database is the truth: inbound events, cases, their timeline, pending
+timers and messages still to send are all rows, so a restart loses nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# SQLite has no BIGINT autoincrement; plain INTEGER is its rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and always hands back aware UTC datetimes,
+    on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database: pass an aware UTC instant")
+        from datetime import UTC
+
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        from datetime import UTC
+
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class InboxEvent(Base):
+    """A request from Slack, committed before the ack and processed after it."""
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_inbox_dedupe"),
+        Index("ix_inbox_pending", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # team + Slack's event_id for events; a digest of the body for other requests.
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    team_id: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseCounter(Base):
+    """The last case number handed out in a workspace."""
+
+    __tablename__ = "case_counters"
+
+    team_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PolicySnapshot(Base):
+    """A policy exactly as it was when a case opened, keyed by its content hash."""
+
+    __tablename__ = "policy_snapshots"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(100))
+    content: Mapped[dict[str, Any]]
+    first_seen_at: Mapped[datetime]
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "message_ts", name="uq_case_message"),
+        UniqueConstraint("team_id", "number", name="uq_case_number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(40))
+    number: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[str] = mapped_column(String(40))
+    message_ts: Mapped[str] = mapped_column(String(40))
+    # The thread the bot answers in: the message's own ts, or its parent's if it is a reply.
+    thread_ts: Mapped[str] = mapped_column(String(40))
+    requester_id: Mapped[str | None] = mapped_column(String(40))
+    opened_by: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    permalink: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    severity: Mapped[str] = mapped_column(String(40))
+    policy_id: Mapped[str] = mapped_column(String(100))
+    policy_hash: Mapped[str] = mapped_column(ForeignKey("policy_snapshots.content_hash"))
+    opened_at: Mapped[datetime]
+    first_response_due: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    card_ts: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime]
+
+    @property
+    def key(self) -> str:
+        return f"CASE-{self.number}"
+
+
+class CaseEvent(Base):
+    """The case's audit timeline: who did what, when, from which Slack event."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]]
+    source_event: Mapped[str | None] = mapped_column(String(200))
+
+
+class Timer(Base):
+    """A moment the scheduler must act on (a reminder, a breach, a page)."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        UniqueConstraint("case_id", "kind", "due_at", name="uq_timer"),
+        Index("ix_timers_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    fired_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A Web API write still to make, committed with the state change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(40))
+    channel_id: Mapped[str] = mapped_column(String(40))
+    # What to say, as an intent the Slack side renders: e.g. "case_card", "triage_notice".
+    intent: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    data: Mapped[dict[str, Any]]
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]

@@ -1,0 +1,43 @@
+"""Small dialect-aware statements shared by the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.db.models import CaseCounter
+
+
+def insert_ignore(session: Session, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT that does nothing when a unique key already holds the row.
+    Returns whether a row was inserted. The unique key, not a prior SELECT, is what makes
+    a second attempt (a retried event, another replica) a no-op."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - other databases are not supported
+        stmt = insert(table).values(**values)
+    return bool(session.execute(stmt).rowcount)
+
+
+def next_case_number(session: Session, team_id: str) -> int:
+    """Hand out the next case number of a workspace. The counter row is locked until the
+    transaction ends, so concurrent openers get distinct numbers and a rolled-back open
+    leaves no gap."""
+    table = CaseCounter.__table__
+    dialect = session.get_bind().dialect.name
+    mod: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = (
+        mod.insert(table)
+        .values(team_id=team_id, last_number=1)
+        .on_conflict_do_update(
+            index_elements=["team_id"], set_={"last_number": table.c.last_number + 1}
+        )
+        .returning(table.c.last_number)
+    )
+    return int(session.execute(stmt).scalar_one())

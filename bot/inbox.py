@@ -1,0 +1,164 @@
+"""The durable inbox: every request from Slack worth acting on is one row, committed before
+the ack and processed after it. A crash between the two leaves a pending row that the next
+drain picks up; a retried delivery hits the unique key and is a no-op."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import InboxEvent
+from bot.db.ops import insert_ignore
+from bot.metrics import INBOX_FAILED, INBOX_PROCESSED, INBOX_RECEIVED
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+
+
+class RetryLater(Exception):
+    """A transient failure (Slack rate limit or outage): try the row again later."""
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    kind: str
+    team_id: str
+    dedupe_key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    kind: str
+    team_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+# A handler first does its reads (Slack Web API calls, with no database transaction open),
+# then returns the effects to apply. The effects run in the same transaction that marks the
+# row done, so they commit together or not at all.
+Effects = Callable[[Session], None]
+Handler = Callable[[Row], Effects | None]
+
+
+def store(sessions: sessionmaker[Session], clock: Clock, req: InboundRequest) -> bool:
+    """Commit one inbound request. Returns False if it was already stored (a retry)."""
+    now = clock.now()
+    with sessions.begin() as session:
+        inserted = insert_ignore(
+            session,
+            InboxEvent.__table__,
+            dict(
+                dedupe_key=req.dedupe_key,
+                kind=req.kind,
+                team_id=req.team_id,
+                payload=req.payload,
+                received_at=now,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+            ),
+        )
+    INBOX_RECEIVED.labels(req.kind, "new" if inserted else "duplicate").inc()
+    return inserted
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(300, 2 ** min(attempts, 8)))
+
+
+def process_one(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    handlers: dict[str, Handler],
+    row_id: int,
+) -> str:
+    """Process one pending row; returns its new status."""
+    with sessions() as session:
+        found = session.get(InboxEvent, row_id)
+        if found is None or found.status != "pending":
+            return "skipped"
+        row = Row(found.id, found.kind, found.team_id, found.payload, found.attempts)
+    handler = handlers.get(row.kind)
+    try:
+        effects = handler(row) if handler is not None else None
+        with sessions.begin() as session:
+            if effects is not None:
+                effects(session)
+            # Conditional on still pending: if another replica finished it first, this
+            # touches nothing and the whole transaction, effects included, rolls back.
+            done = session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == row_id, InboxEvent.status == "pending")
+                .values(status="done", processed_at=clock.now(), attempts=row.attempts + 1)
+            ).rowcount
+            if not done:
+                raise _AlreadyDone
+    except _AlreadyDone:
+        return "skipped"
+    except Exception as exc:
+        return _failed(sessions, clock, row_id, exc)
+    INBOX_PROCESSED.labels(row.kind).inc()
+    return "done"
+
+
+class _AlreadyDone(Exception):
+    pass
+
+
+def _failed(sessions: sessionmaker[Session], clock: Clock, row_id: int, exc: Exception) -> str:
+    transient = isinstance(exc, RetryLater)
+    if not transient:
+        log.error("inbox row %s failed: %s", row_id, "".join(traceback.format_exception(exc)))
+    with sessions.begin() as session:
+        row = session.get(InboxEvent, row_id)
+        if row is None or row.status != "pending":
+            return "skipped"
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+            INBOX_FAILED.labels(row.kind).inc()
+            log.error("inbox row %s gave up after %s attempts", row_id, row.attempts)
+        else:
+            row.next_attempt_at = clock.now() + _backoff(row.attempts)
+        return row.status
+
+
+def pending_ids(sessions: sessionmaker[Session], now: datetime, limit: int = 100) -> list[int]:
+    with sessions() as session:
+        return list(
+            session.execute(
+                select(InboxEvent.id)
+                .where(InboxEvent.status == "pending", InboxEvent.next_attempt_at <= now)
+                .order_by(InboxEvent.id)
+                .limit(limit)
+            ).scalars()
+        )
+
+
+def drain(sessions: sessionmaker[Session], clock: Clock, handlers: dict[str, Handler]) -> int:
+    """Process every row due now; returns how many were handled."""
+    handled = 0
+    while True:
+        ids = pending_ids(sessions, clock.now())
+        if not ids:
+            return handled
+        progressed = False
+        for row_id in ids:
+            status = process_one(sessions, clock, handlers, row_id)
+            handled += status == "done"
+            progressed |= status in ("done", "failed", "skipped")
+        if not progressed:
+            return handled

@@ -1,0 +1,20 @@
+"""Prometheus metrics, served on GET /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+INBOX_RECEIVED = Counter(
+    "escbot_inbox_received_total", "Requests from Slack stored in the inbox", ["kind", "result"]
+)
+INBOX_PROCESSED = Counter("escbot_inbox_processed_total", "Inbox rows processed", ["kind"])
+INBOX_FAILED = Counter("escbot_inbox_failed_total", "Inbox rows given up on", ["kind"])
+CASES_OPENED = Counter("escbot_cases_opened_total", "Cases opened")
+OUTBOX_SENT = Counter("escbot_outbox_sent_total", "Slack writes delivered", ["intent"])
+OUTBOX_RETRIED = Counter("escbot_outbox_retried_total", "Slack writes deferred", ["intent"])
+OUTBOX_FAILED = Counter("escbot_outbox_failed_total", "Slack writes given up on", ["intent"])
+ACK_SECONDS = Histogram(
+    "escbot_ack_seconds",
+    "Time from receiving a Slack request to acking it",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

@@ -1,0 +1,92 @@
+"""Process settings, read from the environment or a `.env` file (see the README's table)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; its message is one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///escalation-bot.db"
+    policies_path: str = "policies"
+    tick_seconds: float = Field(default=1.0, gt=0)
+    auto_migrate: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    # Reactions that open a case, comma-separated emoji names without colons.
+    trigger_emoji: str = "ticket"
+    # A channel id that gets a one-line notice for every new case.
+    triage_channel: str | None = None
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(v)
+        except ArgumentError as exc:
+            raise ValueError("is not a SQLAlchemy database URL") from exc
+        return v
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("xox"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return v
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return v
+
+    @property
+    def trigger_emoji_set(self) -> frozenset[str]:
+        return frozenset(e.strip().strip(":") for e in self.trigger_emoji.split(",") if e.strip())
+
+    def require(self, *names: str) -> None:
+        for name in names:
+            value = getattr(self, name)
+            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+                raise SettingsError(f"{name.upper()} is not set: it is required for this command")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; turn pydantic's report into one line that names the first bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name} is invalid: {msg}") from None
