@@ -1,15 +1,127 @@
-"""The `escalation-bot` command line. Each subcommand imports what it needs lazily,
-so `policy check` never touches Slack or the database."""
+"""The `escalation-bot` command line. Each subcommand imports what it needs lazily, so
+`policy check` never touches Slack or the database. Bad settings end the process with one
+line naming the setting, never a traceback."""
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
+
+
+def fail(message: str) -> None:
+    click.echo(f"escalation-bot: {message}", err=True)
+    sys.exit(2)
+
+
+def _settings(required: tuple[str, ...] = ()) -> Any:
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        settings.require(*required)
+        return settings
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def _runtime(settings: Any, migrate: bool) -> Any:
+    from bot import logs
+    from bot.policies.loader import PolicyError
+    from bot.runtime import Runtime
+
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        runtime = Runtime(settings)
+    except PolicyError as exc:
+        fail(f"POLICIES_PATH: {exc}")
+    if migrate:
+        try:
+            runtime.migrate()
+        except Exception as exc:
+            fail(f"DATABASE_URL: cannot migrate the database: {_first_line(exc)}")
+    ok, reason = runtime.ready()
+    if not ok:
+        fail(f"DATABASE_URL: {reason}")
+    return runtime
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 @click.group()
 @click.version_option(package_name="escalation-bot")
 def cli() -> None:
     """Run a support team's escalation contract inside Slack."""
+
+
+@cli.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=3000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve Slack's Events API, commands and interactivity over HTTP."""
+    import uvicorn
+
+    from bot.web import build_web
+
+    settings = _settings(("slack_signing_secret", "slack_bot_token"))
+    runtime = _runtime(settings, settings.auto_migrate)
+    uvicorn.run(
+        build_web(runtime),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@cli.command()
+def socket() -> None:
+    """Run the same bot over Socket Mode."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    settings = _settings(("slack_app_token", "slack_bot_token"))
+    runtime = _runtime(settings, settings.auto_migrate)
+    handler = SocketModeHandler(
+        runtime.bolt_app(), settings.slack_app_token.get_secret_value(), web_client=runtime.client
+    )
+    runtime.start()
+    try:
+        handler.start()
+    finally:
+        runtime.stop()
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply migrations up to the latest."""
+    from bot.db import migrate
+    from bot.db.engine import make_engine
+
+    settings = _settings()
+    try:
+        migrate.upgrade(make_engine(settings.database_url))
+    except Exception as exc:
+        fail(f"DATABASE_URL: cannot migrate the database: {_first_line(exc)}")
+    click.echo("database is at the latest migration")
+
+
+@cli.command()
+@click.option("--speed", default=0.0, help="Pause between steps, in seconds.")
+def demo(speed: float) -> None:
+    """The whole flow with no Slack account: a local stand-in for Slack, SQLite, a fast clock."""
+    from bot.demo.run import run_demo
+
+    sys.exit(run_demo(speed=speed))
 
 
 def _register() -> None:

@@ -236,4 +236,16 @@ def set_severity(
         intent="case_card_update",
         case=case,
     )
+    enqueue(
+        session,
+        now,
+        team_id=case.team_id,
+        channel_id=case.channel_id,
+        intent="severity_changed",
+        case=case,
+        thread_ts=case.thread_ts,
+        actor=actor,
+        old=old,
+        new=sev.id,
+    )
     return True

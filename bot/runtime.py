@@ -1,0 +1,174 @@
+"""Wires one process together: settings, database, policies, Slack client, Bolt app and the
+background jobs. `serve`, `socket`, `demo` and the tests all build the bot through here."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from bot import inbox
+from bot.clock import Clock, SystemClock
+from bot.db import migrate
+from bot.db.engine import make_engine, make_sessionmaker
+from bot.db.models import Case, PolicySnapshot
+from bot.policies.loader import load_policies
+from bot.policies.schema import Policy, PolicySet
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.slack.client import make_client
+from bot.slack.delivery import Deliverer
+from bot.slack.intake import Intake
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        client: WebClient | None = None,
+        policies: PolicySet | None = None,
+        channel_interval: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.policies = policies or load_policies(settings.policies_path)
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        self.client = client or make_client(token, settings.slack_api_url)
+        self._snapshots: dict[str, Policy] = {}
+        self._bot_user_id: str | None = None
+        self._wake = threading.Event()
+        self.intake = Intake(
+            self.sessions,
+            self.clock,
+            self.client,
+            self.policies,
+            self.policy_for_case,
+            settings.triage_channel,
+        )
+        self.deliverer = Deliverer(
+            self.sessions,
+            self.clock,
+            self.client,
+            self.policy_for_case,
+            bot_user_id=self.bot_user_id,
+            channel_interval=channel_interval,
+        )
+        self.scheduler: BackgroundScheduler | None = None
+
+    # -- database -----------------------------------------------------------------------
+    def migrate(self) -> None:
+        migrate.upgrade(self.engine)
+
+    def ready(self) -> tuple[bool, str]:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            if not migrate.is_current(self.engine):
+                return False, "database schema is not at the latest migration"
+        except Exception as exc:
+            return False, f"database unreachable: {type(exc).__name__}"
+        return True, "ready"
+
+    # -- policies -----------------------------------------------------------------------
+    def policy_for_case(self, session: Session, case: Case) -> Policy:
+        """The policy exactly as it was when the case opened (its snapshot)."""
+        cached = self._snapshots.get(case.policy_hash)
+        if cached is None:
+            snap = session.get(PolicySnapshot, case.policy_hash)
+            if snap is None:
+                raise LookupError(f"policy snapshot {case.policy_hash} missing for {case.key}")
+            cached = self._snapshots[case.policy_hash] = Policy.from_snapshot(snap.content)
+        return cached
+
+    def bot_user_id(self) -> str | None:
+        if self._bot_user_id is None:
+            try:
+                self._bot_user_id = self.client.auth_test().get("user_id")
+            except Exception:
+                return None
+        return self._bot_user_id
+
+    # -- inbound ------------------------------------------------------------------------
+    def store(self, req: inbox.InboundRequest) -> bool:
+        stored = inbox.store(self.sessions, self.clock, req)
+        self._wake.set()
+        return stored
+
+    def bolt_app(self) -> App:
+        secret = self.settings.slack_signing_secret
+        token = self.settings.slack_bot_token
+        return build_app(
+            signing_secret=secret.get_secret_value() if secret else "",
+            token=token.get_secret_value() if token else None,
+            client=self.client,
+            store=self.store,
+            trigger_emoji=self.settings.trigger_emoji_set,
+        )
+
+    # -- background work ----------------------------------------------------------------
+    def run_once(self) -> dict[str, int]:
+        """One pass of every job: what the scheduler runs each tick, and what tests call."""
+        processed = inbox.drain(self.sessions, self.clock, self.intake.handlers())
+        sent = self.deliverer.drain()
+        return {"processed": processed, "sent": sent}
+
+    def settle(self, max_passes: int = 50) -> None:
+        """Run passes until nothing is left to do now (tests and the demo)."""
+        for _ in range(max_passes):
+            if not any(self.run_once().values()):
+                return
+
+    def _tick(self) -> None:
+        try:
+            self.run_once()
+        except Exception:
+            log.exception("background pass failed; will try again next tick")
+
+    def _wake_loop(self, stop: threading.Event) -> None:
+        # New inbox rows are processed at once rather than waiting for the next tick.
+        while not stop.is_set():
+            if self._wake.wait(timeout=self.settings.tick_seconds):
+                self._wake.clear()
+                if self.scheduler is not None:
+                    job = self.scheduler.get_job("work")
+                    if job is not None:
+                        job.modify(next_run_time=_utcnow())
+
+    def start(self) -> None:
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.settings.tick_seconds,
+            id="work",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=_utcnow(),
+        )
+        self.scheduler.start()
+        self._stop = threading.Event()
+        threading.Thread(target=self._wake_loop, args=(self._stop,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self._stop.set()
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        self.engine.dispose()
+
+
+def _utcnow() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

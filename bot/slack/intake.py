@@ -1,0 +1,117 @@
+"""What the bot does with each kind of stored request, after the ack. Each handler does its
+Slack reads first, then returns the database effects to commit with the row's "done"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cases import service
+from bot.clock import Clock
+from bot.db.models import Case
+from bot.inbox import Effects, Handler, Row
+from bot.metrics import CASES_OPENED
+from bot.policies.schema import Policy, PolicySet
+from bot.slack import reader
+
+
+class Intake:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        client: WebClient,
+        policies: PolicySet,
+        policy_for_case: Callable[[Session, Case], Policy],
+        triage_channel: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.client = client
+        self.policies = policies
+        self.policy_for_case = policy_for_case
+        self.triage_channel = triage_channel
+
+    def handlers(self) -> dict[str, Handler]:
+        return {"reaction_added": self.reaction_added, "set_severity": self.set_severity}
+
+    def reaction_added(self, row: Row) -> Effects | None:
+        event: dict[str, Any] = row.payload["event"]
+        item = event.get("item") or {}
+        channel, ts, user = item.get("channel"), item.get("ts"), event.get("user")
+        source = row.payload.get("event_id")
+        with self.sessions() as session:
+            known = service.find_case(session, row.team_id, channel, ts) is not None
+
+        def reacted_again(session: Session) -> None:
+            case = service.find_case(session, row.team_id, channel, ts)
+            if case is not None:
+                service.record(session, case, self.clock.now(), user, "reacted_again", source)
+
+        if known:
+            return reacted_again
+
+        try:
+            message = reader.fetch_message(self.client, channel, ts)
+        except reader.CannotRead:
+            return self._invite_hint(row.team_id, user, channel, source)
+        if message is None:
+            return None  # deleted before we could read it: nothing to open
+        link = reader.permalink(self.client, channel, ts)
+        req = service.OpenCase(
+            team_id=row.team_id,
+            channel_id=channel,
+            message_ts=ts,
+            thread_ts=message.thread_ts or message.ts,
+            requester_id=message.user or event.get("item_user"),
+            opened_by=user,
+            text=message.text,
+            permalink=link,
+            source_event=source,
+        )
+        policy = self.policies.for_channel(channel)
+
+        def open_it(session: Session) -> None:
+            opened = service.open_case(session, self.clock, policy, req, self.triage_channel)
+            if opened.created:
+                CASES_OPENED.inc()
+
+        return open_it
+
+    def _invite_hint(self, team: str, user: str, channel: str, source: str | None) -> Effects:
+        def hint(session: Session) -> None:
+            # A DM to the person who reacted: the bot cannot post where it cannot read.
+            service.enqueue(
+                session,
+                self.clock.now(),
+                team_id=team,
+                channel_id=user,
+                intent="invite_hint",
+                dedupe_key=f"invite:{team}:{channel}:{user}:{source}",
+                source_channel=channel,
+            )
+
+        return hint
+
+    def set_severity(self, row: Row) -> Effects | None:
+        p = row.payload
+
+        def apply(session: Session) -> None:
+            case = session.execute(
+                select(Case).where(Case.id == int(p["case_id"]), Case.team_id == row.team_id)
+            ).scalar_one_or_none()
+            if case is None or case.channel_id != p.get("channel_id"):
+                return  # a forged or stale button: the case is not in that conversation
+            policy = self.policy_for_case(session, case)
+            try:
+                service.set_severity(
+                    session, self.clock, policy, case, p["severity"], p["user_id"], p.get("source")
+                )
+            except service.CaseError:
+                return
+
+        return apply

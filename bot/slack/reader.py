@@ -1,0 +1,71 @@
+"""Reads the bot needs from Slack before it can act: the reacted message and its link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.inbox import RetryLater
+from bot.slack.errors import NO_ACCESS, error_code, is_transient
+
+
+class CannotRead(Exception):
+    """The bot cannot see this conversation (not a member, or it is private)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    ts: str
+    thread_ts: str | None
+    user: str | None
+    text: str
+
+
+def _call(fn, **kw):  # type: ignore[no-untyped-def]
+    try:
+        return fn(**kw)
+    except SlackApiError as exc:
+        if error_code(exc) in NO_ACCESS:
+            raise CannotRead(error_code(exc)) from exc
+        if is_transient(exc):
+            raise RetryLater(f"Slack answered {exc.response.status_code}") from exc
+        raise
+    except OSError as exc:
+        raise RetryLater(f"Slack unreachable: {exc}") from exc
+
+
+def _message(raw: dict) -> Message:  # type: ignore[type-arg]
+    return Message(
+        ts=raw["ts"],
+        thread_ts=raw.get("thread_ts"),
+        user=raw.get("user") or raw.get("bot_id"),
+        text=raw.get("text") or "",
+    )
+
+
+def fetch_message(client: WebClient, channel: str, ts: str) -> Message | None:
+    """The message at `ts`, whether it is top level or a reply in a thread."""
+    history = _call(
+        client.conversations_history, channel=channel, latest=ts, inclusive=True, limit=1
+    )
+    for raw in history.get("messages") or []:
+        if raw.get("ts") == ts:
+            return _message(raw)
+    # Replies are not in the channel's history; ask the thread for it.
+    replies = _call(
+        client.conversations_replies, channel=channel, ts=ts, inclusive=True, latest=ts, limit=1
+    )
+    for raw in replies.get("messages") or []:
+        if raw.get("ts") == ts:
+            return _message(raw)
+    return None
+
+
+def permalink(client: WebClient, channel: str, ts: str) -> str | None:
+    try:
+        resp = _call(client.chat_getPermalink, channel=channel, message_ts=ts)
+    except CannotRead:
+        return None
+    return resp.get("permalink")

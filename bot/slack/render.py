@@ -1,0 +1,96 @@
+"""Block Kit for what the bot says. Rendered at delivery time from the case as it is then,
+so a card that waited in the outbox never shows stale state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.db.models import Case
+from bot.policies.schema import Policy
+
+SET_SEVERITY_ACTION = "set_severity"
+
+
+def slack_date(instant: datetime, tz: str = "UTC") -> str:
+    """A date Slack shows in each reader's own time zone; the fallback names the policy's."""
+    local = instant.astimezone(ZoneInfo(tz))
+    fallback = local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or tz)
+    return f"<!date^{int(instant.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def readable(instant: datetime, tz: str = "UTC") -> str:
+    local = instant.astimezone(ZoneInfo(tz))
+    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or tz)
+
+
+def _tz(policy: Policy, severity: str) -> str:
+    return getattr(policy.calendar_for(severity), "tz_name", "UTC")
+
+
+def case_card(case: Case, policy: Policy) -> tuple[str, list[dict[str, Any]]]:
+    sev = policy.severity(case.severity)
+    sev_name = sev.name if sev else case.severity
+    due = (
+        slack_date(case.first_response_due, _tz(policy, case.severity))
+        if case.first_response_due
+        else "no first-response target"
+    )
+    text = f"{case.key} opened: severity {sev_name}, first response due {due}"
+    fields = [
+        {"type": "mrkdwn", "text": f"*Requester*\n<@{case.requester_id}>"}
+        if case.requester_id
+        else {"type": "mrkdwn", "text": "*Requester*\nunknown"},
+        {"type": "mrkdwn", "text": f"*Opened by*\n<@{case.opened_by}>"},
+        {"type": "mrkdwn", "text": f"*Severity*\n{sev_name}"},
+        {"type": "mrkdwn", "text": f"*First response due*\n{due}"},
+    ]
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{SET_SEVERITY_ACTION}:{s.id}",
+            "text": {"type": "plain_text", "text": s.name[:75]},
+            "value": f"{case.id}:{s.id}",
+            **({"style": "primary"} if s.id == case.severity else {}),
+        }
+        for s in policy.ordered_severities
+    ]
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f":ticket: *{case.key}* opened ({case.status})"},
+        },
+        {"type": "section", "fields": fields},
+    ]
+    if sev is not None and sev.description:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": sev.description[:2000]}]}
+        )
+    # Slack allows at most 25 elements in an actions block.
+    blocks.append({"type": "actions", "block_id": "severity", "elements": buttons[:25]})
+    return text, blocks
+
+
+def triage_notice(case: Case) -> str:
+    link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
+    return f":ticket: {link} opened in <#{case.channel_id}> by <@{case.opened_by}>"
+
+
+def severity_changed(case: Case, policy: Policy, data: dict[str, Any]) -> str:
+    sev = policy.severity(str(data.get("new")))
+    name = sev.name if sev else data.get("new")
+    due = (
+        slack_date(case.first_response_due, _tz(policy, case.severity))
+        if case.first_response_due
+        else "none"
+    )
+    return f"<@{data.get('actor')}> set severity to *{name}*. First response due {due}."
+
+
+def invite_hint(channel_id: str, bot_user_id: str | None) -> str:
+    bot = f"<@{bot_user_id}>" if bot_user_id else "the bot"
+    return (
+        f"I could not open a case from your :ticket: in <#{channel_id}>: I cannot read that "
+        f"channel. Invite me with `/invite {bot}` in the channel, then react again."
+    )

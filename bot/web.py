@@ -1,0 +1,59 @@
+"""The HTTP face: Slack's single request URL plus health, readiness and metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.metrics import ACK_SECONDS
+from bot.runtime import Runtime
+
+
+def build_web(runtime: Runtime, background: bool = True) -> Starlette:
+    bolt = runtime.bolt_app()
+
+    async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
+        body = await request.body()
+        # Bolt's dispatch is blocking (signature check, one insert): keep it off the loop.
+        bolt_resp = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        ACK_SECONDS.observe(time.perf_counter() - started)
+        return to_starlette_response(bolt_resp)
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(_: Request) -> Response:
+        ok, reason = await run_in_threadpool(runtime.ready)
+        return JSONResponse({"ready": ok, "reason": reason}, status_code=200 if ok else 503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if background:
+            runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
