@@ -28,13 +28,13 @@ def _settings(required: tuple[str, ...] = ()) -> Any:
 
 def _runtime(settings: Any, migrate: bool) -> Any:
     from bot import logs
-    from bot.policies.loader import PolicyError
+    from bot.policies.loader import PolicyLoadError
     from bot.runtime import Runtime
 
     logs.configure(settings.log_level, settings.log_format)
     try:
         runtime = Runtime(settings)
-    except PolicyError as exc:
+    except PolicyLoadError as exc:
         fail(f"POLICIES_PATH: {exc}")
     if migrate:
         try:

@@ -100,7 +100,7 @@ def _snapshot(session: Session, policy: Policy, now: datetime) -> None:
         dict(
             content_hash=policy.content_hash,
             policy_id=policy.id,
-            content=policy.snapshot(),
+            content=policy.content,
             first_seen_at=now,
         ),
     )
@@ -148,7 +148,7 @@ def open_case(
         return Opened(existing, created=False)
 
     _snapshot(session, policy, now)
-    severity = policy.default_severity
+    severity = policy.initial_severity.id
     case = Case(
         team_id=req.team_id,
         number=next_case_number(session, req.team_id),

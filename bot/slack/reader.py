@@ -53,9 +53,16 @@ def fetch_message(client: WebClient, channel: str, ts: str) -> Message | None:
     for raw in history.get("messages") or []:
         if raw.get("ts") == ts:
             return _message(raw)
-    # Replies are not in the channel's history; ask the thread for it.
+    # Replies are not in the channel's history; ask the thread. Slack puts the parent first
+    # whatever the range, so the reply itself is the second message.
     replies = _call(
-        client.conversations_replies, channel=channel, ts=ts, inclusive=True, latest=ts, limit=1
+        client.conversations_replies,
+        channel=channel,
+        ts=ts,
+        oldest=ts,
+        latest=ts,
+        inclusive=True,
+        limit=2,
     )
     for raw in replies.get("messages") or []:
         if raw.get("ts") == ts:

@@ -1,0 +1,167 @@
+"""`escalation-bot demo`: the bot's whole path on this machine alone. A local stand-in for
+Slack, an embedded SQLite database, requests signed as Slack signs them, sent to the bot's
+real HTTP endpoint, and a transcript of what people in Slack would see."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.db.models import Case, CaseEvent
+from bot.demo.transcript import block_lines, plain
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.slack.render import SET_SEVERITY_ACTION, readable
+from bot.testing import payloads
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.server import serve_in_thread
+from bot.testing.signing import SlackDriver
+
+SECRET = "demo-signing-secret"
+SUPPORT, TRIAGE = "C0SUPPORT1", "C0TRIAGE01"
+CUSTOMER, ENGINEER = "U0CUSTOMR1", "U0ENGINEER"
+
+
+class Demo:
+    def __init__(self, out: list[str] | None = None, speed: float = 0.0) -> None:
+        self.out = out
+        self.speed = speed
+        self.shown = 0
+
+    def say(self, line: str = "") -> None:
+        if self.out is not None:
+            self.out.append(line)
+        print(line, flush=True)
+        if self.speed:
+            time.sleep(self.speed)
+
+    def run(self) -> int:
+        policies = os.environ.get("POLICIES_PATH", "policies")
+        if not Path(policies).exists():
+            self.say(
+                f"demo: no policies at '{policies}': run it from the repository root "
+                "or set POLICIES_PATH"
+            )
+            return 2
+        with FakeSlack() as slack, tempfile.TemporaryDirectory() as tmp:
+            self.slack = slack
+            slack.add_user(CUSTOMER, "ana", "Ana (customer)")
+            slack.add_user(ENGINEER, "sam", "Sam (support)")
+            slack.add_channel(SUPPORT, "support", bot_member=True)
+            slack.add_channel(TRIAGE, "support-triage", bot_member=True)
+            settings = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                database_url=f"sqlite:///{tmp}/demo.db",
+                slack_api_url=slack.base_url,
+                slack_bot_token=slack.token,
+                slack_signing_secret=SECRET,
+                policies_path=policies,
+                triage_channel=TRIAGE,
+            )
+            clock = FakeClock(datetime(2026, 11, 23, 9, 12, tzinfo=UTC))
+            runtime = Runtime(settings, clock=clock, channel_interval=0)
+            runtime.migrate()
+            with serve_in_thread(runtime) as url:
+                return self.script(runtime, SlackDriver(url, SECRET), clock)
+
+    def script(self, runtime: Runtime, driver: SlackDriver, clock: FakeClock) -> int:
+        slack = self.slack
+        self.say("== escalation-bot demo: a local Slack stand-in, SQLite, signed requests ==")
+        self.say(f"   policy for #support: {runtime.policies.for_channel(SUPPORT).name}")
+        self.say(f"   it is {readable(clock.now())}")
+        self.say()
+        text = "Deploys to production fail with 'registry unavailable' since 09:05. Help!"
+        ts = slack.post_user_message(SUPPORT, CUSTOMER, text)
+        self.say(f"#support  @ana: {text}")
+        self.say("#support  @sam reacts with :ticket:")
+        event = payloads.reaction_added(
+            team=slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+        )
+        resp = driver.event(event)
+        self.say(f"          (Slack -> bot: reaction_added, acked with HTTP {resp.status})")
+        runtime.settle()
+        self.show_new()
+
+        resp = driver.event(event, retry_num=1, retry_reason="http_timeout")
+        runtime.settle()
+        self.say(
+            f"          (Slack redelivers the same event: HTTP {resp.status}, "
+            f"cases now: {self.count_cases(runtime)})"
+        )
+        self.say()
+
+        with runtime.sessions() as session:
+            case = session.execute(select(Case)).scalar_one()
+        policy = runtime.policies.for_channel(SUPPORT)
+        urgent = policy.ordered_severities[0]
+        card = next(m for m in slack.posted_messages(SUPPORT) if m.thread_ts == ts)
+        self.say(f"#support  @sam presses [{urgent.name}] on the case card")
+        driver.interaction(
+            payloads.block_actions(
+                action_id=f"{SET_SEVERITY_ACTION}:{urgent.id}",
+                value=f"{case.id}:{urgent.id}",
+                user=ENGINEER,
+                channel=SUPPORT,
+                message_ts=card.ts,
+                team=slack.team_id,
+            )
+        )
+        runtime.settle()
+        self.show_new()
+        for call in slack.calls("chat.update"):
+            if call.ok:
+                self.say("          (the case card in the thread is updated in place)")
+        self.say()
+        self.say("== the case's timeline, as stored ==")
+        with runtime.sessions() as session:
+            case = session.execute(select(Case)).scalar_one()
+            events = session.execute(
+                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+            ).scalars()
+            self.say(
+                f"{case.key}  severity={case.severity}  status={case.status}  "
+                f"first response due {readable(case.first_response_due)}"
+                if case.first_response_due
+                else case.key
+            )
+            for ev in events:
+                self.say(f"  {readable(ev.at)}  {self.name(ev.actor):<8} {ev.kind} {ev.data}")
+        return 0
+
+    def count_cases(self, runtime: Runtime) -> int:
+        with runtime.sessions() as session:
+            return len(session.execute(select(Case.id)).all())
+
+    def name(self, user: str) -> str:
+        found = self.slack.user(user)
+        return found.name if found else user
+
+    def channel(self, channel: str) -> str:
+        found = self.slack.channel(channel)
+        return found.name if found else channel
+
+    def show_new(self) -> None:
+        posted = self.slack.posted_messages()
+        for msg in posted[self.shown :]:
+            where = f"#{self.channel(msg.channel)}"
+            if msg.thread_ts and msg.thread_ts != msg.ts:
+                where += " (thread)"
+
+            def fmt(t: str) -> str:
+                return plain(t, self.name, self.channel)
+
+            lines = block_lines(msg.blocks, fmt) if msg.blocks else [fmt(msg.text)]
+            self.say(f"{where}  @{self.name(msg.user)}: {lines[0]}")
+            for line in lines[1:]:
+                self.say(f"{' ' * len(where)}  {line}")
+        self.shown = len(posted)
+
+
+def run_demo(speed: float = 0.0) -> int:
+    return Demo(speed=speed).run()

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.clock import FakeClock
+from bot.db.models import Case, InboxEvent
+from bot.runtime import Runtime
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.server import serve_in_thread
+from bot.testing.signing import SlackDriver
+from tests.support.db import database
+from tests.support.server import SIGNING_SECRET, settings_for
+
+SUPPORT = "C0SUPPORT1"
+TRIAGE = "C0TRIAGE01"
+PRIVATE = "G0PRIVATE1"
+CUSTOMER = "U0CUSTOMR1"
+ENGINEER = "U0ENGINEER"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    with database("sqlite", tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        fake.add_user(CUSTOMER, "ana", "Ana")
+        fake.add_user(ENGINEER, "sam", "Sam")
+        fake.add_channel(SUPPORT, "support", bot_member=True)
+        fake.add_channel(TRIAGE, "support-triage", bot_member=True)
+        fake.add_channel(PRIVATE, "secret-project", bot_member=False, is_private=True)
+        yield fake
+
+
+@dataclass
+class Bot:
+    runtime: Runtime
+    url: str
+    driver: SlackDriver
+    slack: FakeSlack
+    clock: FakeClock
+
+    def settle(self) -> None:
+        self.runtime.settle()
+
+    def count(self, model: Any) -> int:
+        with self.runtime.sessions() as session:
+            return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+    def cases(self) -> list[Case]:
+        with self.runtime.sessions() as session:
+            return list(session.execute(select(Case).order_by(Case.number)).scalars())
+
+    def inbox(self) -> int:
+        return self.count(InboxEvent)
+
+
+def make_bot(db_url: str, slack: FakeSlack, **settings: Any) -> Iterator[Bot]:
+    clock = FakeClock()
+    runtime = Runtime(
+        settings_for(db_url, slack.base_url, slack.token, **settings),
+        clock=clock,
+        channel_interval=0,
+    )
+    runtime.migrate()
+    try:
+        with serve_in_thread(runtime) as url:
+            yield Bot(runtime, url, SlackDriver(url, SIGNING_SECRET), slack, clock)
+    finally:
+        runtime.stop()
+
+
+@pytest.fixture
+def bot(db_url: str, slack: FakeSlack) -> Iterator[Bot]:
+    yield from make_bot(db_url, slack, triage_channel=TRIAGE)

@@ -1,0 +1,56 @@
+"""Databases for the suite: a fresh SQLite file, or a fresh PostgreSQL schema, per test, so
+runs never see each other's rows."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+PG_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def postgres_required() -> bool:
+    """In CI a PostgreSQL test that cannot run is a failure, never a skip."""
+    return bool(os.environ.get("CI")) or os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+def _pg_unavailable(reason: str) -> None:
+    msg = f"PostgreSQL at {PG_ADMIN_URL} is not usable: {reason}"
+    if postgres_required():
+        pytest.fail(msg, pytrace=False)
+    pytest.skip(msg)
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A new schema in the shared test database; the URL selects it by search_path."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # the server is down or refuses us
+        _pg_unavailable(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def database(kind: str, tmp_path: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bot.db'}"
+    else:
+        with postgres_schema() as url:
+            yield url

@@ -1,0 +1,81 @@
+"""The bot behind its real HTTP endpoint: in a thread (for most tests) or as a separate
+`escalation-bot serve` process (for crash and multi-replica tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+from bot.settings import Settings
+from bot.testing.server import free_port
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+def settings_for(db_url: str, slack_url: str, token: str, **extra: Any) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=db_url,
+        slack_api_url=slack_url,
+        slack_bot_token=token,
+        slack_signing_secret=SIGNING_SECRET,
+        policies_path="policies",
+        **extra,
+    )
+
+
+def wait_http(url: str, timeout: float = 20.0, status: int = 200) -> None:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == status:
+                    return
+        except Exception as exc:
+            last = exc
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} not answering {status}: {last}")
+
+
+class ServeProcess:
+    """`escalation-bot serve` as a child process."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServeProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_http(self.url + "/readyz")
+        except TimeoutError:
+            self.stop()
+            out = self.proc.stdout.read().decode() if self.proc.stdout else ""
+            raise RuntimeError(f"serve did not become ready:\n{out}") from None
+        return self
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()  # SIGKILL: no cleanup, no graceful shutdown
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
