@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import InboxEvent
-from bot.db.ops import insert_ignore
+from bot.db.ops import insert_ignore, rowcount
 from bot.metrics import INBOX_FAILED, INBOX_PROCESSED, INBOX_RECEIVED
 
 log = logging.getLogger(__name__)
@@ -98,11 +98,13 @@ def process_one(
                 effects(session)
             # Conditional on still pending: if another replica finished it first, this
             # touches nothing and the whole transaction, effects included, rolls back.
-            done = session.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id == row_id, InboxEvent.status == "pending")
-                .values(status="done", processed_at=clock.now(), attempts=row.attempts + 1)
-            ).rowcount
+            done = rowcount(
+                session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.id == row_id, InboxEvent.status == "pending")
+                    .values(status="done", processed_at=clock.now(), attempts=row.attempts + 1)
+                )
+            )
             if not done:
                 raise _AlreadyDone
     except _AlreadyDone:

@@ -107,10 +107,8 @@ class Runtime:
 
     def bolt_app(self) -> App:
         secret = self.settings.slack_signing_secret
-        token = self.settings.slack_bot_token
         return build_app(
             signing_secret=secret.get_secret_value() if secret else "",
-            token=token.get_secret_value() if token else None,
             client=self.client,
             store=self.store,
             trigger_emoji=self.settings.trigger_emoji_set,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db.models import CaseCounter
 
 
-def insert_ignore(session: Session, table: Table, values: dict[str, Any]) -> bool:
+def insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> bool:
     """INSERT that does nothing when a unique key already holds the row.
     Returns whether a row was inserted. The unique key, not a prior SELECT, is what makes
     a second attempt (a retried event, another replica) a no-op."""
@@ -22,7 +22,7 @@ def insert_ignore(session: Session, table: Table, values: dict[str, Any]) -> boo
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - other databases are not supported
         stmt = insert(table).values(**values)
-    return bool(session.execute(stmt).rowcount)
+    return bool(rowcount(session.execute(stmt)))
 
 
 def next_case_number(session: Session, team_id: str) -> int:
@@ -41,3 +41,8 @@ def next_case_number(session: Session, team_id: str) -> int:
         .returning(table.c.last_number)
     )
     return int(session.execute(stmt).scalar_one())
+
+
+def rowcount(result: Any) -> int:
+    """Rows an INSERT/UPDATE touched (typed loosely: Result hides CursorResult's attribute)."""
+    return int(result.rowcount)

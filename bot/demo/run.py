@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.clock import FakeClock
@@ -59,8 +60,8 @@ class Demo:
                 _env_file=None,  # type: ignore[call-arg]
                 database_url=f"sqlite:///{tmp}/demo.db",
                 slack_api_url=slack.base_url,
-                slack_bot_token=slack.token,
-                slack_signing_secret=SECRET,
+                slack_bot_token=SecretStr(slack.token),
+                slack_signing_secret=SecretStr(SECRET),
                 policies_path=policies,
                 triage_channel=TRIAGE,
             )
@@ -131,7 +132,8 @@ class Demo:
                 else case.key
             )
             for ev in events:
-                self.say(f"  {readable(ev.at)}  {self.name(ev.actor):<8} {ev.kind} {ev.data}")
+                detail = ", ".join(f"{k}={str(v)[:12]}" for k, v in ev.data.items())
+                self.say(f"  {readable(ev.at)}  @{self.name(ev.actor):<6} {ev.kind}  {detail}")
         return 0
 
     def count_cases(self, runtime: Runtime) -> int:
@@ -157,7 +159,7 @@ class Demo:
                 return plain(t, self.name, self.channel)
 
             lines = block_lines(msg.blocks, fmt) if msg.blocks else [fmt(msg.text)]
-            self.say(f"{where}  @{self.name(msg.user)}: {lines[0]}")
+            self.say(f"{where}  @{self.name(msg.user or '')}: {lines[0]}")
             for line in lines[1:]:
                 self.say(f"{' ' * len(where)}  {line}")
         self.shown = len(posted)

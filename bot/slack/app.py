@@ -37,14 +37,12 @@ def _clean(body: dict[str, Any]) -> dict[str, Any]:
 def build_app(
     *,
     signing_secret: str,
-    token: str | None,
     client: WebClient,
     store: Store,
     trigger_emoji: frozenset[str],
 ) -> App:
     app = App(
         signing_secret=signing_secret,
-        token=token,
         client=client,
         # The listener's work is one insert; doing it before the response means the ack
         # is only sent once the event is safely stored.

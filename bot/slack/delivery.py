@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import Case, OutboxMessage
+from bot.db.ops import rowcount
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
 from bot.policies.schema import Policy
 from bot.slack import render
@@ -84,15 +85,19 @@ class Deliverer:
         with self.sessions.begin() as session:
             # Conditional update: of two replicas reaching the same row, one wins.
             return bool(
-                session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id == row_id,
-                        or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"),
-                        OutboxMessage.next_attempt_at <= now,
+                rowcount(
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id == row_id,
+                            or_(
+                                OutboxMessage.status == "pending", OutboxMessage.status == "sending"
+                            ),
+                            OutboxMessage.next_attempt_at <= now,
+                        )
+                        .values(status="sending", next_attempt_at=now + LEASE)
                     )
-                    .values(status="sending", next_attempt_at=now + LEASE)
-                ).rowcount
+                )
             )
 
     def _deliver(self, row_id: int) -> int:

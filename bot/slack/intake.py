@@ -42,8 +42,10 @@ class Intake:
     def reaction_added(self, row: Row) -> Effects | None:
         event: dict[str, Any] = row.payload["event"]
         item = event.get("item") or {}
-        channel, ts, user = item.get("channel"), item.get("ts"), event.get("user")
-        source = row.payload.get("event_id")
+        channel, ts = str(item.get("channel") or ""), str(item.get("ts") or "")
+        user, source = str(event.get("user") or ""), row.payload.get("event_id")
+        if not (channel and ts and user):
+            return None  # malformed: nothing to open a case from
         with self.sessions() as session:
             known = service.find_case(session, row.team_id, channel, ts) is not None
 
