@@ -1,0 +1,680 @@
+"""Policy models: the shape of a policy file and the questions the rest of the bot asks of it.
+
+Shape errors come from pydantic with their location; cross-references inside one policy
+(calendars, severities, aliases, rules, reminders) are checked after the shape and raised as
+PolicyProblems, which also carries locations so the loader can name the line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import holidays
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bot.policies.durations import Duration, Reminder, parse_duration, parse_reminder
+
+if TYPE_CHECKING:
+    from bot.sla.calendar import Calendar
+
+Loc = tuple[str | int, ...]
+TargetKind = Literal["first_response", "next_response", "resolution"]
+TARGET_KINDS: tuple[TargetKind, ...] = ("first_response", "next_response", "resolution")
+ALWAYS_OPEN = "24/7"
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PolicyProblems(Exception):
+    """Semantic problems in a policy whose shape was valid: (location, message) pairs."""
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        self.problems = problems
+        super().__init__(
+            "; ".join(f"{format_loc(loc) or 'policy'}: {msg}" for loc, msg in problems)
+        )
+
+
+def format_loc(loc: Iterable[str | int]) -> str:
+    """('severities', 2, 'targets') -> 'severities[2].targets'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def lookup_key(text: str) -> str:
+    """How severity names are compared: case, spaces, dashes and underscores do not matter."""
+    return re.sub(r"[\s_\-]+", "", text.lower())
+
+
+# --- scalar types -----------------------------------------------------------------------
+
+
+def _slack_id(kind: str, prefixes: str, example: str) -> AfterValidator:
+    pattern = re.compile(rf"[{prefixes}][A-Z0-9]{{4,}}")
+
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(
+                f"'{value}' is not a {kind} id: use the id Slack shows, e.g. {example}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _check_slug(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._\-]*", value):
+        raise ValueError(
+            f"'{value}' is not a usable id: use lowercase letters, digits, '.', '-' or '_'"
+        )
+    return value
+
+
+def _parse_time(value: object, *, end: bool) -> time:
+    if isinstance(value, time) and value == value.replace(second=0, microsecond=0, tzinfo=None):
+        return value  # whole minutes of wall time only, so the HH:MM form round-trips
+    text = value.strip() if isinstance(value, str) else ""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if match:
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if end and (hour, minute) == (24, 0):
+            return time(0, 0)  # midnight at the end of the day
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    upper = "24:00" if end else "23:59"
+    raise ValueError(
+        f"{value!r} is not a time of day: write HH:MM in quotes, from '00:00' to '{upper}'"
+    )
+
+
+def _parse_date(value: object) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date: write YYYY-MM-DD, e.g. 2026-12-24")
+
+
+_DAY_WORDS = {name: i for i, name in enumerate(DAY_NAMES)} | {
+    name: i
+    for i, name in enumerate(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    )
+}
+
+
+def _expand_days(value: object) -> tuple[str, ...]:
+    """`[mon, tue]`, `[mon-fri]` or `mon-fri` -> ('mon', ...), in week order, no repeats."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError("list the days the window opens on, e.g. [mon, tue, wed, thu, fri]")
+    days: set[int] = set()
+    for item in items:
+        ends = [_DAY_WORDS.get(part.strip().lower()) for part in str(item).split("-")]
+        if len(ends) > 2 or None in ends:
+            raise ValueError(
+                f"{item!r} is not a day: use mon, tue, wed, thu, fri, sat, sun or a range mon-fri"
+            )
+        first, last = ends[0], ends[-1]
+        assert first is not None and last is not None
+        # a range may wrap past Sunday: fri-mon is fri, sat, sun, mon
+        days.update(
+            range(first, last + 1) if first <= last else [*range(first, 7), *range(last + 1)]
+        )
+    return tuple(DAY_NAMES[d] for d in sorted(days))
+
+
+DurationField = Annotated[
+    Duration, PlainValidator(parse_duration), PlainSerializer(str, return_type=str)
+]
+ReminderField = Annotated[
+    Reminder, PlainValidator(parse_reminder), PlainSerializer(str, return_type=str)
+]
+_time_out = PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)
+StartTime = Annotated[time, PlainValidator(lambda v: _parse_time(v, end=False)), _time_out]
+EndTime = Annotated[time, PlainValidator(lambda v: _parse_time(v, end=True)), _time_out]
+ClosedDate = Annotated[date, PlainValidator(_parse_date), PlainSerializer(str, return_type=str)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Slug = Annotated[str, AfterValidator(_check_slug)]
+ChannelId = Annotated[str, _slack_id("channel", "CG", "C0123ABCD (not the #name)")]
+UserId = Annotated[str, _slack_id("user", "UW", "U0123ABCD")]
+GroupId = Annotated[str, _slack_id("user group", "S", "S0123ABCD")]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --- calendars --------------------------------------------------------------------------
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+class WindowSpec(_Model):
+    """Open hours starting on each of `days`; `to` at or before `from` runs past midnight."""
+
+    days: Annotated[tuple[Weekday, ...], BeforeValidator(_expand_days)]
+    from_: StartTime = Field(alias="from")
+    to: EndTime
+
+
+class HolidaySpec(_Model):
+    """Public holidays from the `holidays` package: an ISO country code, maybe a subdivision."""
+
+    country: str
+    subdivision: str | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value.upper() not in holidays.list_supported_countries():
+            raise ValueError(
+                f"unknown holiday country '{value}': use a two-letter ISO code the holidays "
+                "package supports, e.g. DE, GB, US"
+            )
+        return value.upper()
+
+    @field_validator("subdivision")
+    @classmethod
+    def _known_subdivision(cls, value: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if value is None or country is None:
+            return value
+        known = holidays.list_supported_countries()[country]
+        for name in known:
+            if name.lower() == value.lower():
+                return name
+        listed = ", ".join(known) if known else "none"
+        raise ValueError(f"unknown subdivision '{value}' of {country}: known ones are {listed}")
+
+
+class CalendarSpec(_Model):
+    """A named business calendar: weekly open windows in a time zone, minus closed days."""
+
+    timezone: str
+    windows: tuple[WindowSpec, ...]
+    holidays: HolidaySpec | None = None
+    closed: tuple[ClosedDate, ...] = ()
+    business_day: DurationField | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            close = difflib.get_close_matches(value, _zone_names(), n=1)
+            hint = f"did you mean {close[0]}?" if close else "use an IANA name like Europe/Berlin"
+            raise ValueError(f"unknown time zone '{value}': {hint}") from None
+        return value
+
+    @field_validator("windows")
+    @classmethod
+    def _some_windows(cls, value: tuple[WindowSpec, ...]) -> tuple[WindowSpec, ...]:
+        if not value:
+            raise ValueError("a calendar needs at least one window of open hours")
+        return value
+
+    @field_validator("business_day")
+    @classmethod
+    def _day_in_hours(cls, value: Duration | None) -> Duration | None:
+        if value is not None and (value.days or value.seconds > 24 * 3600):
+            raise ValueError(
+                f"business_day '{value}' must be given in hours or minutes, at most 24h"
+            )
+        return value
+
+    def build(self, name: str) -> Calendar:
+        from bot.sla.calendar import BusinessCalendar, WeeklyWindow
+
+        windows = [
+            WeeklyWindow(DAY_NAMES.index(day), window.from_, window.to)
+            for window in self.windows
+            for day in window.days
+        ]
+        closed: Any = frozenset(self.closed)
+        if self.holidays is not None:
+            closed = holidays.country_holidays(
+                self.holidays.country, subdiv=self.holidays.subdivision
+            )
+            closed.update(dict.fromkeys(self.closed, "Closed"))
+        day_length = self.business_day.to_timedelta(timedelta()) if self.business_day else None
+        return BusinessCalendar(name, self.timezone, windows, closed, day_length=day_length)
+
+
+# --- severities and rules ---------------------------------------------------------------
+
+
+class Targets(_Model):
+    """How long responders have, in open time of the severity's calendar; null means none."""
+
+    first_response: DurationField | None = None
+    next_response: DurationField | None = None
+    resolution: DurationField | None = None
+
+
+class Severity(_Model):
+    id: Slug
+    name: Text
+    aliases: tuple[Text, ...] = ()
+    description: str | None = None
+    calendar: Text
+    targets: Targets
+    reminders: tuple[ReminderField, ...] = ()
+    page: bool = False
+
+
+class Rule(_Model):
+    """A known workaround lowers the severity by `lower_by` levels, for `severities` or all."""
+
+    when: Literal["workaround"]
+    lower_by: Annotated[int, Field(ge=1)] = 1
+    severities: tuple[Text, ...] | None = None
+
+
+class Responders(_Model):
+    users: tuple[UserId, ...] = ()
+    groups: tuple[GroupId, ...] = ()
+
+
+# --- the policy -------------------------------------------------------------------------
+
+
+class Policy(_Model):
+    """One support contract: who it covers, its severities, their calendars and targets.
+
+    Equality and hashing follow the canonical content, so a policy rebuilt from a case's
+    snapshot equals the one loaded from its file.
+    """
+
+    id: Slug
+    name: Text
+    description: str | None = None
+    default: bool = False
+    channels: tuple[ChannelId, ...] = ()
+    responders: Responders = Responders()
+    requester_may_set_severity: bool = False
+    default_severity: Text | None = None
+    calendars: dict[Text, CalendarSpec] = {}
+    severities: tuple[Severity, ...]
+    rules: tuple[Rule, ...] = ()
+
+    _lookup: dict[str, Severity] = PrivateAttr(default_factory=dict)
+    _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
+    _content: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _hash: str = PrivateAttr(default="")
+    _source_path: str | None = PrivateAttr(default=None)
+
+    @field_validator("severities")
+    @classmethod
+    def _some_severities(cls, value: tuple[Severity, ...]) -> tuple[Severity, ...]:
+        if not value:
+            raise ValueError("a policy needs at least one severity")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        problems = _policy_problems(self)
+        if problems:
+            raise PolicyProblems(problems)
+        return self
+
+    def model_post_init(self, context: Any, /) -> None:
+        for severity in self.severities:
+            for key in (severity.id, severity.name, *severity.aliases):
+                self._lookup.setdefault(lookup_key(key), severity)
+        self._content = self.model_dump(mode="json", by_alias=True)
+        canonical = json.dumps(self._content, sort_keys=True, separators=(",", ":"))
+        self._hash = hashlib.sha256(canonical.encode()).hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Policy):
+            return NotImplemented
+        return self._hash == other._hash and self._content == other._content
+
+    def __hash__(self) -> int:
+        return hash(self._hash)
+
+    # -- identity and snapshots
+
+    @property
+    def content(self) -> dict[str, Any]:
+        """The canonical, JSON-serialisable content; `from_snapshot` rebuilds the policy."""
+        return json.loads(json.dumps(self._content))
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON (sorted keys, no spaces)."""
+        return self._hash
+
+    @property
+    def source_path(self) -> str | None:
+        """The file the policy was loaded from; None when built from a snapshot."""
+        return self._source_path
+
+    def with_source(self, path: str) -> Policy:
+        """The same policy, remembering the file it came from (for messages)."""
+        copy = self.model_copy()
+        copy._source_path = path
+        return copy
+
+    @classmethod
+    def from_snapshot(cls, content: dict[str, Any], content_hash: str | None = None) -> Policy:
+        """Rebuild from `content`; with `content_hash`, refuse content that does not match."""
+        policy = cls.model_validate(content)
+        if content_hash is not None and policy.content_hash != content_hash:
+            raise ValueError(
+                f"policy snapshot of '{policy.id}' does not match its hash {content_hash[:12]}"
+            )
+        return policy
+
+    # -- severities
+
+    @property
+    def ordered_severities(self) -> tuple[Severity, ...]:
+        """Most urgent first, as listed in the file."""
+        return self.severities
+
+    def severity(self, name: str) -> Severity | None:
+        """Find a severity by id, name or alias: `SEV-1`, `sev1` and `Sev 1` are the same."""
+        return self._lookup.get(lookup_key(name))
+
+    def _require(self, name: str) -> Severity:
+        severity = self.severity(name)
+        if severity is None:
+            raise KeyError(f"policy '{self.id}' has no severity '{name}'")
+        return severity
+
+    @property
+    def initial_severity(self) -> Severity:
+        """A new case's severity: `default_severity`, else the least urgent one."""
+        if self.default_severity is None:
+            return self.severities[-1]
+        return self._require(self.default_severity)
+
+    def lower(self, severity_id: str, levels: int = 1) -> Severity:
+        """`levels` steps less urgent, stopping at the least urgent severity."""
+        index = self.severities.index(self._require(severity_id))
+        return self.severities[min(index + max(levels, 0), len(self.severities) - 1)]
+
+    def on_workaround(self, severity_id: str) -> Severity:
+        """The severity once a workaround is known, per the policy's workaround rule."""
+        severity = self._require(severity_id)
+        for rule in self.rules:
+            covered = rule.severities is None or any(
+                self._require(name) is severity for name in rule.severities
+            )
+            if rule.when == "workaround" and covered:
+                return self.lower(severity.id, rule.lower_by)
+        return severity
+
+    # -- calendars and targets
+
+    def calendar(self, name: str) -> Calendar:
+        """The calendar called `name` ('24/7' or one under `calendars`), built once."""
+        if name not in self._calendars:
+            if name == ALWAYS_OPEN:
+                from bot.sla.calendar import AlwaysOpen
+
+                self._calendars[name] = AlwaysOpen(name=ALWAYS_OPEN)
+            else:
+                self._calendars[name] = self.calendars[name].build(name)
+        return self._calendars[name]
+
+    def calendar_for(self, severity_id: str) -> Calendar:
+        return self.calendar(self._require(severity_id).calendar)
+
+    def target(self, severity_id: str, kind: TargetKind) -> timedelta | None:
+        """The target as open time on the severity's calendar, or None when there is none."""
+        duration = getattr(self._require(severity_id).targets, kind)
+        if duration is None:
+            return None
+        return duration.to_timedelta(self.calendar_for(severity_id).day_length)
+
+    def reminder_offsets(self, severity_id: str, kind: TargetKind) -> list[timedelta]:
+        """Open time after the clock starts at which each reminder for this target is due."""
+        target = self.target(severity_id, kind)
+        if target is None:
+            return []
+        day_length = self.calendar_for(severity_id).day_length
+        severity = self._require(severity_id)
+        return sorted(r.fires_after(target, day_length) for r in severity.reminders)
+
+
+def _policy_problems(policy: Policy) -> list[tuple[Loc, str]]:
+    """Cross-references inside one policy whose shape is already valid."""
+    problems, usable = _calendar_problems(policy)
+    problems += _name_problems(policy)
+    for i, severity in enumerate(policy.severities):
+        if severity.calendar not in (ALWAYS_OPEN, *policy.calendars):
+            defined = ", ".join([ALWAYS_OPEN, *policy.calendars])
+            problems.append(
+                (
+                    ("severities", i, "calendar"),
+                    f"calendar '{severity.calendar}' is not defined: use one of {defined}",
+                )
+            )
+        elif severity.calendar in usable:
+            problems += _reminder_problems(policy, i, severity)
+    if policy.default_severity and not policy.severity(policy.default_severity):
+        problems.append(
+            (("default_severity",), f"'{policy.default_severity}' is not a severity of this policy")
+        )
+    problems += _rule_problems(policy)
+    problems += _channel_problems(policy)
+    return problems
+
+
+def _calendar_problems(policy: Policy) -> tuple[list[tuple[Loc, str]], set[str]]:
+    """Problems building the calendars, and the names of those that built."""
+    problems: list[tuple[Loc, str]] = []
+    usable = {ALWAYS_OPEN}
+    if ALWAYS_OPEN in policy.calendars:
+        problems.append((("calendars", ALWAYS_OPEN), "'24/7' is built in: name your calendar"))
+    for name in policy.calendars:
+        try:
+            policy.calendar(name)
+        except ValueError as error:
+            problems.append((("calendars", name), str(error)))
+        else:
+            usable.add(name)
+    return problems, usable
+
+
+def _name_problems(policy: Policy) -> list[tuple[Loc, str]]:
+    """Ids, names and aliases must each lead to one severity once normalised for lookup."""
+    problems: list[tuple[Loc, str]] = []
+    owner: dict[str, Severity] = {}
+    for i, severity in enumerate(policy.severities):
+        first = owner.setdefault(lookup_key(severity.id), severity).id
+        if owner[lookup_key(severity.id)] is not severity:
+            same = "is used twice" if first == severity.id else f"is the same as '{first}'"
+            problems.append((("severities", i, "id"), f"severity id '{severity.id}' {same}"))
+    for i, severity in enumerate(policy.severities):
+        names: list[tuple[str, Loc]] = [(severity.name, ("severities", i, "name"))]
+        names += [(a, ("severities", i, "aliases", j)) for j, a in enumerate(severity.aliases)]
+        for name, loc in names:
+            key = lookup_key(name)
+            other = owner.setdefault(key, severity)
+            if not key:
+                problems.append((loc, f"'{name}' is empty once spaces and dashes are ignored"))
+            elif other is not severity:
+                what = "alias" if "aliases" in loc else "name"
+                problems.append((loc, f"{what} '{name}' already refers to severity '{other.id}'"))
+    return problems
+
+
+def _rule_problems(policy: Policy) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    covered: dict[str, int] = {}
+    for i, rule in enumerate(policy.rules):
+        applies_to: list[Severity] = []
+        for j, name in enumerate(rule.severities or ()):
+            found = policy.severity(name)
+            if found is None:
+                problems.append(
+                    (("rules", i, "severities", j), f"'{name}' is not a severity of this policy")
+                )
+            else:
+                applies_to.append(found)
+        for severity in policy.severities if rule.severities is None else applies_to:
+            # two rules for one severity would make the outcome depend on their order
+            earlier = covered.setdefault(severity.id, i)
+            if earlier != i:
+                problems.append(
+                    (
+                        ("rules", i),
+                        f"severity '{severity.id}' already has a {rule.when} rule "
+                        f"(rules[{earlier}])",
+                    )
+                )
+                break
+    return problems
+
+
+def _channel_problems(policy: Policy) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    for j, channel in enumerate(policy.channels):
+        if channel in policy.channels[:j]:
+            problems.append((("channels", j), f"channel {channel} is listed twice"))
+    if not policy.default and not policy.channels:
+        problems.append(
+            (("channels",), "the policy covers no channel: list channel ids or set default: true")
+        )
+    return problems
+
+
+def _reminder_problems(policy: Policy, i: int, severity: Severity) -> list[tuple[Loc, str]]:
+    """A reminder given as time before the target must come after the clock starts."""
+    targets = {k: getattr(severity.targets, k) for k in TARGET_KINDS}
+    targets = {k: v for k, v in targets.items() if v is not None}
+    if severity.reminders and not targets:
+        return [(("severities", i, "reminders"), "reminders need at least one target")]
+    day_length = policy.calendar(severity.calendar).day_length
+    problems: list[tuple[Loc, str]] = []
+    for j, reminder in enumerate(severity.reminders):
+        for kind, duration in targets.items():
+            if reminder.fires_after(duration.to_timedelta(day_length), day_length) <= timedelta():
+                problems.append(
+                    (
+                        ("severities", i, "reminders", j),
+                        f"reminder '{reminder}' is not before the {kind} target ({duration}) "
+                        "is due: make it shorter than the target",
+                    )
+                )
+                break
+    return problems
+
+
+# --- all loaded policies ----------------------------------------------------------------
+
+
+class NoPolicyForChannel(LookupError):
+    """No policy lists the channel and none is the default."""
+
+
+def set_problems(policies: list[Policy]) -> list[tuple[int, Loc, str]]:
+    """Conflicts between policies: (index of the offending policy, location, message)."""
+    problems: list[tuple[int, Loc, str]] = []
+    ids: dict[str, Policy] = {}
+    channels: dict[str, Policy] = {}
+    default: Policy | None = None
+    for i, policy in enumerate(policies):
+        if policy.id in ids:
+            where = _where(ids[policy.id])
+            problems.append((i, ("id",), f"policy id '{policy.id}' is already used by {where}"))
+        ids.setdefault(policy.id, policy)
+        if policy.default:
+            if default is not None:
+                problems.append(
+                    (
+                        i,
+                        ("default",),
+                        f"{_where(default)} is already the default policy: "
+                        "only one policy may set default: true",
+                    )
+                )
+            default = default or policy
+        for j, channel in enumerate(policy.channels):
+            if channel in channels and channels[channel] is not policy:
+                problems.append(
+                    (
+                        i,
+                        ("channels", j),
+                        f"channel {channel} is already covered by {_where(channels[channel])}",
+                    )
+                )
+            channels.setdefault(channel, policy)
+    return problems
+
+
+def _where(policy: Policy) -> str:
+    return (
+        f"policy '{policy.id}' ({policy.source_path})"
+        if policy.source_path
+        else (f"policy '{policy.id}'")
+    )
+
+
+class PolicySet:
+    """Every loaded policy, and which one runs a channel."""
+
+    def __init__(self, policies: Iterable[Policy]) -> None:
+        self.policies = tuple(policies)
+        problems = set_problems(list(self.policies))
+        if problems:
+            raise ValueError(
+                "; ".join(
+                    f"{self.policies[i].id}: {format_loc(loc)}: {m}" for i, loc, m in problems
+                )
+            )
+        self._by_channel = {c: p for p in self.policies for c in p.channels}
+        self._by_id = {p.id: p for p in self.policies}
+        self.default = next((p for p in self.policies if p.default), None)
+
+    def for_channel(self, channel_id: str) -> Policy:
+        policy = self._by_channel.get(channel_id, self.default)
+        if policy is None:
+            raise NoPolicyForChannel(f"no policy covers channel {channel_id} and none is default")
+        return policy
+
+    def get(self, policy_id: str) -> Policy | None:
+        return self._by_id.get(policy_id)
+
+    @property
+    def severity_count(self) -> int:
+        return sum(len(p.severities) for p in self.policies)
+
+    def __iter__(self) -> Iterator[Policy]:
+        return iter(self.policies)
+
+    def __len__(self) -> int:
+        return len(self.policies)
