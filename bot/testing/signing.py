@@ -1,0 +1,162 @@
+"""Slack request signing, and a driver that sends signed requests to the bot as Slack would.
+
+Signing follows Slack's scheme: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{raw body}`
+keyed by the app's signing secret. The driver uses only the standard library so the
+`demo` command can use it without test extras.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from bot.clock import Clock, SystemClock
+
+TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+SIGNATURE_HEADER = "X-Slack-Signature"
+RETRY_NUM_HEADER = "X-Slack-Retry-Num"
+RETRY_REASON_HEADER = "X-Slack-Retry-Reason"
+
+JSON_CONTENT_TYPE = "application/json"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> dict[str, str]:
+    """The two headers Slack sends to prove a request came from it."""
+    base = b"v0:" + str(int(timestamp)).encode("ascii") + b":" + body
+    digest = hmac.new(secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
+    return {TIMESTAMP_HEADER: str(int(timestamp)), SIGNATURE_HEADER: f"v0={digest}"}
+
+
+def encode_event(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode("utf-8")
+
+
+def encode_form(form: Mapping[str, Any]) -> bytes:
+    # Percent-encode spaces as %20 and leave '/' and ':' bare, as in Slack's example bodies.
+    return urlencode(form, quote_via=quote, safe="/:").encode("ascii")
+
+
+def encode_interaction(payload: Mapping[str, Any]) -> bytes:
+    return encode_form({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class SlackDriver:
+    """Sends Events API, slash command and interactivity requests to `{base_url}/slack/events`.
+
+    Every send signs with the configured secret at the clock's current time. To forge a bad
+    request, pass `secret=` (sign with another secret), `timestamp=` (e.g. a stale one) or
+    `omit=` (header names to leave out); or build the bytes and headers yourself for `raw()`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        signing_secret: str,
+        clock: Clock | None = None,
+        *,
+        path: str = "/slack/events",
+        timeout: float = 10.0,
+    ) -> None:
+        self.url = base_url.rstrip("/") + path
+        self._secret = signing_secret
+        self._clock = clock or SystemClock()
+        self._timeout = timeout
+        # An empty ProxyHandler keeps HTTP(S)_PROXY from routing local requests elsewhere.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def timestamp(self) -> int:
+        return int(self._clock.now().timestamp())
+
+    def signed_headers(
+        self, body: bytes, *, secret: str | None = None, timestamp: int | None = None
+    ) -> dict[str, str]:
+        ts = self.timestamp() if timestamp is None else timestamp
+        return sign(self._secret if secret is None else secret, body, ts)
+
+    def event(
+        self,
+        payload: Mapping[str, Any],
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        omit: Iterable[str] = (),
+    ) -> Response:
+        """An Events API delivery; `retry_num` makes it one of Slack's redeliveries."""
+        extra: dict[str, str] = {}
+        if retry_num is not None:
+            extra[RETRY_NUM_HEADER] = str(retry_num)
+            extra[RETRY_REASON_HEADER] = retry_reason or "http_timeout"
+        return self._send(encode_event(payload), JSON_CONTENT_TYPE, extra, secret, timestamp, omit)
+
+    def command(
+        self,
+        form: Mapping[str, Any],
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        omit: Iterable[str] = (),
+    ) -> Response:
+        """A slash command invocation (form-encoded fields, see payloads.slash_command)."""
+        return self._send(encode_form(form), FORM_CONTENT_TYPE, {}, secret, timestamp, omit)
+
+    def interaction(
+        self,
+        payload: Mapping[str, Any],
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        omit: Iterable[str] = (),
+    ) -> Response:
+        """A block action or view submission, sent as `payload=<json>` form data."""
+        return self._send(
+            encode_interaction(payload), FORM_CONTENT_TYPE, {}, secret, timestamp, omit
+        )
+
+    def raw(self, body: bytes, headers: Mapping[str, str]) -> Response:
+        """POST exactly these bytes and headers; nothing is added or signed."""
+        request = urllib.request.Request(self.url, data=body, headers=dict(headers), method="POST")
+        try:
+            with self._opener.open(request, timeout=self._timeout) as resp:
+                return Response(resp.status, resp.read(), dict(resp.headers.items()))
+        except urllib.error.HTTPError as err:
+            with err:
+                return Response(err.code, err.read(), dict(err.headers.items()))
+
+    def _send(
+        self,
+        body: bytes,
+        content_type: str,
+        extra: dict[str, str],
+        secret: str | None,
+        timestamp: int | None,
+        omit: Iterable[str],
+    ) -> Response:
+        headers = {"Content-Type": content_type, **extra}
+        headers.update(self.signed_headers(body, secret=secret, timestamp=timestamp))
+        dropped = {name.lower() for name in omit}
+        headers = {k: v for k, v in headers.items() if k.lower() not in dropped}
+        return self.raw(body, headers)
