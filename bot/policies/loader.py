@@ -149,68 +149,21 @@ def _message(error: Any) -> tuple[Loc, str]:
     return loc, error["msg"]
 
 
-def _line_of(path: str, marks: Marks, loc: Loc, message: str, shown: Loc | None = None) -> str:
-    where = format_loc(loc if shown is None else shown)
-    return f"{path}:{_line(marks, loc)}: {where + ': ' if where else ''}{message}"
+def _lines(name: str, marks: Marks, problems: list[tuple[Loc, str, Loc]]) -> list[str]:
+    """`file:line: location: message` for (location, message, location shown), by line."""
+    ordered = sorted(problems, key=lambda problem: _line(marks, problem[0]))
+    return [
+        f"{name}:{_line(marks, loc)}: {format_loc(shown) + ': ' if shown else ''}{message}"
+        for loc, message, shown in ordered
+    ]
 
 
-def _load_file(path: Path) -> tuple[Policy | None, Marks, list[str]]:
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return None, {}, [f"{name}:1: cannot read the file: {error}"]
-    loader = _StrictLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = error.problem or error.context or "not valid YAML"
-        if "single document" in str(error.context):
-            problem = "one policy per file: this file holds more than one YAML document"
-        problem += _yaml_hint(problem)
-        return None, {}, [f"{name}:{line}: YAML syntax: {problem}"]
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict) or node is None:
-        line = node.start_mark.line + 1 if node is not None else 1
-        return (
-            None,
-            {},
-            [f"{name}:{line}: a policy file holds one mapping: id, name, severities..."],
-        )
-
-    marks: Marks = {}
-    duplicates: list[tuple[Loc, int]] = []
-    _walk(node, (), marks, duplicates)
-    if duplicates:
-        return (
-            None,
-            marks,
-            [
-                f"{name}:{line}: {format_loc(loc)}: key '{loc[-1]}' appears twice"
-                for loc, line in duplicates
-            ],
-        )
-    try:
-        policy = Policy.model_validate(data)
-    except ValidationError as error:
-        lines = []
-        for item in error.errors(include_url=False):
-            shown, message = _message(item)
-            lines.append(
-                (
-                    _line(marks, tuple(item["loc"])),
-                    _line_of(name, marks, tuple(item["loc"]), message, shown),
-                )
-            )
-        return None, marks, [text for _, text in sorted(lines, key=lambda pair: pair[0])]
-    except PolicyProblems as problems:
-        ordered = sorted(problems.problems, key=lambda problem: _line(marks, problem[0]))
-        return None, marks, [_line_of(name, marks, loc, message) for loc, message in ordered]
-    return policy.with_source(name), marks, []
+def _yaml_error(name: str, error: yaml.MarkedYAMLError) -> str:
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or error.context or "not valid YAML"
+    if "single document" in str(error.context):
+        problem = "one policy per file: this file holds more than one YAML document"
+    return f"{name}:{mark.line + 1 if mark else 1}: YAML syntax: {problem}{_yaml_hint(problem)}"
 
 
 def _yaml_hint(problem: str) -> str:
@@ -222,6 +175,47 @@ def _yaml_hint(problem: str) -> str:
     if "mapping values are not allowed" in problem:
         return ": put text that contains ': ' in quotes"
     return ""
+
+
+def _load_file(path: Path) -> tuple[Policy | None, Marks, list[str]]:
+    """The policy in one file, the line of each key in it, and its problems."""
+    name = str(path)
+    try:
+        loader = _StrictLoader(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        return None, {}, [f"{name}:1: cannot read the file: {error}"]
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as error:
+        return None, {}, [_yaml_error(name, error)]
+    finally:
+        loader.dispose()
+    if node is None or not isinstance(data, dict):
+        line = node.start_mark.line + 1 if node is not None else 1
+        return (
+            None,
+            {},
+            [f"{name}:{line}: a policy file holds one mapping: id, name, severities..."],
+        )
+
+    marks: Marks = {}
+    duplicates: list[tuple[Loc, int]] = []
+    _walk(node, (), marks, duplicates)
+    if duplicates:
+        twice = [(loc, f"key '{loc[-1]}' appears twice", loc) for loc, _ in duplicates]
+        return None, marks, _lines(name, marks, twice)
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as error:
+        found = []
+        for item in error.errors(include_url=False):
+            shown, message = _message(item)
+            found.append((tuple(item["loc"]), message, shown))
+        return None, marks, _lines(name, marks, found)
+    except PolicyProblems as error:
+        return None, marks, _lines(name, marks, [(loc, m, loc) for loc, m in error.problems])
+    return policy.with_source(name), marks, []
 
 
 def _policy_files(path: Path) -> tuple[list[Path], list[str]]:
@@ -248,7 +242,7 @@ def _load(path: str | os.PathLike[str]) -> tuple[list[Policy], list[str]]:
     policies = [policy for policy, _ in loaded]
     for index, loc, message in set_problems(policies):
         policy, marks = loaded[index]
-        errors.append(_line_of(policy.source_path or policy.id, marks, loc, message))
+        errors += _lines(policy.source_path or policy.id, marks, [(loc, message, loc)])
     return policies, errors
 
 
