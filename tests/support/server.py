@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -36,6 +37,10 @@ def wait_http(url: str, timeout: float = 20.0, status: int = 200) -> None:
             with urllib.request.urlopen(url, timeout=1) as resp:
                 if resp.status == status:
                     return
+        except urllib.error.HTTPError as exc:
+            if exc.code == status:
+                return
+            last = exc
         except Exception as exc:
             last = exc
         time.sleep(0.05)

@@ -1,0 +1,181 @@
+"""`escalation-bot serve` as real processes: crashes, replicas, readiness, bad settings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db.engine import make_engine, make_sessionmaker
+from bot.db.models import Case, InboxEvent
+from bot.testing import payloads
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.signing import SlackDriver
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
+from tests.support.db import database
+from tests.support.proxy import TcpProxy
+from tests.support.server import SIGNING_SECRET, ServeProcess, wait_http
+
+pytestmark = pytest.mark.slow
+
+
+def env_for(db_url: str, slack: FakeSlack, **extra: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": db_url,
+        "SLACK_API_URL": slack.base_url,
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "POLICIES_PATH": str(Path(__file__).parent.parent / "policies"),
+        "TICK_SECONDS": "0.2",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def counts(db_url: str) -> tuple[int, int]:
+    engine = make_engine(db_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            cases = s.execute(select(func.count()).select_from(Case)).scalar_one()
+            inbox = s.execute(select(func.count()).select_from(InboxEvent)).scalar_one()
+        return int(cases), int(inbox)
+    finally:
+        engine.dispose()
+
+
+def wait_until(predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def replies(slack: FakeSlack, ts: str) -> list:
+    return [m for m in slack.posted_messages(SUPPORT) if m.thread_ts == ts]
+
+
+@pytest.fixture
+def any_db(db_url: str) -> Iterator[str]:
+    yield db_url
+
+
+def test_sigkill_right_after_the_ack_loses_nothing(any_db: str, slack: FakeSlack) -> None:
+    ts = slack.post_user_message(SUPPORT, CUSTOMER, "the API is down")
+    # Hold the bot's first read of the message so the kill lands between ack and processing.
+    slack.delay("conversations.history", 3.0)
+    first = ServeProcess(env_for(any_db, slack)).start()
+    try:
+        event = payloads.reaction_added(
+            team=slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+        )
+        assert SlackDriver(first.url, SIGNING_SECRET).event(event).status == 200
+        first.kill()
+    finally:
+        first.stop()
+    assert counts(any_db) == (0, 1)  # acked, stored, not yet processed
+
+    second = ServeProcess(env_for(any_db, slack)).start()
+    try:
+        assert wait_until(lambda: len(replies(slack, ts)) >= 1)
+        time.sleep(1.0)  # give a duplicate every chance to appear
+    finally:
+        second.stop()
+    assert counts(any_db) == (1, 1)
+    assert len(replies(slack, ts)) == 1
+
+
+@pytest.mark.postgres
+def test_two_replicas_receiving_the_same_event_open_one_case(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    with database("postgres", tmp_path) as url:
+        ts = slack.post_user_message(SUPPORT, CUSTOMER, "both of you, help")
+        a = ServeProcess(env_for(url, slack))
+        b = ServeProcess(env_for(url, slack))
+        # Concurrent starts migrate under an advisory lock.
+        for proc in (a, b):
+            proc.start()
+        try:
+            event = payloads.reaction_added(
+                team=slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+            )
+            ra = SlackDriver(a.url, SIGNING_SECRET).event(event)
+            rb = SlackDriver(b.url, SIGNING_SECRET).event(event, retry_num=1)
+            assert (ra.status, rb.status) == (200, 200)
+            assert wait_until(lambda: len(replies(slack, ts)) >= 1)
+            time.sleep(1.5)
+        finally:
+            a.stop()
+            b.stop()
+        assert counts(url) == (1, 1)
+        assert len(replies(slack, ts)) == 1
+
+
+@pytest.mark.postgres
+def test_readyz_follows_the_database_and_events_are_refused_while_it_is_down(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    with database("postgres", tmp_path) as url:
+        proxy = TcpProxy(("127.0.0.1", 5432)).start()
+        proxied = url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        proc = ServeProcess(env_for(proxied, slack)).start()
+        driver = SlackDriver(proc.url, SIGNING_SECRET)
+        ts = slack.post_user_message(SUPPORT, CUSTOMER, "hello?")
+        event = payloads.reaction_added(
+            team=slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+        )
+        try:
+            proxy.cut()
+            wait_http(proc.url + "/readyz", status=503)
+            # Slack must hear a failure, so that it delivers the event again.
+            assert driver.event(event).status >= 500
+            wait_http(proc.url + "/healthz")  # the process itself lives on
+            proxy.start()
+            wait_http(proc.url + "/readyz", status=200)
+            assert driver.event(event, retry_num=1).status == 200
+            assert wait_until(lambda: len(replies(slack, ts)) == 1)
+        finally:
+            proc.stop()
+            proxy.cut()
+        assert counts(url) == (1, 1)
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere"}, "DATABASE_URL"),
+        ({"SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET"),
+        ({"TICK_SECONDS": "soon"}, "TICK_SECONDS"),
+        ({"SLACK_BOT_TOKEN": "hello"}, "SLACK_BOT_TOKEN"),
+    ],
+)
+def test_serve_with_bad_settings_exits_with_one_clear_line(
+    tmp_path: Path, slack: FakeSlack, override: dict[str, str], named: str
+) -> None:
+    env = env_for(f"sqlite:///{tmp_path / 'x.db'}", slack, **override)
+    result = run_cli("serve", "--port", "0", env=env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert named in lines[0] and "Traceback" not in result.stderr
