@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot import inbox
+from bot.cases import service
 from bot.clock import Clock, SystemClock
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
@@ -105,12 +106,17 @@ class Runtime:
         self._wake.set()
         return stored
 
+    def has_case(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        with self.sessions() as session:
+            return service.case_for_thread(session, team_id, channel_id, thread_ts) is not None
+
     def bolt_app(self) -> App:
         secret = self.settings.slack_signing_secret
         return build_app(
             signing_secret=secret.get_secret_value() if secret else "",
             client=self.client,
             store=self.store,
+            has_case=self.has_case,
             trigger_emoji=self.settings.trigger_emoji_set,
         )
 

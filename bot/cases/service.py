@@ -48,6 +48,16 @@ def find_case(session: Session, team_id: str, channel_id: str, message_ts: str) 
     ).scalar_one_or_none()
 
 
+def case_for_thread(session: Session, team_id: str, channel_id: str, thread_ts: str) -> Case | None:
+    return session.execute(
+        select(Case)
+        .where(Case.team_id == team_id, Case.channel_id == channel_id)
+        .where(Case.thread_ts == thread_ts)
+        .order_by(Case.id)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 def record(
     session: Session,
     case: Case,
@@ -249,3 +259,28 @@ def set_severity(
         new=sev.id,
     )
     return True
+
+
+def record_message(
+    session: Session,
+    clock: Clock,
+    case: Case,
+    user: str,
+    from_responder: bool,
+    message_ts: str,
+    source_event: str | None = None,
+) -> None:
+    """A person wrote in the case's thread: a responder reply stops the first-response
+    clock; a requester message may start a next-response clock."""
+    now = clock.now()
+    kind = "responder_reply" if from_responder else "requester_message"
+    record(session, case, now, user, kind, source_event, ts=message_ts)
+    if from_responder and case.first_response_at is None:
+        case.first_response_at = now
+        case.updated_at = now
+        session.execute(
+            update(Timer)
+            .where(Timer.case_id == case.id, Timer.kind == "first_response_breach")
+            .where(Timer.status == "pending")
+            .values(status="cancelled")
+        )

@@ -101,6 +101,7 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "message_ts", name="uq_case_message"),
         UniqueConstraint("team_id", "number", name="uq_case_number"),
+        Index("ix_cases_thread", "team_id", "channel_id", "thread_ts"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

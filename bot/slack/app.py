@@ -17,6 +17,8 @@ from bot.slack.render import SET_SEVERITY_ACTION
 log = logging.getLogger(__name__)
 
 Store = Callable[[InboundRequest], bool]
+# Whether a thread (team, channel, thread_ts) belongs to a case: one indexed read.
+HasCase = Callable[[str, str, str], bool]
 
 
 def installation_team(body: dict[str, Any]) -> str:
@@ -39,6 +41,7 @@ def build_app(
     signing_secret: str,
     client: WebClient,
     store: Store,
+    has_case: HasCase,
     trigger_emoji: frozenset[str],
 ) -> App:
     app = App(
@@ -63,6 +66,28 @@ def build_app(
         store(
             InboundRequest(
                 kind="reaction_added",
+                team_id=team,
+                dedupe_key=f"event:{team}:{event_id}",
+                payload=_clean(body),
+            )
+        )
+
+    @app.event("message")
+    def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+        # Only people's replies in a case's thread move its clocks; edits, joins and bot
+        # posts (our own included) do not.
+        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return
+        thread, channel = event.get("thread_ts"), event.get("channel")
+        if not thread or thread == event.get("ts") or not channel:
+            return
+        team = installation_team(body)
+        if not has_case(team, channel, thread):
+            return
+        event_id = body.get("event_id") or f"{event.get('ts')}:{event.get('user')}"
+        store(
+            InboundRequest(
+                kind="thread_message",
                 team_id=team,
                 dedupe_key=f"event:{team}:{event_id}",
                 payload=_clean(body),

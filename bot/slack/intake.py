@@ -17,6 +17,7 @@ from bot.inbox import Effects, Handler, Row
 from bot.metrics import CASES_OPENED
 from bot.policies.schema import Policy, PolicySet
 from bot.slack import reader
+from bot.slack.directory import Directory
 
 
 class Intake:
@@ -35,9 +36,14 @@ class Intake:
         self.policies = policies
         self.policy_for_case = policy_for_case
         self.triage_channel = triage_channel
+        self.directory = Directory(client)
 
     def handlers(self) -> dict[str, Handler]:
-        return {"reaction_added": self.reaction_added, "set_severity": self.set_severity}
+        return {
+            "reaction_added": self.reaction_added,
+            "thread_message": self.thread_message,
+            "set_severity": self.set_severity,
+        }
 
     def reaction_added(self, row: Row) -> Effects | None:
         event: dict[str, Any] = row.payload["event"]
@@ -98,6 +104,31 @@ class Intake:
             )
 
         return hint
+
+    def thread_message(self, row: Row) -> Effects | None:
+        event: dict[str, Any] = row.payload["event"]
+        channel, thread = str(event.get("channel")), str(event.get("thread_ts"))
+        user, ts = str(event.get("user")), str(event.get("ts"))
+        source = row.payload.get("event_id")
+        with self.sessions() as session:
+            case = service.case_for_thread(session, row.team_id, channel, thread)
+            if case is None:
+                return None
+            policy = self.policy_for_case(session, case)
+        responders = policy.responders
+        from_responder = self.directory.is_responder(
+            responders.users, responders.groups, case.requester_id, user
+        )
+        case_id = case.id
+
+        def apply(session: Session) -> None:
+            current = session.get(Case, case_id)
+            if current is not None:
+                service.record_message(
+                    session, self.clock, current, user, from_responder, ts, source
+                )
+
+        return apply
 
     def set_severity(self, row: Row) -> Effects | None:
         p = row.payload

@@ -23,7 +23,8 @@ class Message:
     text: str
 
 
-def _call(fn, **kw):  # type: ignore[no-untyped-def]
+def call(fn, **kw):  # type: ignore[no-untyped-def]
+    """A Web API read: no access -> CannotRead, a transient failure -> RetryLater."""
     try:
         return fn(**kw)
     except SlackApiError as exc:
@@ -47,7 +48,7 @@ def _message(raw: dict) -> Message:  # type: ignore[type-arg]
 
 def fetch_message(client: WebClient, channel: str, ts: str) -> Message | None:
     """The message at `ts`, whether it is top level or a reply in a thread."""
-    history = _call(
+    history = call(
         client.conversations_history, channel=channel, latest=ts, inclusive=True, limit=1
     )
     for raw in history.get("messages") or []:
@@ -55,7 +56,7 @@ def fetch_message(client: WebClient, channel: str, ts: str) -> Message | None:
             return _message(raw)
     # Replies are not in the channel's history; ask the thread. Slack puts the parent first
     # whatever the range, so the reply itself is the second message.
-    replies = _call(
+    replies = call(
         client.conversations_replies,
         channel=channel,
         ts=ts,
@@ -72,7 +73,7 @@ def fetch_message(client: WebClient, channel: str, ts: str) -> Message | None:
 
 def permalink(client: WebClient, channel: str, ts: str) -> str | None:
     try:
-        resp = _call(client.chat_getPermalink, channel=channel, message_ts=ts)
+        resp = call(client.chat_getPermalink, channel=channel, message_ts=ts)
     except CannotRead:
         return None
     return resp.get("permalink")

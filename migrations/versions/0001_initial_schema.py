@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("team_id", "channel_id", "message_ts", name="uq_case_message"),
         sa.UniqueConstraint("team_id", "number", name="uq_case_number"),
     )
+    op.create_index("ix_cases_thread", "cases", ["team_id", "channel_id", "thread_ts"])
     op.create_table(
         "case_events",
         sa.Column(
@@ -180,6 +181,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_case_events_case")
 
     op.drop_table("case_events")
+    op.drop_index("ix_cases_thread", table_name="cases")
     op.drop_table("cases")
     op.drop_table("policy_snapshots")
     with op.batch_alter_table("inbox_events", schema=None) as batch_op:

@@ -1,0 +1,78 @@
+"""Messages in a case's thread: who replied, and what that does to the case's clocks."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.db.models import CaseEvent, Timer
+from bot.testing import payloads
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+
+
+def open_case(bot: Bot) -> str:
+    ts = bot.slack.post_user_message(SUPPORT, CUSTOMER, "it broke")
+    event = payloads.reaction_added(
+        team=bot.slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+    )
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+    return ts
+
+
+def say(bot: Bot, user: str, text: str, thread_ts: str | None, **kw: object) -> int:
+    ts = bot.slack.post_user_message(SUPPORT, user, text, thread_ts=thread_ts)
+    event = payloads.message(
+        team=bot.slack.team_id,
+        channel=SUPPORT,
+        ts=ts,
+        user=user,
+        text=text,
+        thread_ts=thread_ts,
+        **kw,
+    )
+    return bot.driver.event(event).status
+
+
+def kinds(bot: Bot) -> list[str]:
+    with bot.runtime.sessions() as session:
+        return list(session.execute(select(CaseEvent.kind).order_by(CaseEvent.id)).scalars())
+
+
+def test_a_responder_reply_stops_the_first_response_clock(bot: Bot) -> None:
+    root = open_case(bot)
+    assert say(bot, CUSTOMER, "any news?", root) == 200
+    bot.settle()
+    [case] = bot.cases()
+    assert case.first_response_at is None
+    bot.clock.advance(__import__("datetime").timedelta(minutes=7))
+    assert say(bot, ENGINEER, "looking now", root) == 200
+    bot.settle()
+    [case] = bot.cases()
+    assert case.first_response_at == bot.clock.now()
+    assert kinds(bot) == ["opened", "requester_message", "responder_reply"]
+    with bot.runtime.sessions() as session:
+        timers = session.execute(select(Timer.kind, Timer.status)).all()
+    assert ("first_response_breach", "cancelled") in timers
+    assert ("first_response_breach", "pending") not in timers
+
+
+def test_messages_outside_case_threads_are_not_stored(bot: Bot) -> None:
+    root = open_case(bot)
+    before = bot.inbox()
+    other = bot.slack.post_user_message(SUPPORT, CUSTOMER, "unrelated")
+    assert say(bot, ENGINEER, "reply elsewhere", other) == 200
+    assert say(bot, ENGINEER, "top level", None) == 200
+    reply = bot.slack.post_user_message(SUPPORT, ENGINEER, "typo", thread_ts=root)
+    edited = payloads.message(
+        team=bot.slack.team_id,
+        channel=SUPPORT,
+        ts=reply,
+        user=ENGINEER,
+        text="edited",
+        thread_ts=root,
+    )
+    edited["event"]["subtype"] = "message_changed"
+    assert bot.driver.event(edited).status == 200
+    assert bot.inbox() == before
+    bot.settle()
+    assert kinds(bot) == ["opened"]
