@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot import inbox
-from bot.cases import service
+from bot.cases import service, timers
 from bot.clock import Clock, SystemClock
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
@@ -124,8 +124,9 @@ class Runtime:
     def run_once(self) -> dict[str, int]:
         """One pass of every job: what the scheduler runs each tick, and what tests call."""
         processed = inbox.drain(self.sessions, self.clock, self.intake.handlers())
+        fired = timers.fire_due(self.sessions, self.clock, self.settings.triage_channel)
         sent = self.deliverer.drain()
-        return {"processed": processed, "sent": sent}
+        return {"processed": processed, "fired": fired, "sent": sent}
 
     def settle(self, max_passes: int = 50) -> None:
         """Run passes until nothing is left to do now (tests and the demo)."""

@@ -52,8 +52,8 @@ def test_a_responder_reply_stops_the_first_response_clock(bot: Bot) -> None:
     assert kinds(bot) == ["opened", "requester_message", "responder_reply"]
     with bot.runtime.sessions() as session:
         timers = session.execute(select(Timer.kind, Timer.status)).all()
-    assert ("first_response_breach", "cancelled") in timers
-    assert ("first_response_breach", "pending") not in timers
+    assert ("first_response:breach", "cancelled") in timers
+    assert ("first_response:breach", "pending") not in timers
 
 
 def test_messages_outside_case_threads_are_not_stored(bot: Bot) -> None:

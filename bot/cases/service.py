@@ -126,7 +126,7 @@ def first_response_due(policy: Policy, severity: str, opened_at: datetime) -> da
 def _schedule_breach(session: Session, case: Case) -> None:
     session.execute(
         update(Timer)
-        .where(Timer.case_id == case.id, Timer.kind == "first_response_breach")
+        .where(Timer.case_id == case.id, Timer.kind == "first_response:breach")
         .where(Timer.status == "pending")
         .values(status="cancelled")
     )
@@ -136,7 +136,7 @@ def _schedule_breach(session: Session, case: Case) -> None:
             Timer.__table__,
             dict(
                 case_id=case.id,
-                kind="first_response_breach",
+                kind="first_response:breach",
                 due_at=case.first_response_due,
                 status="pending",
             ),
@@ -280,7 +280,7 @@ def record_message(
         case.updated_at = now
         session.execute(
             update(Timer)
-            .where(Timer.case_id == case.id, Timer.kind == "first_response_breach")
+            .where(Timer.case_id == case.id, Timer.kind == "first_response:breach")
             .where(Timer.status == "pending")
             .values(status="cancelled")
         )

@@ -163,6 +163,12 @@ class Deliverer:
                 "thread_ts": data.get("thread_ts"),
                 "text": render.severity_changed(case, policy, data),
             }
+        if row.intent in ("breach_alert", "sla_reminder"):
+            return "chat.postMessage", {
+                "channel": row.channel_id,
+                "thread_ts": data.get("thread_ts"),
+                "text": render.sla_message(case, policy, row.intent, data),
+            }
         raise ValueError(f"unknown outbox intent {row.intent!r}")
 
     def _finish(

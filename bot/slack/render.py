@@ -94,3 +94,20 @@ def invite_hint(channel_id: str, bot_user_id: str | None) -> str:
         f"I could not open a case from your :ticket: in <#{channel_id}>: I cannot read that "
         f"channel. Invite me with `/invite {bot}` in the channel, then react again."
     )
+
+
+TARGET_NAMES = {
+    "first_response": "first response",
+    "next_response": "next response",
+    "resolution": "resolution",
+}
+
+
+def sla_message(case: Case, policy: Policy, intent: str, data: dict[str, Any]) -> str:
+    target = TARGET_NAMES.get(str(data.get("target")), str(data.get("target")))
+    due = datetime.fromisoformat(str(data["due_at"]))
+    when = slack_date(due, _tz(policy, case.severity))
+    if intent == "breach_alert":
+        link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
+        return f":rotating_light: {link} missed its {target} target (due {when})."
+    return f":hourglass_flowing_sand: {case.key}: {target} due {when}."
