@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -119,6 +119,30 @@ class Demo:
             if call.ok:
                 self.say("          (the case card in the thread is updated in place)")
         self.say()
+        with runtime.sessions() as session:
+            case = session.execute(select(Case)).scalar_one()
+        if case.first_response_due is not None:
+            clock.set(case.first_response_due + timedelta(minutes=1))
+            self.say(f"   ... the clock runs on to {readable(clock.now())}; nobody has answered")
+            runtime.settle()
+            self.show_new()
+            self.say()
+        reply = "Sorry for the wait: we are failing over the registry now."
+        reply_ts = slack.post_user_message(SUPPORT, ENGINEER, reply, thread_ts=ts)
+        self.say(f"#support (thread)  @sam: {reply}")
+        driver.event(
+            payloads.message(
+                team=slack.team_id,
+                channel=SUPPORT,
+                ts=reply_ts,
+                user=ENGINEER,
+                text=reply,
+                thread_ts=ts,
+            )
+        )
+        runtime.settle()
+        self.show_new()
+        self.say()
         self.say("== the case's timeline, as stored ==")
         with runtime.sessions() as session:
             case = session.execute(select(Case)).scalar_one()
@@ -132,7 +156,7 @@ class Demo:
                 else case.key
             )
             for ev in events:
-                detail = ", ".join(f"{k}={str(v)[:12]}" for k, v in ev.data.items())
+                detail = ", ".join(f"{k}={str(v)[:25]}" for k, v in ev.data.items())
                 self.say(f"  {readable(ev.at)}  @{self.name(ev.actor):<6} {ev.kind}  {detail}")
         return 0
 
@@ -159,6 +183,8 @@ class Demo:
                 return plain(t, self.name, self.channel)
 
             lines = block_lines(msg.blocks, fmt) if msg.blocks else [fmt(msg.text)]
+            if msg.user in (CUSTOMER, ENGINEER):
+                continue  # people's own messages are narrated by the script
             self.say(f"{where}  @{self.name(msg.user or '')}: {lines[0]}")
             for line in lines[1:]:
                 self.say(f"{' ' * len(where)}  {line}")
