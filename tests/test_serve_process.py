@@ -179,3 +179,23 @@ def test_serve_with_bad_settings_exits_with_one_clear_line(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert named in lines[0] and "Traceback" not in result.stderr
+
+
+def test_tokens_and_secrets_never_reach_the_logs(tmp_path: Path, slack: FakeSlack) -> None:
+    db = f"sqlite:///{tmp_path / 'logs.db'}"
+    proc = ServeProcess(env_for(db, slack, LOG_LEVEL="DEBUG")).start()
+    try:
+        ts = slack.post_user_message(SUPPORT, CUSTOMER, "log me")
+        event = payloads.reaction_added(
+            team=slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+        )
+        assert SlackDriver(proc.url, SIGNING_SECRET).event(event).status == 200
+        assert wait_until(lambda: len(replies(slack, ts)) == 1)
+    finally:
+        proc.stop()
+    assert proc.proc is not None and proc.proc.stdout is not None
+    logs = proc.proc.stdout.read().decode()
+    assert "chat.postMessage" in logs  # the debug log did record the Web API calls
+    assert "[redacted]" in logs  # the client did log its headers, masked
+    assert slack.token not in logs
+    assert SIGNING_SECRET not in logs
