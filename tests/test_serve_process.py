@@ -196,6 +196,6 @@ def test_tokens_and_secrets_never_reach_the_logs(tmp_path: Path, slack: FakeSlac
     assert proc.proc is not None and proc.proc.stdout is not None
     logs = proc.proc.stdout.read().decode()
     assert "chat.postMessage" in logs  # the debug log did record the Web API calls
-    assert "[redacted]" in logs  # the client did log its headers, masked
+    assert "headers:" in logs  # the client did log its request headers
     assert slack.token not in logs
     assert SIGNING_SECRET not in logs
