@@ -1,0 +1,287 @@
+"""The SLA clocks of one case, derived from its history.
+
+Clocks are never stored: they are recomputed from the case's events, so a severity change,
+a replay or an explanation ("why is this due Monday 09:30?") always gives the same answer.
+Pure functions: no I/O, and the current instant is passed in.
+
+Rules:
+
+- **First response** counts from `opened` until the first `responder_reply`.
+- **Next response**: once a responder has replied, a `requester_message` with no clock
+  running starts a next-response clock at that message; further requester messages leave it
+  running from the oldest unanswered one, and the next responder reply satisfies it.
+  Requester messages before the first reply are covered by the first-response clock.
+- **Resolution** counts from `opened` until `resolved`. Resolving also stops any response
+  clock still running, as its answer (as Jira Service Management's "Resolution: Set" does);
+  a case resolved after a response was due still breached it. Events after `resolved` are
+  ignored: a closed case has no clocks to run.
+- **Pauses**: from `waiting_on_requester` until `resumed` or the next `requester_message`
+  no time counts on any clock. Pauses extend due times through the calendar's `pauses=`.
+  A pause still open at `now` is counted up to `now`: the clock is `paused` and its due time
+  is the one it would have if the requester answered now.
+- **Severity changes**: a clock still running when the severity changes is recomputed from
+  its own start (opening, or the requester message that started it) under the new
+  severity's target and calendar. A due time already past at the change is a breach at
+  once. A clock that was satisfied before the change keeps the severity it was met under,
+  so a change never re-judges an answer that was already given.
+- **Breach**: `due_at` is the instant the whole target has been counted without an answer,
+  so a clock breaches at `due_at` unless it was met before it; an answer at or after
+  `due_at` is late and is a breach too.
+- Events later than `now` are ignored, so `deadlines(policy, events, t)` is the state as it
+  was at `t`. Events must be in time order; those at the same instant apply in list order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, get_args
+
+from bot.policies.durations import Duration
+from bot.policies.schema import Policy, TargetKind
+
+__all__ = ["ClockEvent", "Deadline", "DueTimer", "breached", "deadlines", "due_timers"]
+
+EventKind = Literal[
+    "opened",
+    "requester_message",
+    "responder_reply",
+    "waiting_on_requester",
+    "resumed",
+    "severity_changed",
+    "resolved",
+]
+_EVENT_KINDS = frozenset(get_args(EventKind))
+
+Interval = tuple[datetime, datetime]
+# (kind such as "first_response:reminder" or "first_response:breach", instant, reason)
+DueTimer = tuple[str, datetime, str]
+
+
+@dataclass(frozen=True)
+class ClockEvent:
+    """Something that happened on a case. `severity` is set for opened and severity_changed;
+    an `opened` event without one starts at the policy's initial severity."""
+
+    at: datetime
+    kind: EventKind
+    severity: str | None = None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One clock of a case, as it stands at the `now` it was computed for.
+
+    `due_at` is None when the severity has no such target. `reminders` are the instants the
+    severity's reminders fire, on the calendar with the pauses considered; for a met clock
+    only those before it was met. `pauses` are the clock's own pauses, clipped to the time
+    it ran. `paused` means the case was waiting on the requester at `now`.
+    """
+
+    kind: TargetKind
+    severity: str
+    started_at: datetime
+    target: timedelta | None
+    due_at: datetime | None
+    met_at: datetime | None
+    reminders: tuple[datetime, ...] = ()
+    pauses: tuple[Interval, ...] = ()
+    paused: bool = False
+
+
+@dataclass
+class _Clock:
+    kind: TargetKind
+    started_at: datetime
+    met_at: datetime | None = None
+    met_severity: str | None = None
+
+    def stop(self, at: datetime, severity: str) -> None:
+        if self.met_at is None:
+            self.met_at = at
+            self.met_severity = severity
+
+
+def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> list[Deadline]:
+    """Every clock of the case at `now`: first response, each next response, resolution."""
+    now = _utc(now, "now")
+    if not events or events[0].kind != "opened":
+        raise ValueError("a case's history must start with its 'opened' event")
+    severity = ""
+    first: _Clock | None = None
+    resolution: _Clock | None = None
+    responses: list[_Clock] = []
+    current: _Clock | None = None  # the running next-response clock
+    pauses: list[Interval] = []
+    paused_since: datetime | None = None
+    previous: datetime | None = None
+    for i, event in enumerate(events):
+        at = _utc(event.at, f"events[{i}].at")
+        if event.kind not in _EVENT_KINDS:
+            raise ValueError(f"events[{i}]: unknown event kind {event.kind!r}")
+        if previous is not None and at < previous:
+            raise ValueError(f"events[{i}] at {at.isoformat()} is earlier than the one before")
+        previous = at
+        if event.kind == "opened" and i:
+            raise ValueError(f"events[{i}]: a case opens once")
+        if at > now:
+            break
+        if resolution is not None and resolution.met_at is not None:
+            continue  # resolved: nothing after it moves a clock
+        if event.kind == "opened":
+            severity = (
+                _severity_id(policy, event.severity)
+                if event.severity
+                else policy.initial_severity.id
+            )
+            first = _Clock("first_response", at)
+            resolution = _Clock("resolution", at)
+        elif event.kind == "severity_changed":
+            if not event.severity:
+                raise ValueError(f"events[{i}]: severity_changed needs the new severity")
+            severity = _severity_id(policy, event.severity)
+        elif event.kind == "responder_reply":
+            assert first is not None
+            for clock in (first, current):
+                if clock is not None:
+                    clock.stop(at, severity)
+            current = None
+        elif event.kind == "requester_message":
+            if paused_since is not None:
+                pauses.append((paused_since, at))
+                paused_since = None
+            assert first is not None
+            if first.met_at is not None and current is None:
+                current = _Clock("next_response", at)
+                responses.append(current)
+        elif event.kind == "waiting_on_requester":
+            if paused_since is None:
+                paused_since = at
+        elif event.kind == "resumed":
+            if paused_since is not None:
+                pauses.append((paused_since, at))
+                paused_since = None
+        else:  # resolved
+            assert first is not None and resolution is not None
+            for clock in (first, current, resolution):
+                if clock is not None:
+                    clock.stop(at, severity)
+            if paused_since is not None:
+                pauses.append((paused_since, at))
+                paused_since = None
+    if first is None or resolution is None:
+        raise ValueError(f"the case opened at {events[0].at.isoformat()}, after now")
+    if paused_since is not None:
+        pauses.append((paused_since, now))
+    return [
+        _deadline(policy, clock, severity, pauses, now, paused_since is not None)
+        for clock in (first, *responses, resolution)
+    ]
+
+
+def breached(deadline: Deadline, now: datetime) -> bool:
+    """Whether the target was missed by `now`: unanswered at its due time, or answered late."""
+    if deadline.due_at is None or now < deadline.due_at:
+        return False
+    return deadline.met_at is None or deadline.met_at >= deadline.due_at
+
+
+def due_timers(
+    policy: Policy,
+    events: Sequence[ClockEvent],
+    now: datetime,
+    recorded: Collection[tuple[str, datetime]] = (),
+) -> list[DueTimer]:
+    """The timers the case should have pending at `now`, ordered by instant then kind.
+
+    For each running, unpaused clock with a target: its reminders not before `now` and its
+    breach at `due_at`. For each breached clock (including one answered late): its breach at
+    `due_at`, already past, so it fires at once. Timers whose `(kind, instant)` is in
+    `recorded` (stored or already fired) are left out. A paused clock gets no future timers;
+    the event that resumes it recomputes them. This is the complete set: when a severity
+    change or a pause moves due times, it replaces the case's pending timers.
+    """
+    now = _utc(now, "now")
+    out: list[DueTimer] = []
+    for d in deadlines(policy, events, now):
+        if d.due_at is None or d.target is None:
+            continue
+        label = f"{d.kind.replace('_', ' ')} ({d.severity}, {_fmt(d.target)})"
+        if breached(d, now):
+            late = f", answered {_stamp(d.met_at)}" if d.met_at is not None else ""
+            out.append((f"{d.kind}:breach", d.due_at, f"{label} was due {_stamp(d.due_at)}{late}"))
+            continue
+        if d.met_at is not None or d.paused:
+            continue
+        calendar = policy.calendar_for(d.severity)
+        for at in d.reminders:
+            if at >= now:
+                left = calendar.elapsed(at, d.due_at, d.pauses)
+                reason = f"{label} due {_stamp(d.due_at)}, {_fmt(left)} left"
+                out.append((f"{d.kind}:reminder", at, reason))
+        out.append((f"{d.kind}:breach", d.due_at, f"{label} due {_stamp(d.due_at)}"))
+    return sorted((t for t in out if (t[0], t[1]) not in recorded), key=lambda t: (t[1], t[0]))
+
+
+def _deadline(
+    policy: Policy,
+    clock: _Clock,
+    severity: str,
+    pauses: list[Interval],
+    now: datetime,
+    paused: bool,
+) -> Deadline:
+    severity = clock.met_severity or severity
+    stop = clock.met_at or now
+    own = tuple(
+        (max(a, clock.started_at), min(b, stop))
+        for a, b in pauses
+        if min(b, stop) > max(a, clock.started_at)
+    )
+    target = policy.target(severity, clock.kind)
+    due_at = None
+    reminders: tuple[datetime, ...] = ()
+    if target is not None:
+        calendar = policy.calendar_for(severity)
+        due_at = calendar.add(clock.started_at, target, own)
+        reminders = tuple(
+            at
+            for at in (
+                calendar.add(clock.started_at, offset, own)
+                for offset in policy.reminder_offsets(severity, clock.kind)
+            )
+            if clock.met_at is None or at < clock.met_at
+        )
+    return Deadline(
+        kind=clock.kind,
+        severity=severity,
+        started_at=clock.started_at,
+        target=target,
+        due_at=due_at,
+        met_at=clock.met_at,
+        reminders=reminders,
+        pauses=own,
+        paused=paused and clock.met_at is None,
+    )
+
+
+def _severity_id(policy: Policy, name: str) -> str:
+    found = policy.severity(name)
+    if found is None:
+        raise ValueError(f"policy '{policy.id}' has no severity '{name}'")
+    return found.id
+
+
+def _utc(t: datetime, what: str) -> datetime:
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got naive {t.isoformat()}")
+    return t.astimezone(UTC)
+
+
+def _stamp(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _fmt(d: timedelta) -> str:
+    return str(Duration(seconds=int(d.total_seconds())))
