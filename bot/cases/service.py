@@ -214,6 +214,22 @@ def open_case(
     return Opened(case, created=True)
 
 
+def severity_refusal(policy: Policy, case: Case, user: str, is_responder: bool) -> str | None:
+    """Why `user` may not change this case's severity, or None if they may. Responders
+    always may; the requester may set the initial severity, until a responder has replied,
+    when the policy allows it."""
+    if is_responder:
+        return None
+    if user == case.requester_id and policy.requester_may_set_severity:
+        if case.first_response_at is None:
+            return None
+        return (
+            f"{case.key} already has a responder, who now owns its severity: ask them in the "
+            "thread to change it."
+        )
+    return f"Only the support team can change the severity of {case.key}."
+
+
 def set_severity(
     session: Session,
     clock: Clock,

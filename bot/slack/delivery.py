@@ -125,10 +125,10 @@ class Deliverer:
         self, session: Session, row: OutboxMessage, case: Case | None
     ) -> tuple[str, dict[str, Any]]:
         data = row.data or {}
-        if row.intent == "invite_hint":
+        if row.intent == "dm_notice":
             return "chat.postMessage", {
                 "channel": row.channel_id,
-                "text": render.invite_hint(data["source_channel"], self.bot_user_id()),
+                "text": render.dm_notice(data, self.bot_user_id()),
             }
         if case is None:
             raise Skip
@@ -162,6 +162,13 @@ class Deliverer:
                 "channel": row.channel_id,
                 "thread_ts": data.get("thread_ts"),
                 "text": render.severity_changed(case, policy, data),
+            }
+        if row.intent == "ephemeral_notice":
+            return "chat.postEphemeral", {
+                "channel": row.channel_id,
+                "user": data["user"],
+                "thread_ts": data.get("thread_ts"),
+                "text": data["text"],
             }
         if row.intent in ("breach_alert", "sla_reminder"):
             return "chat.postMessage", {

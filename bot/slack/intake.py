@@ -15,7 +15,7 @@ from bot.clock import Clock
 from bot.db.models import Case
 from bot.inbox import Effects, Handler, Row
 from bot.metrics import CASES_OPENED
-from bot.policies.schema import Policy, PolicySet
+from bot.policies.schema import NoPolicyForChannel, Policy, PolicySet
 from bot.slack import reader
 from bot.slack.directory import Directory
 
@@ -62,11 +62,27 @@ class Intake:
 
         if known:
             return reacted_again
+        try:
+            policy = self.policies.for_channel(channel)
+        except NoPolicyForChannel:
+            return self._notice(
+                row.team_id,
+                user,
+                f"uncovered:{channel}:{user}:{source}",
+                notice="no_policy",
+                source_channel=channel,
+            )
 
         try:
             message = reader.fetch_message(self.client, channel, ts)
         except reader.CannotRead:
-            return self._invite_hint(row.team_id, user, channel, source)
+            return self._notice(
+                row.team_id,
+                user,
+                f"invite:{channel}:{user}:{source}",
+                notice="invite_hint",
+                source_channel=channel,
+            )
         if message is None:
             return None  # deleted before we could read it: nothing to open
         link = reader.permalink(self.client, channel, ts)
@@ -81,7 +97,6 @@ class Intake:
             permalink=link,
             source_event=source,
         )
-        policy = self.policies.for_channel(channel)
 
         def open_it(session: Session) -> None:
             opened = service.open_case(session, self.clock, policy, req, self.triage_channel)
@@ -90,20 +105,20 @@ class Intake:
 
         return open_it
 
-    def _invite_hint(self, team: str, user: str, channel: str, source: str | None) -> Effects:
-        def hint(session: Session) -> None:
+    def _notice(self, team: str, user: str, key: str, **data: Any) -> Effects:
+        def notify(session: Session) -> None:
             # A DM to the person who reacted: the bot cannot post where it cannot read.
             service.enqueue(
                 session,
                 self.clock.now(),
                 team_id=team,
                 channel_id=user,
-                intent="invite_hint",
-                dedupe_key=f"invite:{team}:{channel}:{user}:{source}",
-                source_channel=channel,
+                intent="dm_notice",
+                dedupe_key=f"dm:{team}:{key}",
+                **data,
             )
 
-        return hint
+        return notify
 
     def thread_message(self, row: Row) -> Effects | None:
         event: dict[str, Any] = row.payload["event"]
@@ -132,19 +147,53 @@ class Intake:
 
     def set_severity(self, row: Row) -> Effects | None:
         p = row.payload
-
-        def apply(session: Session) -> None:
+        user = str(p["user_id"])
+        with self.sessions() as session:
             case = session.execute(
                 select(Case).where(Case.id == int(p["case_id"]), Case.team_id == row.team_id)
             ).scalar_one_or_none()
             if case is None or case.channel_id != p.get("channel_id"):
-                return  # a forged or stale button: the case is not in that conversation
+                return None  # a forged or stale button: the case is not in that conversation
             policy = self.policy_for_case(session, case)
+        responders = policy.responders
+        is_responder = self.directory.is_responder(
+            responders.users, responders.groups, case.requester_id, user
+        )
+        refusal = service.severity_refusal(policy, case, user, is_responder)
+        case_id = case.id
+
+        def apply(session: Session) -> None:
+            current = session.get(Case, case_id)
+            if current is None:
+                return
+            if refusal is not None:
+                service.enqueue(
+                    session,
+                    self.clock.now(),
+                    team_id=current.team_id,
+                    channel_id=current.channel_id,
+                    intent="ephemeral_notice",
+                    case=current,
+                    user=user,
+                    thread_ts=current.thread_ts,
+                    text=refusal,
+                )
+                return
             try:
                 service.set_severity(
-                    session, self.clock, policy, case, p["severity"], p["user_id"], p.get("source")
+                    session, self.clock, policy, current, p["severity"], user, p.get("source")
                 )
-            except service.CaseError:
-                return
+            except service.CaseError as exc:
+                service.enqueue(
+                    session,
+                    self.clock.now(),
+                    team_id=current.team_id,
+                    channel_id=current.channel_id,
+                    intent="ephemeral_notice",
+                    case=current,
+                    user=user,
+                    thread_ts=current.thread_ts,
+                    text=str(exc),
+                )
 
         return apply

@@ -88,10 +88,16 @@ def severity_changed(case: Case, policy: Policy, data: dict[str, Any]) -> str:
     return f"<@{data.get('actor')}> set severity to *{name}*. First response due {due}."
 
 
-def invite_hint(channel_id: str, bot_user_id: str | None) -> str:
+def dm_notice(data: dict[str, Any], bot_user_id: str | None) -> str:
+    channel = data.get("source_channel")
+    if data.get("notice") == "no_policy":
+        return (
+            f"I could not open a case from your :ticket: in <#{channel}>: no escalation policy "
+            "covers that channel. Ask whoever runs the support desk to add it to a policy."
+        )
     bot = f"<@{bot_user_id}>" if bot_user_id else "the bot"
     return (
-        f"I could not open a case from your :ticket: in <#{channel_id}>: I cannot read that "
+        f"I could not open a case from your :ticket: in <#{channel}>: I cannot read that "
         f"channel. Invite me with `/invite {bot}` in the channel, then react again."
     )
 

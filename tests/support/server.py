@@ -18,15 +18,15 @@ SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 def settings_for(db_url: str, slack_url: str, token: str, **extra: Any) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=db_url,
-        slack_api_url=slack_url,
-        slack_bot_token=token,
-        slack_signing_secret=SIGNING_SECRET,
-        policies_path="policies",
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "slack_api_url": slack_url,
+        "slack_bot_token": token,
+        "slack_signing_secret": SIGNING_SECRET,
+        "policies_path": "policies",
         **extra,
-    )
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 def wait_http(url: str, timeout: float = 20.0, status: int = 200) -> None:
