@@ -99,9 +99,11 @@ def test_two_replicas_receiving_the_same_event_open_one_case(
         ts = slack.post_user_message(SUPPORT, CUSTOMER, "both of you, help")
         a = ServeProcess(env_for(url, slack))
         b = ServeProcess(env_for(url, slack))
-        # Concurrent starts migrate under an advisory lock.
+        # Both start at once on an empty database: migrations run under an advisory lock.
         for proc in (a, b):
-            proc.start()
+            proc.start(wait=False)
+        for proc in (a, b):
+            proc.wait_ready()
         try:
             event = payloads.reaction_added(
                 team=slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
@@ -193,8 +195,7 @@ def test_tokens_and_secrets_never_reach_the_logs(tmp_path: Path, slack: FakeSlac
         assert wait_until(lambda: len(replies(slack, ts)) == 1)
     finally:
         proc.stop()
-    assert proc.proc is not None and proc.proc.stdout is not None
-    logs = proc.proc.stdout.read().decode()
+    logs = proc.output()
     assert "chat.postMessage" in logs  # the debug log did record the Web API calls
     assert "headers:" in logs  # the client did log its request headers
     assert slack.token not in logs

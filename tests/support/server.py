@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -55,21 +56,32 @@ class ServeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
         self.proc: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: a chatty process must never block on a full pipe.
+        self.log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)
 
-    def start(self) -> ServeProcess:
+    def start(self, wait: bool = True) -> ServeProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=self.env,
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
         )
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self) -> None:
+        assert self.proc is not None
         try:
             wait_http(self.url + "/readyz")
         except TimeoutError:
             self.stop()
-            out = self.proc.stdout.read().decode() if self.proc.stdout else ""
+            out = self.output()
             raise RuntimeError(f"serve did not become ready:\n{out}") from None
-        return self
+
+    def output(self) -> str:
+        with open(self.log.name, encoding="utf-8", errors="replace") as f:
+            return f.read()
 
     def kill(self) -> None:
         assert self.proc is not None
