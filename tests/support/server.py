@@ -57,7 +57,7 @@ class ServeProcess:
         self.env = {**os.environ, **env}
         self.proc: subprocess.Popen[bytes] | None = None
         # A file, not a pipe: a chatty process must never block on a full pipe.
-        self.log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)  # noqa: SIM115
 
     def start(self, wait: bool = True) -> ServeProcess:
         self.proc = subprocess.Popen(
