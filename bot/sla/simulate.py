@@ -4,7 +4,7 @@
 and the page, together with the stretches of time between the opening and each due time:
 the open time counted and what was skipped (nights, weekends, named holidays, pauses).
 `render` turns that into the text `escalation-bot policy simulate` prints. Everything here
-is pure: the caller loads the policy and parses nothing but what `parse_*` parse.
+is pure: the command loads the policy file, and `parse_*` turn its arguments into values.
 """
 
 from __future__ import annotations
