@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.db.models import Case, CaseEvent, OutboxMessage, PolicySnapshot, Timer
 from bot.db.ops import insert_ignore, next_case_number
 from bot.policies.schema import Policy
+from bot.sla import clocks
 
 
 @dataclass(frozen=True)
@@ -116,31 +117,53 @@ def _snapshot(session: Session, policy: Policy, now: datetime) -> None:
     )
 
 
-def first_response_due(policy: Policy, severity: str, opened_at: datetime) -> datetime | None:
-    target = policy.target(severity, "first_response")
-    if target is None:
-        return None
-    return policy.calendar_for(severity).add(opened_at, target)
+# Case timeline kinds that move SLA clocks, as the clocks module names them.
+_CLOCK_KINDS = {
+    "opened": "opened",
+    "severity_changed": "severity_changed",
+    "requester_message": "requester_message",
+    "responder_reply": "responder_reply",
+    "waiting_on_requester": "waiting_on_requester",
+    "resumed": "resumed",
+    "resolved": "resolved",
+}
 
 
-def _schedule_breach(session: Session, case: Case) -> None:
-    session.execute(
-        update(Timer)
-        .where(Timer.case_id == case.id, Timer.kind == "first_response:breach")
-        .where(Timer.status == "pending")
-        .values(status="cancelled")
+def clock_events(session: Session, case: Case) -> list[clocks.ClockEvent]:
+    rows = session.execute(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+    ).scalars()
+    events = []
+    for row in rows:
+        kind = _CLOCK_KINDS.get(row.kind)
+        if kind is None:
+            continue
+        severity = row.data.get("severity") if kind == "opened" else row.data.get("new")
+        events.append(clocks.ClockEvent(at=row.at, kind=kind, severity=severity))  # type: ignore[arg-type]
+    return events
+
+
+def reschedule(session: Session, policy: Policy, case: Case, now: datetime) -> None:
+    """Recompute the case's clocks from its timeline and make its pending timers match.
+    Fired timers stay as they are, so nothing is announced twice."""
+    session.flush()
+    events = clock_events(session, case)
+    first = next(
+        (d for d in clocks.deadlines(policy, events, now) if d.kind == "first_response"), None
     )
-    if case.first_response_due is not None:
-        insert_ignore(
-            session,
-            Timer.__table__,
-            dict(
-                case_id=case.id,
-                kind="first_response:breach",
-                due_at=case.first_response_due,
-                status="pending",
-            ),
-        )
+    case.first_response_due = first.due_at if first else None
+    existing = list(session.execute(select(Timer).where(Timer.case_id == case.id)).scalars())
+    fired = {(t.kind, t.due_at) for t in existing if t.status == "fired"}
+    wanted = {(kind, at) for kind, at, _ in clocks.due_timers(policy, events, now, fired)}
+    for timer in existing:
+        key = (timer.kind, timer.due_at)
+        if timer.status == "pending" and key not in wanted:
+            timer.status = "cancelled"
+        elif timer.status == "cancelled" and key in wanted:
+            timer.status = "pending"
+    have = {(t.kind, t.due_at) for t in existing}
+    for kind, at in sorted(wanted - have, key=lambda k: k[1]):
+        session.add(Timer(case_id=case.id, kind=kind, due_at=at, status="pending"))
 
 
 def open_case(
@@ -174,7 +197,6 @@ def open_case(
         policy_id=policy.id,
         policy_hash=policy.content_hash,
         opened_at=now,
-        first_response_due=first_response_due(policy, severity, now),
         updated_at=now,
     )
     session.add(case)
@@ -190,7 +212,7 @@ def open_case(
         policy=policy.id,
         policy_hash=policy.content_hash,
     )
-    _schedule_breach(session, case)
+    reschedule(session, policy, case, now)
     enqueue(
         session,
         now,
@@ -250,10 +272,9 @@ def set_severity(
     now = clock.now()
     old = case.severity
     case.severity = sev.id
-    case.first_response_due = first_response_due(policy, sev.id, case.opened_at)
     case.updated_at = now
     record(session, case, now, actor, "severity_changed", source_event, old=old, new=sev.id)
-    _schedule_breach(session, case)
+    reschedule(session, policy, case, now)
     enqueue(
         session,
         now,
@@ -280,23 +301,19 @@ def set_severity(
 def record_message(
     session: Session,
     clock: Clock,
+    policy: Policy,
     case: Case,
     user: str,
     from_responder: bool,
     message_ts: str,
     source_event: str | None = None,
 ) -> None:
-    """A person wrote in the case's thread: a responder reply stops the first-response
+    """A person wrote in the case's thread: a responder reply meets the running response
     clock; a requester message may start a next-response clock."""
     now = clock.now()
     kind = "responder_reply" if from_responder else "requester_message"
     record(session, case, now, user, kind, source_event, ts=message_ts)
     if from_responder and case.first_response_at is None:
         case.first_response_at = now
-        case.updated_at = now
-        session.execute(
-            update(Timer)
-            .where(Timer.case_id == case.id, Timer.kind == "first_response:breach")
-            .where(Timer.status == "pending")
-            .values(status="cancelled")
-        )
+    case.updated_at = now
+    reschedule(session, policy, case, now)

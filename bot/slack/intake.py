@@ -140,7 +140,7 @@ class Intake:
             current = session.get(Case, case_id)
             if current is not None:
                 service.record_message(
-                    session, self.clock, current, user, from_responder, ts, source
+                    session, self.clock, policy, current, user, from_responder, ts, source
                 )
 
         return apply
