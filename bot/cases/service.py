@@ -104,6 +104,29 @@ def enqueue(
         insert_ignore(session, OutboxMessage.__table__, values)
 
 
+def notify(
+    session: Session,
+    now: datetime,
+    case: Case,
+    intent: str,
+    *,
+    channel_id: str | None = None,
+    dedupe_key: str | None = None,
+    **data: Any,
+) -> None:
+    """An outbox row about a case, to its own channel unless another is given."""
+    enqueue(
+        session,
+        now,
+        team_id=case.team_id,
+        channel_id=channel_id or case.channel_id,
+        intent=intent,
+        case=case,
+        dedupe_key=dedupe_key,
+        **data,
+    )
+
+
 def _snapshot(session: Session, policy: Policy, now: datetime) -> None:
     insert_ignore(
         session,
@@ -213,24 +236,14 @@ def open_case(
         policy_hash=policy.content_hash,
     )
     reschedule(session, policy, case, now)
-    enqueue(
-        session,
-        now,
-        team_id=case.team_id,
-        channel_id=case.channel_id,
-        intent="case_card",
-        case=case,
-        dedupe_key=f"card:{case.id}",
-        thread_ts=case.thread_ts,
-    )
+    notify(session, now, case, "case_card", dedupe_key=f"card:{case.id}", thread_ts=case.thread_ts)
     if triage_channel:
-        enqueue(
+        notify(
             session,
             now,
-            team_id=case.team_id,
+            case,
+            "triage_notice",
             channel_id=triage_channel,
-            intent="triage_notice",
-            case=case,
             dedupe_key=f"triage:{case.id}",
         )
     return Opened(case, created=True)
@@ -275,21 +288,12 @@ def set_severity(
     case.updated_at = now
     record(session, case, now, actor, "severity_changed", source_event, old=old, new=sev.id)
     reschedule(session, policy, case, now)
-    enqueue(
+    notify(session, now, case, "case_card_update")
+    notify(
         session,
         now,
-        team_id=case.team_id,
-        channel_id=case.channel_id,
-        intent="case_card_update",
-        case=case,
-    )
-    enqueue(
-        session,
-        now,
-        team_id=case.team_id,
-        channel_id=case.channel_id,
-        intent="severity_changed",
-        case=case,
+        case,
+        "severity_changed",
         thread_ts=case.thread_ts,
         actor=actor,
         old=old,

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cases.service import enqueue, record
+from bot.cases.service import notify, record
 from bot.clock import Clock
 from bot.db.models import Case, Timer
 from bot.db.ops import rowcount
@@ -66,25 +66,22 @@ def _announce(
         due_at=timer.due_at.isoformat(),
     )
     data = {"target": target, "due_at": timer.due_at.isoformat()}
-    enqueue(
+    notify(
         session,
         now,
-        team_id=case.team_id,
-        channel_id=case.channel_id,
-        intent=intent,
-        case=case,
+        case,
+        intent,
         dedupe_key=f"timer:{timer.id}:thread",
         thread_ts=case.thread_ts,
         **data,
     )
     if triage_channel and intent == "breach_alert":
-        enqueue(
+        notify(
             session,
             now,
-            team_id=case.team_id,
+            case,
+            intent,
             channel_id=triage_channel,
-            intent=intent,
-            case=case,
             dedupe_key=f"timer:{timer.id}:triage",
             **data,
         )
