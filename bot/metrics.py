@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 INBOX_RECEIVED = Counter(
     "escbot_inbox_received_total", "Requests from Slack stored in the inbox", ["kind", "result"]
@@ -17,4 +17,9 @@ ACK_SECONDS = Histogram(
     "escbot_ack_seconds",
     "Time from receiving a Slack request to acking it",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+BACKLOG = Gauge(
+    "escbot_backlog_rows",
+    "Inbox and outbox rows by status, read from the database at scrape time",
+    ["table", "status"],
 )

@@ -10,7 +10,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from bot import inbox
@@ -18,7 +18,7 @@ from bot.cases import service, timers
 from bot.clock import Clock, SystemClock
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
-from bot.db.models import Case, PolicySnapshot
+from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot
 from bot.policies.loader import load_policies
 from bot.policies.schema import Policy, PolicySet
 from bot.settings import Settings
@@ -80,6 +80,17 @@ class Runtime:
         except Exception as exc:
             return False, f"database unreachable: {type(exc).__name__}"
         return True, "ready"
+
+    def backlog(self) -> dict[tuple[str, str], int]:
+        """Rows per (table, status) in the inbox and outbox: what is waiting or has failed."""
+        counts: dict[tuple[str, str], int] = {}
+        with self.sessions() as session:
+            for name, model in (("inbox", InboxEvent), ("outbox", OutboxMessage)):
+                rows = session.execute(
+                    select(model.status, func.count()).group_by(model.status)
+                ).all()
+                counts.update({(name, status): int(n) for status, n in rows})
+        return counts
 
     # -- policies -----------------------------------------------------------------------
     def policy_for_case(self, session: Session, case: Case) -> Policy:

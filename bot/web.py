@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.metrics import ACK_SECONDS
+from bot.metrics import ACK_SECONDS, BACKLOG
 from bot.runtime import Runtime
 
 
@@ -37,6 +37,12 @@ def build_web(runtime: Runtime, background: bool = True) -> Starlette:
         return JSONResponse({"ready": ok, "reason": reason}, status_code=200 if ok else 503)
 
     async def metrics(_: Request) -> Response:
+        try:
+            backlog = await run_in_threadpool(runtime.backlog)
+        except Exception:
+            backlog = {}  # the database is down; /readyz says so, the counters still serve
+        for (table, status), count in backlog.items():
+            BACKLOG.labels(table, status).set(count)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @asynccontextmanager
