@@ -43,7 +43,8 @@ def _runtime(settings: Any, migrate: bool) -> Any:
             fail(f"DATABASE_URL: cannot migrate the database: {_first_line(exc)}")
     ok, reason = runtime.ready()
     if not ok:
-        fail(f"DATABASE_URL: {reason}")
+        hint = "" if migrate else ": run `escalation-bot db upgrade` or set AUTO_MIGRATE=true"
+        fail(f"DATABASE_URL: {reason}{hint}")
     return runtime
 
 

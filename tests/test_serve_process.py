@@ -200,3 +200,16 @@ def test_tokens_and_secrets_never_reach_the_logs(tmp_path: Path, slack: FakeSlac
     assert "headers:" in logs  # the client did log its request headers
     assert slack.token not in logs
     assert SIGNING_SECRET not in logs
+
+
+def test_serve_without_auto_migrate_on_an_empty_database_says_what_to_run(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    env = env_for(f"sqlite:///{tmp_path / 'empty.db'}", slack, AUTO_MIGRATE="false")
+    result = run_cli("serve", "--port", "0", env=env)
+    assert result.returncode != 0
+    [line] = result.stderr.strip().splitlines()
+    assert "escalation-bot db upgrade" in line
+    upgraded = run_cli("db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert counts(env["DATABASE_URL"]) == (0, 0)
