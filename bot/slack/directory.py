@@ -3,12 +3,16 @@ from Slack, cached briefly), or, when a policy lists nobody, anyone but the requ
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from bot.slack.reader import call
+from bot.slack.reader import CannotRead, call
+
+log = logging.getLogger(__name__)
 
 GROUP_TTL_SECONDS = 300.0
 
@@ -25,7 +29,13 @@ class Directory:
             cached = self._groups.get(group_id)
         if cached and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
-        resp = call(self.client.usergroups_users_list, usergroup=group_id)
+        try:
+            resp = call(self.client.usergroups_users_list, usergroup=group_id)
+        except (CannotRead, SlackApiError) as exc:
+            # A deleted group or a missing scope is a policy problem, not a reason to stall
+            # the case: nobody counts as a member until it is fixed.
+            log.warning("cannot read user group %s: %s", group_id, exc)
+            return frozenset()
         members = frozenset(resp.get("users") or [])
         with self._lock:
             self._groups[group_id] = (time.monotonic(), members)
