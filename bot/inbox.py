@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import InboxEvent
-from bot.db.ops import insert_ignore, rowcount
+from bot.db.ops import rowcount
 from bot.metrics import INBOX_FAILED, INBOX_PROCESSED, INBOX_RECEIVED
 
 log = logging.getLogger(__name__)
@@ -52,26 +53,40 @@ Effects = Callable[[Session], None]
 Handler = Callable[[Row], Effects | None]
 
 
-def store(sessions: sessionmaker[Session], clock: Clock, req: InboundRequest) -> bool:
+def _insert_statement(dialect: str) -> Any:
+    # Built once per dialect: the ack path runs it with fresh parameters on every request.
+    table = InboxEvent.__table__
+    mod: Any = postgresql if dialect == "postgresql" else sqlite
+    return mod.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+def store(engine: Engine, clock: Clock, req: InboundRequest) -> bool:
     """Commit one inbound request. Returns False if it was already stored (a retry)."""
     now = clock.now()
-    with sessions.begin() as session:
-        inserted = insert_ignore(
-            session,
-            InboxEvent.__table__,
-            dict(
-                dedupe_key=req.dedupe_key,
-                kind=req.kind,
-                team_id=req.team_id,
-                payload=req.payload,
-                received_at=now,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-            ),
+    stmt = _STATEMENTS.get(engine.dialect.name)
+    if stmt is None:
+        stmt = _STATEMENTS[engine.dialect.name] = _insert_statement(engine.dialect.name)
+    with engine.begin() as conn:
+        inserted = rowcount(
+            conn.execute(
+                stmt,
+                {
+                    "dedupe_key": req.dedupe_key,
+                    "kind": req.kind,
+                    "team_id": req.team_id,
+                    "payload": req.payload,
+                    "received_at": now,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                },
+            )
         )
     INBOX_RECEIVED.labels(req.kind, "new" if inserted else "duplicate").inc()
-    return inserted
+    return bool(inserted)
+
+
+_STATEMENTS: dict[str, Any] = {}
 
 
 def _backoff(attempts: int) -> timedelta:

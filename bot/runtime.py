@@ -49,6 +49,7 @@ class Runtime:
         self._snapshots: dict[str, Policy] = {}
         self._bot_user_id: str | None = None
         self._wake = threading.Event()
+        self._busy = threading.Event()
         self.intake = Intake(
             self.sessions,
             self.clock,
@@ -113,7 +114,7 @@ class Runtime:
 
     # -- inbound ------------------------------------------------------------------------
     def store(self, req: inbox.InboundRequest) -> bool:
-        stored = inbox.store(self.sessions, self.clock, req)
+        stored = inbox.store(self.engine, self.clock, req)
         self._wake.set()
         return stored
 
@@ -146,20 +147,26 @@ class Runtime:
                 return
 
     def _tick(self) -> None:
+        self._busy.set()
         try:
             self.run_once()
         except Exception:
             log.exception("background pass failed; will try again next tick")
+        finally:
+            self._busy.clear()
 
     def _wake_loop(self, stop: threading.Event) -> None:
-        # New inbox rows are processed at once rather than waiting for the next tick.
+        # New inbox rows are processed at once rather than waiting for the next tick. A pass
+        # already running drains them itself, so it is not asked to run again.
         while not stop.is_set():
             if self._wake.wait(timeout=self.settings.tick_seconds):
-                self._wake.clear()
-                if self.scheduler is not None:
+                if self.scheduler is not None and not self._busy.is_set():
+                    self._wake.clear()
                     job = self.scheduler.get_job("work")
                     if job is not None:
                         job.modify(next_run_time=_utcnow())
+                # At most 20 wake-ups a second; a wake-up during a pass waits for its end.
+                stop.wait(0.05)
 
     def start(self) -> None:
         self.scheduler = BackgroundScheduler(timezone="UTC")

@@ -20,6 +20,12 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, **kw: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        # One connection per process: SQLite has one writer anyway, and threads queueing on
+        # the pool wait in turn, where threads racing for SQLite's lock sleep in its busy
+        # handler (up to 100 ms a try) and are served in no particular order.
+        kw.setdefault("pool_size", 1)
+        kw.setdefault("max_overflow", 0)
+        kw.setdefault("pool_timeout", 30)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kw)
 
         @event.listens_for(engine, "connect")
@@ -43,9 +49,13 @@ def make_engine(url: str, **kw: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kw.setdefault("pool_pre_ping", True)
-    kw.setdefault("pool_size", 10)
-    kw.setdefault("max_overflow", 20)
+    # Enough connections for every request thread and the background jobs, so none is
+    # opened and closed per request. No ping per checkout: a connection broken by a
+    # database restart fails once, SQLAlchemy then discards the whole pool, and the request
+    # is retried (by Slack, or by the inbox).
+    kw.setdefault("pool_size", 48)
+    kw.setdefault("max_overflow", 8)
+    kw.setdefault("pool_recycle", 1800)
     connect_args = kw.pop("connect_args", {"connect_timeout": 5})
     return create_engine(url, connect_args=connect_args, **kw)
 
