@@ -165,7 +165,12 @@ def pending_ids(sessions: sessionmaker[Session], now: datetime, limit: int = 100
         )
 
 
-def drain(sessions: sessionmaker[Session], clock: Clock, handlers: dict[str, Handler]) -> int:
+def drain(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    handlers: dict[str, Handler],
+    between: Callable[[], None] = lambda: None,
+) -> int:
     """Process every row due now; returns how many were handled."""
     handled = 0
     while True:
@@ -174,6 +179,7 @@ def drain(sessions: sessionmaker[Session], clock: Clock, handlers: dict[str, Han
             return handled
         progressed = False
         for row_id in ids:
+            between()
             status = process_one(sessions, clock, handlers, row_id)
             handled += status == "done"
             progressed |= status in ("done", "failed", "skipped")

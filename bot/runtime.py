@@ -19,6 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot
+from bot.gate import RequestGate
 from bot.policies.loader import load_policies
 from bot.policies.schema import Policy, PolicySet
 from bot.settings import Settings
@@ -50,6 +51,7 @@ class Runtime:
         self._bot_user_id: str | None = None
         self._wake = threading.Event()
         self._busy = threading.Event()
+        self.gate = RequestGate()
         self.intake = Intake(
             self.sessions,
             self.clock,
@@ -65,6 +67,7 @@ class Runtime:
             self.policy_for_case,
             bot_user_id=self.bot_user_id,
             channel_interval=channel_interval,
+            between=self.gate.step_aside,
         )
         self.scheduler: BackgroundScheduler | None = None
 
@@ -135,8 +138,9 @@ class Runtime:
     # -- background work ----------------------------------------------------------------
     def run_once(self) -> dict[str, int]:
         """One pass of every job: what the scheduler runs each tick, and what tests call."""
-        processed = inbox.drain(self.sessions, self.clock, self.intake.handlers())
-        fired = timers.fire_due(self.sessions, self.clock, self.settings.triage_channel)
+        step_aside = self.gate.step_aside
+        processed = inbox.drain(self.sessions, self.clock, self.intake.handlers(), step_aside)
+        fired = timers.fire_due(self.sessions, self.clock, self.settings.triage_channel, step_aside)
         sent = self.deliverer.drain()
         return {"processed": processed, "fired": fired, "sent": sent}
 

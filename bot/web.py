@@ -23,9 +23,10 @@ def build_web(runtime: Runtime, background: bool = True) -> Starlette:
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
-        body = await request.body()
-        # Bolt's dispatch is blocking (signature check, one insert): keep it off the loop.
-        bolt_resp = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        with runtime.gate.request():
+            body = await request.body()
+            # Bolt's dispatch is blocking (signature check, one insert): off the event loop.
+            bolt_resp = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         ACK_SECONDS.observe(time.perf_counter() - started)
         return to_starlette_response(bolt_resp)
 

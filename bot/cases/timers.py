@@ -4,6 +4,7 @@ and the message it causes is an outbox row in the same transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -16,7 +17,10 @@ from bot.db.ops import rowcount
 
 
 def fire_due(
-    sessions: sessionmaker[Session], clock: Clock, triage_channel: str | None = None
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    triage_channel: str | None = None,
+    between: Callable[[], None] = lambda: None,
 ) -> int:
     now = clock.now()
     with sessions() as session:
@@ -30,6 +34,7 @@ def fire_due(
         )
     fired = 0
     for timer_id in due:
+        between()
         with sessions.begin() as session:
             claimed = rowcount(
                 session.execute(

@@ -43,6 +43,7 @@ class Deliverer:
         policy_for_case: PolicyForCase,
         bot_user_id: Callable[[], str | None] = lambda: None,
         channel_interval: float = 1.0,
+        between: Callable[[], None] = lambda: None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -52,6 +53,7 @@ class Deliverer:
         # Slack allows about one message per second per channel.
         self.channel_interval = channel_interval
         self._last_sent: dict[str, float] = {}
+        self.between = between
 
     def drain(self, limit: int = 200) -> int:
         """Send what is due now; returns how many messages were delivered."""
@@ -70,6 +72,7 @@ class Deliverer:
                 )
             )
         for row_id, channel in ids:
+            self.between()
             wait = self._last_sent.get(channel, 0.0) + self.channel_interval - time.monotonic()
             if wait > 0:
                 if wait > 0.25:
