@@ -46,7 +46,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
             # SQLite has one writer. Taking the write lock at BEGIN (waiting up to the busy
             # timeout) avoids the instant "database is locked" a read transaction gets when
             # it tries to write after another connection already has.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
         return engine
     # Enough connections for every request thread and the background jobs, so none is
