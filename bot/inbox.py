@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,33 +57,49 @@ def _insert_statement(dialect: str) -> Any:
     # Built once per dialect: the ack path runs it with fresh parameters on every request.
     table = InboxEvent.__table__
     mod: Any = postgresql if dialect == "postgresql" else sqlite
-    return mod.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    # RETURNING lists the rows actually inserted (a retry's conflicting row returns none),
+    # and lets SQLAlchemy send a whole batch as one multi-row INSERT.
+    return (
+        mod.insert(table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
+    )
 
 
-def store(engine: Engine, clock: Clock, req: InboundRequest) -> bool:
-    """Commit one inbound request. Returns False if it was already stored (a retry)."""
+def store_many(engine: Engine, clock: Clock, reqs: Sequence[InboundRequest]) -> int:
+    """Commit inbound requests in one transaction; returns how many were new (the rest were
+    retries already stored)."""
     now = clock.now()
     stmt = _STATEMENTS.get(engine.dialect.name)
     if stmt is None:
         stmt = _STATEMENTS[engine.dialect.name] = _insert_statement(engine.dialect.name)
-    with engine.begin() as conn:
-        inserted = rowcount(
-            conn.execute(
-                stmt,
-                {
-                    "dedupe_key": req.dedupe_key,
-                    "kind": req.kind,
-                    "team_id": req.team_id,
-                    "payload": req.payload,
-                    "received_at": now,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                },
-            )
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for req in reqs:
+        by_kind.setdefault(req.kind, []).append(
+            {
+                "dedupe_key": req.dedupe_key,
+                "kind": req.kind,
+                "team_id": req.team_id,
+                "payload": req.payload,
+                "received_at": now,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
         )
-    INBOX_RECEIVED.labels(req.kind, "new" if inserted else "duplicate").inc()
-    return bool(inserted)
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        for kind, rows in by_kind.items():
+            counts[kind] = len(conn.execute(stmt, rows).all())
+    for kind, rows in by_kind.items():
+        INBOX_RECEIVED.labels(kind, "new").inc(counts[kind])
+        INBOX_RECEIVED.labels(kind, "duplicate").inc(len(rows) - counts[kind])
+    return sum(counts.values())
+
+
+def store(engine: Engine, clock: Clock, req: InboundRequest) -> bool:
+    """Commit one inbound request. Returns False if it was already stored (a retry)."""
+    return store_many(engine, clock, [req]) == 1
 
 
 _STATEMENTS: dict[str, Any] = {}

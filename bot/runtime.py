@@ -20,6 +20,7 @@ from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot
 from bot.gate import RequestGate
+from bot.inbox_writer import InboxWriter
 from bot.policies.loader import load_policies
 from bot.policies.schema import Policy, PolicySet
 from bot.settings import Settings
@@ -52,6 +53,7 @@ class Runtime:
         self._wake = threading.Event()
         self._busy = threading.Event()
         self.gate = RequestGate()
+        self.writer = InboxWriter(self.engine, self.clock)
         self.intake = Intake(
             self.sessions,
             self.clock,
@@ -116,10 +118,9 @@ class Runtime:
         return self._bot_user_id
 
     # -- inbound ------------------------------------------------------------------------
-    def store(self, req: inbox.InboundRequest) -> bool:
-        stored = inbox.store(self.engine, self.clock, req)
+    def store(self, req: inbox.InboundRequest) -> None:
+        self.writer.store(req)
         self._wake.set()
-        return stored
 
     def has_case(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
         with self.sessions() as session:

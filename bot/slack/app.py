@@ -16,7 +16,7 @@ from bot.slack.render import SET_SEVERITY_ACTION
 
 log = logging.getLogger(__name__)
 
-Store = Callable[[InboundRequest], bool]
+Store = Callable[[InboundRequest], None]
 # Whether a thread (team, channel, thread_ts) belongs to a case: one indexed read.
 HasCase = Callable[[str, str, str], bool]
 

@@ -1,0 +1,70 @@
+"""Group commit on the ack path: every caller returns only once its row is committed, a
+retry is stored once, and one bad row does not fail the requests batched with it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.db import migrate
+from bot.db.engine import make_engine
+from bot.db.models import InboxEvent
+from bot.inbox import InboundRequest
+from bot.inbox_writer import InboxWriter
+
+
+def request(key: str, payload: object = None) -> InboundRequest:
+    return InboundRequest("reaction_added", "T1", key, {"p": payload or key})  # type: ignore[dict-item]
+
+
+def stored_keys(engine) -> list[str]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return list(conn.execute(select(InboxEvent.dedupe_key)).scalars())
+
+
+def test_concurrent_stores_commit_every_row_once(db_url: str) -> None:
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    writer = InboxWriter(engine, FakeClock())
+    keys = [f"event:T1:Ev{i % 150}" for i in range(300)]  # every event delivered twice
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(lambda k: writer.store(request(k)), keys))
+    assert sorted(stored_keys(engine)) == sorted(set(keys))
+    engine.dispose()
+
+
+def test_a_bad_row_fails_alone(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    writer = InboxWriter(engine, FakeClock())
+    bad = request("event:T1:bad", payload={1, 2})  # a set is not JSON
+    goods = [request(f"event:T1:good{i}") for i in range(20)]
+    errors: list[BaseException] = []
+
+    def store(req: InboundRequest) -> None:
+        try:
+            writer.store(req)
+        except Exception as exc:
+            errors.append(exc)
+
+    with ThreadPoolExecutor(21) as pool:
+        list(pool.map(store, [bad, *goods]))
+    assert len(errors) == 1 and "not JSON serializable" in str(errors[0])
+    assert sorted(stored_keys(engine)) == sorted(g.dedupe_key for g in goods)
+    engine.dispose()
+
+
+def test_a_database_that_is_gone_fails_every_caller(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'never-migrated.db'}")
+    writer = InboxWriter(engine, FakeClock(), timeout=5)
+    with pytest.raises(Exception, match="no such table"):
+        writer.store(request("event:T1:x"))
+    # The writer lives on: once the schema exists, the same request is stored.
+    migrate.upgrade(engine)
+    writer.store(request("event:T1:x"))
+    assert stored_keys(engine) == ["event:T1:x"]
+    engine.dispose()
