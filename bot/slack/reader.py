@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from bot.inbox import RetryLater
 from bot.slack.errors import NO_ACCESS, error_code, is_transient
@@ -23,7 +26,7 @@ class Message:
     text: str
 
 
-def call(fn, **kw):  # type: ignore[no-untyped-def]
+def call(fn: Callable[..., SlackResponse], **kw: Any) -> SlackResponse:
     """A Web API read: no access -> CannotRead, a transient failure -> RetryLater."""
     try:
         return fn(**kw)
@@ -37,7 +40,7 @@ def call(fn, **kw):  # type: ignore[no-untyped-def]
         raise RetryLater(f"Slack unreachable: {exc}") from exc
 
 
-def _message(raw: dict) -> Message:  # type: ignore[type-arg]
+def _message(raw: dict[str, Any]) -> Message:
     return Message(
         ts=raw["ts"],
         thread_ts=raw.get("thread_ts"),
