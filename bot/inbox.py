@@ -82,8 +82,8 @@ def _transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def store_many(engine: Engine, clock: Clock, reqs: Sequence[InboundRequest]) -> int:
-    """Commit inbound requests in one transaction; returns how many were new (the rest were
-    retries already stored)."""
+    """Commit inbound requests together (see `_transaction`); returns how many were new, the
+    rest being retries already stored."""
     now = clock.now()
     stmt = _STATEMENTS.get(engine.dialect.name)
     if stmt is None:
@@ -110,11 +110,6 @@ def store_many(engine: Engine, clock: Clock, reqs: Sequence[InboundRequest]) -> 
         INBOX_RECEIVED.labels(kind, "new").inc(counts[kind])
         INBOX_RECEIVED.labels(kind, "duplicate").inc(len(rows) - counts[kind])
     return sum(counts.values())
-
-
-def store(engine: Engine, clock: Clock, req: InboundRequest) -> bool:
-    """Commit one inbound request. Returns False if it was already stored (a retry)."""
-    return store_many(engine, clock, [req]) == 1
 
 
 _STATEMENTS: dict[str, Any] = {}
