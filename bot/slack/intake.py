@@ -166,31 +166,19 @@ class Intake:
             current = session.get(Case, case_id)
             if current is None:
                 return
-            if refusal is not None:
-                service.enqueue(
-                    session,
-                    self.clock.now(),
-                    team_id=current.team_id,
-                    channel_id=current.channel_id,
-                    intent="ephemeral_notice",
-                    case=current,
-                    user=user,
-                    thread_ts=current.thread_ts,
-                    text=refusal,
-                )
-                return
             try:
+                if refusal is not None:
+                    raise service.CaseError(refusal)
                 service.set_severity(
                     session, self.clock, policy, current, p["severity"], user, p.get("source")
                 )
             except service.CaseError as exc:
-                service.enqueue(
+                # Only the person who pressed the button needs to know.
+                service.notify(
                     session,
                     self.clock.now(),
-                    team_id=current.team_id,
-                    channel_id=current.channel_id,
-                    intent="ephemeral_notice",
-                    case=current,
+                    current,
+                    "ephemeral_notice",
                     user=user,
                     thread_ts=current.thread_ts,
                     text=str(exc),
