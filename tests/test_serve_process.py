@@ -213,3 +213,13 @@ def test_serve_without_auto_migrate_on_an_empty_database_says_what_to_run(
     upgraded = run_cli("db", "upgrade", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
     assert counts(env["DATABASE_URL"]) == (0, 0)
+
+
+def test_socket_mode_without_an_app_token_exits_with_one_clear_line(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    env = env_for(f"sqlite:///{tmp_path / 'x.db'}", slack)
+    result = run_cli("socket", env=env)
+    assert result.returncode != 0
+    [line] = result.stderr.strip().splitlines()
+    assert "SLACK_APP_TOKEN" in line
