@@ -123,3 +123,33 @@ def test_a_channel_no_policy_covers_is_explained(
         assert bot.cases() == []
         [dm] = [m for m in slack.posted_messages() if m.channel not in (SUPPORT,)]
         assert "no escalation policy covers" in dm.text
+
+
+def test_a_severity_change_before_the_card_is_out_shows_on_the_card_when_it_is(
+    team_bot: Bot,
+) -> None:
+    team_bot.slack.fail("chat.postMessage", status=500, times=3)
+    ts = team_bot.slack.post_user_message(SUPPORT, CUSTOMER, "card delayed")
+    event = payloads.reaction_added(
+        team=team_bot.slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+    )
+    assert team_bot.driver.event(event).status == 200
+    team_bot.settle()
+    assert [m for m in team_bot.slack.posted_messages(SUPPORT) if m.blocks] == []
+    [case] = team_bot.cases()
+    resp = team_bot.driver.interaction(
+        payloads.block_actions(
+            action_id=f"{SET_SEVERITY_ACTION}:sev2",
+            value=f"{case.id}:sev2",
+            user=ENGINEER,
+            channel=SUPPORT,
+            message_ts=ts,
+            team=team_bot.slack.team_id,
+        )
+    )
+    assert resp.status == 200
+    team_bot.settle()  # the card update has no card to update yet: skipped, not stuck
+    team_bot.clock.advance(__import__("datetime").timedelta(minutes=5))
+    team_bot.settle()
+    [card] = [m for m in team_bot.slack.posted_messages(SUPPORT) if m.blocks]
+    assert "SEV 2" in str(card.blocks) and team_bot.slack.calls("chat.update") == []

@@ -104,35 +104,46 @@ class Deliverer:
             )
 
     def _deliver(self, row_id: int) -> int:
+        # Only database reads and rendering while the session holds its connection (the one
+        # connection, on SQLite): Slack calls and other sessions come after it is closed.
         with self.sessions() as session:
             row = session.get(OutboxMessage, row_id)
             assert row is not None
             case = session.get(Case, row.case_id) if row.case_id else None
+            intent, data, channel = row.intent, dict(row.data or {}), row.channel_id
+            skipped = False
             try:
-                call = self._render(session, row, case)
+                call = None if intent == "dm_notice" else self._render(session, row, case)
             except Skip:
-                self._finish(row_id, "skipped", None, None)
-                return 0
+                call, skipped = None, True
+        if skipped:
+            self._finish(row_id, "skipped", None, None)
+            return 0
+        if call is None:  # a direct message names the bot, which may take an auth.test call
+            call = (
+                "chat.postMessage",
+                {
+                    "channel": channel,
+                    "text": render.dm_notice(data, self.bot_user_id()),
+                },
+            )
         method, kwargs = call
         try:
             resp = self.client.api_call(method, json=kwargs)
         except Exception as exc:
-            self._retry_or_fail(row_id, row.intent, exc)
+            self._retry_or_fail(row_id, intent, exc)
             return 0
-        data = dict(resp.data) if isinstance(resp.data, dict) else {}
-        self._finish(row_id, "sent", {"ts": data.get("ts"), "channel": data.get("channel")}, case)
-        OUTBOX_SENT.labels(row.intent).inc()
+        answer = dict(resp.data) if isinstance(resp.data, dict) else {}
+        self._finish(
+            row_id, "sent", {"ts": answer.get("ts"), "channel": answer.get("channel")}, case
+        )
+        OUTBOX_SENT.labels(intent).inc()
         return 1
 
     def _render(
         self, session: Session, row: OutboxMessage, case: Case | None
     ) -> tuple[str, dict[str, Any]]:
         data = row.data or {}
-        if row.intent == "dm_notice":
-            return "chat.postMessage", {
-                "channel": row.channel_id,
-                "text": render.dm_notice(data, self.bot_user_id()),
-            }
         if case is None:
             raise Skip
         policy = self.policy_for_case(session, case)
