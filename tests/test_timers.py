@@ -5,9 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from bot.slack.render import SET_SEVERITY_ACTION
-from bot.testing import payloads
 from tests.conftest import ENGINEER, SUPPORT, TRIAGE, Bot
+from tests.test_severity_buttons import press
 from tests.test_thread_messages import open_case, say
 
 
@@ -54,19 +53,7 @@ def test_raising_severity_past_its_target_is_a_breach_at_once(bot: Bot) -> None:
     # Later than the urgent target but before the current one.
     bot.clock.advance(target + timedelta(minutes=1))
     assert bot.clock.now() < case.first_response_due
-    card = next(m for m in bot.slack.posted_messages(SUPPORT) if m.blocks)
-    resp = bot.driver.interaction(
-        payloads.block_actions(
-            action_id=f"{SET_SEVERITY_ACTION}:{urgent.id}",
-            value=f"{case.id}:{urgent.id}",
-            user=ENGINEER,
-            channel=SUPPORT,
-            message_ts=card.ts,
-            team=bot.slack.team_id,
-        )
-    )
-    assert resp.status == 200
-    bot.settle()
+    assert press(bot, ENGINEER, urgent.id) == 200
     [case] = bot.cases()
     assert case.severity == urgent.id
     assert case.first_response_due == case.opened_at + target

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -140,16 +140,8 @@ def _snapshot(session: Session, policy: Policy, now: datetime) -> None:
     )
 
 
-# Case timeline kinds that move SLA clocks, as the clocks module names them.
-_CLOCK_KINDS = {
-    "opened": "opened",
-    "severity_changed": "severity_changed",
-    "requester_message": "requester_message",
-    "responder_reply": "responder_reply",
-    "waiting_on_requester": "waiting_on_requester",
-    "resumed": "resumed",
-    "resolved": "resolved",
-}
+# The timeline kinds that move SLA clocks carry the clocks module's own names.
+_CLOCK_KINDS = frozenset(get_args(clocks.EventKind))
 
 
 def clock_events(session: Session, case: Case) -> list[clocks.ClockEvent]:
@@ -158,11 +150,10 @@ def clock_events(session: Session, case: Case) -> list[clocks.ClockEvent]:
     ).scalars()
     events = []
     for row in rows:
-        kind = _CLOCK_KINDS.get(row.kind)
-        if kind is None:
+        if row.kind not in _CLOCK_KINDS:
             continue
-        severity = row.data.get("severity") if kind == "opened" else row.data.get("new")
-        events.append(clocks.ClockEvent(at=row.at, kind=kind, severity=severity))  # type: ignore[arg-type]
+        severity = row.data.get("severity") if row.kind == "opened" else row.data.get("new")
+        events.append(clocks.ClockEvent(at=row.at, kind=row.kind, severity=severity))  # type: ignore[arg-type]
     return events
 
 

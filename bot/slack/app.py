@@ -102,9 +102,8 @@ def build_app(
     def on_set_severity(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         team = installation_team(body)
         user = (body.get("user") or {}).get("id", "")
-        channel = (body.get("channel") or (body.get("container") or {})).get("id") or (
-            body.get("container") or {}
-        ).get("channel_id")
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
         case_id, _, severity = str(action.get("value", "")).partition(":")
         if not case_id.isdigit() or not severity:
             ack()
