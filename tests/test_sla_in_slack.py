@@ -84,3 +84,11 @@ def test_a_requester_message_after_the_first_reply_starts_the_next_response_cloc
     bot.clock.advance(timedelta(days=5))
     bot.settle()
     assert len(bot_messages(bot, root)) == 3
+
+
+def test_the_card_shows_the_due_time_in_the_calendar_s_zone(cet_bot: Bot) -> None:
+    # Opened Monday 2026-01-05 09:00 UTC; Critical is 2 business hours: 11:00 UTC, which is
+    # 12:00 in Berlin (CET). Slack shows each reader their own zone; the fallback is Berlin's.
+    open_case(cet_bot)
+    [card] = [m for m in cet_bot.slack.posted_messages(SUPPORT) if m.blocks]
+    assert "|Mon 05 Jan 2026 12:00 CET>" in card.text

@@ -3,9 +3,8 @@ so a card that waited in the outbox never shows stale state."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.db.models import Case
 from bot.policies.schema import Policy
@@ -13,20 +12,21 @@ from bot.policies.schema import Policy
 SET_SEVERITY_ACTION = "set_severity"
 
 
-def slack_date(instant: datetime, tz: str = "UTC") -> str:
+def slack_date(instant: datetime, tz: tzinfo = UTC) -> str:
     """A date Slack shows in each reader's own time zone; the fallback names the policy's."""
-    local = instant.astimezone(ZoneInfo(tz))
-    fallback = local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or tz)
+    fallback = readable(instant, tz)
     return f"<!date^{int(instant.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def readable(instant: datetime, tz: str = "UTC") -> str:
-    local = instant.astimezone(ZoneInfo(tz))
-    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or tz)
+def readable(instant: datetime, tz: tzinfo = UTC) -> str:
+    local = instant.astimezone(tz)
+    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or str(tz))
 
 
-def _tz(policy: Policy, severity: str) -> str:
-    return getattr(policy.calendar_for(severity), "tz_name", "UTC")
+def _tz(policy: Policy, severity: str) -> tzinfo:
+    """The zone of the severity's business calendar; UTC for one open around the clock."""
+    tz = getattr(policy.calendar_for(severity), "tz", None)
+    return tz if isinstance(tz, tzinfo) else UTC
 
 
 def case_card(case: Case, policy: Policy) -> tuple[str, list[dict[str, Any]]]:
