@@ -180,6 +180,23 @@ def reschedule(session: Session, policy: Policy, case: Case, now: datetime) -> N
         session.add(Timer(case_id=case.id, kind=kind, due_at=at, status="pending"))
 
 
+def record_reaction(
+    session: Session,
+    clock: Clock,
+    team_id: str,
+    channel_id: str,
+    message_ts: str,
+    user: str,
+    source_event: str | None,
+) -> Case | None:
+    """Another trigger reaction on a message that already has a case: a timeline entry,
+    nothing more. Returns the case, or None if the message has none."""
+    case = find_case(session, team_id, channel_id, message_ts)
+    if case is not None:
+        record(session, case, clock.now(), user, "reacted_again", source_event)
+    return case
+
+
 def open_case(
     session: Session,
     clock: Clock,
@@ -189,9 +206,16 @@ def open_case(
 ) -> Opened:
     """Open one case for a message, or return the one it already has."""
     now = clock.now()
-    existing = find_case(session, req.team_id, req.channel_id, req.message_ts)
+    existing = record_reaction(
+        session,
+        clock,
+        req.team_id,
+        req.channel_id,
+        req.message_ts,
+        req.opened_by,
+        req.source_event,
+    )
     if existing is not None:
-        record(session, existing, now, req.opened_by, "reacted_again", req.source_event)
         return Opened(existing, created=False)
 
     _snapshot(session, policy, now)

@@ -55,12 +55,11 @@ class Intake:
         with self.sessions() as session:
             known = service.find_case(session, row.team_id, channel, ts) is not None
 
-        def reacted_again(session: Session) -> None:
-            case = service.find_case(session, row.team_id, channel, ts)
-            if case is not None:
-                service.record(session, case, self.clock.now(), user, "reacted_again", source)
-
         if known:
+
+            def reacted_again(session: Session) -> None:
+                service.record_reaction(session, self.clock, row.team_id, channel, ts, user, source)
+
             return reacted_again
         try:
             policy = self.policies.for_channel(channel)
@@ -107,7 +106,8 @@ class Intake:
 
     def _notice(self, team: str, user: str, key: str, **data: Any) -> Effects:
         def notify(session: Session) -> None:
-            # A DM to the person who reacted: the bot cannot post where it cannot read.
+            # A direct message to the person who reacted: the channel may be one the bot
+            # cannot post in, and nobody else needs to see it.
             service.enqueue(
                 session,
                 self.clock.now(),
