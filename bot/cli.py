@@ -71,13 +71,20 @@ def serve(host: str, port: int) -> None:
     settings = _settings(("slack_signing_secret", "slack_bot_token"))
     runtime = _runtime(settings, settings.auto_migrate)
     uvicorn.run(
-        build_web(runtime),
+        build_web(runtime, background=_background(settings, runtime)),
         host=host,
         port=port,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def _background(settings: Any, runtime: Any) -> Any:
+    """What runs the background work beside this serving process (see bot/worker.py)."""
+    from bot.worker import Background, resolve_mode
+
+    return Background(runtime, resolve_mode(settings))
 
 
 @cli.command()
@@ -90,11 +97,24 @@ def socket() -> None:
     handler = SocketModeHandler(
         runtime.bolt_app(), settings.slack_app_token.get_secret_value(), web_client=runtime.client
     )
-    runtime.start()
+    background = _background(settings, runtime)
+    background.start()
     try:
         handler.start()
     finally:
-        runtime.stop()
+        background.stop()
+
+
+@cli.command()
+def worker() -> None:
+    """Only the background work: open cases, fire timers, post to Slack.
+
+    For deployments that answer Slack in one place (BACKGROUND_WORK=off) and work in
+    another; `serve` also starts one itself on PostgreSQL."""
+    from bot.worker import run_worker
+
+    settings = _settings(("slack_bot_token",))
+    run_worker(_runtime(settings, settings.auto_migrate))
 
 
 @cli.group()

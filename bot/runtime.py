@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -52,7 +53,14 @@ class Runtime:
         self._bot_user_id: str | None = None
         self._wake = threading.Event()
         self._busy = threading.Event()
+        self._stopping = threading.Event()
         self.gate = RequestGate()
+        # How background work waits for requests in flight; a worker process watches the
+        # serving process's gate instead (bot/worker.py).
+        self.step_aside: Callable[[], None] = self.gate.step_aside
+        # Called after every stored request: wakes the background work, in this process or
+        # in a worker process (bot.worker).
+        self.on_stored: Callable[[], None] = self.wake
         self.writer = InboxWriter(self.engine, self.clock)
         self.intake = Intake(
             self.sessions,
@@ -69,7 +77,7 @@ class Runtime:
             self.policy_for_case,
             bot_user_id=self.bot_user_id,
             channel_interval=channel_interval,
-            between=self.gate.step_aside,
+            between=self._between_units,
         )
         self.scheduler: BackgroundScheduler | None = None
 
@@ -120,6 +128,9 @@ class Runtime:
     # -- inbound ------------------------------------------------------------------------
     def store(self, req: inbox.InboundRequest) -> None:
         self.writer.store(req)
+        self.on_stored()
+
+    def wake(self) -> None:
         self._wake.set()
 
     def has_case(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
@@ -139,9 +150,9 @@ class Runtime:
     # -- background work ----------------------------------------------------------------
     def run_once(self) -> dict[str, int]:
         """One pass of every job: what the scheduler runs each tick, and what tests call."""
-        step_aside = self.gate.step_aside
-        processed = inbox.drain(self.sessions, self.clock, self.intake.handlers(), step_aside)
-        fired = timers.fire_due(self.sessions, self.clock, self.settings.triage_channel, step_aside)
+        between = self._between_units
+        processed = inbox.drain(self.sessions, self.clock, self.intake.handlers(), between)
+        fired = timers.fire_due(self.sessions, self.clock, self.settings.triage_channel, between)
         sent = self.deliverer.drain()
         return {"processed": processed, "fired": fired, "sent": sent}
 
@@ -151,10 +162,17 @@ class Runtime:
             if not any(self.run_once().values()):
                 return
 
+    def _between_units(self) -> None:
+        if self._stopping.is_set():
+            raise _Stopping  # what is left is still pending; the next process picks it up
+        self.step_aside()
+
     def _tick(self) -> None:
         self._busy.set()
         try:
             self.run_once()
+        except _Stopping:
+            pass
         except Exception:
             log.exception("background pass failed; will try again next tick")
         finally:
@@ -189,11 +207,16 @@ class Runtime:
         threading.Thread(target=self._wake_loop, args=(self._stop,), daemon=True).start()
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.scheduler is not None:
             self._stop.set()
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
         self.engine.dispose()
+
+
+class _Stopping(Exception):
+    """Raised between units of background work once the process is shutting down."""
 
 
 def _utcnow() -> Any:

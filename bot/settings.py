@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     trigger_emoji: str = "ticket"
     # A channel id that gets a one-line notice for every new case.
     triage_channel: str | None = None
+    # Where `serve` and `socket` run the background work (bot/worker.py): `auto` is a
+    # separate worker process on PostgreSQL and a thread on SQLite.
+    background_work: Literal["auto", "thread", "process", "off"] = "auto"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -55,6 +58,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, v: object) -> object:
         return v.upper() if isinstance(v, str) else v
+
+    @field_validator("background_work", mode="before")
+    @classmethod
+    def _lower(cls, v: object) -> object:
+        return v.lower() if isinstance(v, str) else v
 
     @field_validator("slack_bot_token")
     @classmethod

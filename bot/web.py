@@ -17,9 +17,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.metrics import ACK_SECONDS, BACKLOG
 from bot.runtime import Runtime
+from bot.worker import Background
 
 
-def build_web(runtime: Runtime, background: bool = True) -> ASGIApp:
+def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp:
+    """`background`: what runs the work behind the acks; True for a thread in this process,
+    False for none (tests drive it themselves)."""
+    work = (
+        background
+        if isinstance(background, Background)
+        else Background(runtime, "thread" if background else "off")
+    )
     bolt = runtime.bolt_app()
 
     async def slack_events(request: Request) -> Response:
@@ -48,12 +56,11 @@ def build_web(runtime: Runtime, background: bool = True) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        if background:
-            runtime.start()
+        work.start()
         try:
             yield
         finally:
-            runtime.stop()
+            work.stop()
 
     app = Starlette(
         routes=[
@@ -68,7 +75,7 @@ def build_web(runtime: Runtime, background: bool = True) -> ASGIApp:
     async def gated(scope: Scope, receive: Receive, send: Send) -> None:
         # From the first byte read to the last byte of the answer, a Slack request holds
         # the gate, so background passes step aside for all of it.
-        if scope["type"] == "http" and scope["path"] == "/slack/events":
+        if work.mode != "off" and scope["type"] == "http" and scope["path"] == "/slack/events":
             with runtime.gate.request():
                 await app(scope, receive, send)
         else:

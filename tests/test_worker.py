@@ -1,0 +1,218 @@
+"""Background work beside the serving process: in a thread, in a worker child process that
+`serve` supervises, or in a separate `escalation-bot worker`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.gate import RequestGate, WatchedGate
+from bot.settings import SettingsError, load_settings
+from bot.testing import payloads
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.signing import SlackDriver
+from bot.worker import WorkerProcess, resolve_mode
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
+from tests.support.server import SIGNING_SECRET, ServeProcess
+from tests.test_serve_process import counts, env_for, replies, wait_until
+
+# -- which mode ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "setting", "mode"),
+    [
+        ("sqlite:///x.db", "auto", "thread"),
+        ("postgresql+psycopg://u@h/db", "auto", "process"),
+        ("postgresql+psycopg://u@h/db", "thread", "thread"),
+        ("sqlite:///x.db", "process", "process"),
+        ("sqlite:///x.db", "OFF", "off"),
+    ],
+)
+def test_the_mode_follows_the_setting_and_the_database(url: str, setting: str, mode: str) -> None:
+    settings = load_settings(_env_file=None, database_url=url, background_work=setting)
+    assert resolve_mode(settings) == mode
+
+
+def test_an_unknown_mode_is_one_line_naming_the_setting() -> None:
+    with pytest.raises(SettingsError, match=r"^BACKGROUND_WORK is invalid"):
+        load_settings(_env_file=None, background_work="sometimes")
+
+
+# -- the shared gate ----------------------------------------------------------------------
+
+
+def test_a_watched_gate_waits_while_the_serving_process_answers_a_request() -> None:
+    gate = RequestGate()
+    watched = WatchedGate(gate.share(), max_wait=5.0)
+    started = time.monotonic()
+    watched.step_aside()
+    assert time.monotonic() - started < 1.0  # nothing in flight: no wait
+
+    order: list[str] = []
+    inside = threading.Event()
+
+    def request() -> None:
+        with gate.request():
+            inside.set()
+            time.sleep(0.2)
+            order.append("request done")
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    inside.wait()
+    watched.step_aside()
+    order.append("background")
+    thread.join()
+    assert order == ["request done", "background"]
+
+
+def test_a_watched_gate_never_waits_longer_than_its_limit() -> None:
+    gate = RequestGate()
+    watched = WatchedGate(gate.share(), max_wait=0.05)
+    with gate.request():
+        started = time.monotonic()
+        watched.step_aside()
+        waited = time.monotonic() - started
+    assert 0.04 <= waited < 2.0
+
+
+# -- the supervised child -----------------------------------------------------------------
+
+# Stands in for `escalation-bot worker`: notes each wake-up and exits at end-of-file.
+CHILD = textwrap.dedent(
+    """
+    import os, sys
+    fd = int(os.environ["ESCALATION_BOT_WAKE_FD"])
+    out = open(sys.argv[1], "a", buffering=1)
+    out.write(f"start {os.getpid()}\\n")
+    while True:
+        data = os.read(fd, 4096)
+        if not data:
+            out.write("eof\\n")
+            break
+        out.write("wake\\n")
+    """
+)
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_the_child_is_woken_and_stops_when_the_pipe_closes(tmp_path: Path) -> None:
+    log = tmp_path / "child.log"
+    worker = WorkerProcess(argv=[sys.executable, "-c", CHILD, str(log)])
+    worker.start()
+    try:
+        assert wait_until(lambda: any(x.startswith("start") for x in _lines(log)), 10)
+        worker.wake()
+        assert wait_until(lambda: "wake" in _lines(log), 10)
+    finally:
+        worker.stop(timeout=10)
+    assert worker.proc is not None and worker.proc.returncode == 0
+    assert _lines(log)[-1] == "eof"
+
+
+def test_a_child_that_dies_is_started_again(tmp_path: Path) -> None:
+    log = tmp_path / "child.log"
+    worker = WorkerProcess(argv=[sys.executable, "-c", CHILD, str(log)], restart_delay=0.1)
+    worker.start()
+    try:
+        assert wait_until(lambda: len([x for x in _lines(log) if x.startswith("start")]) == 1, 10)
+        first = worker.proc
+        assert first is not None
+        os.kill(first.pid, signal.SIGKILL)
+        assert wait_until(lambda: len([x for x in _lines(log) if x.startswith("start")]) == 2, 10)
+        assert worker.restarts == 1
+        assert worker.proc is not first
+        worker.wake()  # the new child has its own pipe
+        assert wait_until(lambda: "wake" in _lines(log), 10)
+    finally:
+        worker.stop(timeout=10)
+
+
+# -- serve and worker as real processes ----------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+def _react(url: str, slack: FakeSlack, ts: str) -> int:
+    event = payloads.reaction_added(
+        team=slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+    )
+    return SlackDriver(url, SIGNING_SECRET).event(event).status
+
+
+@pytest.mark.slow
+def test_serve_with_a_worker_process_opens_the_case(db_url: str, slack: FakeSlack) -> None:
+    ts = slack.post_user_message(SUPPORT, CUSTOMER, "checkout fails")
+    proc = ServeProcess(env_for(db_url, slack, BACKGROUND_WORK="process")).start()
+    try:
+        assert proc.proc is not None
+        assert wait_until(lambda: len(_children(proc.proc.pid)) == 1, 10)
+        assert _react(proc.url, slack, ts) == 200
+        assert wait_until(lambda: len(replies(slack, ts)) == 1)
+    finally:
+        proc.stop()
+    assert counts(db_url) == (1, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to find children")
+def test_the_worker_process_does_not_outlive_a_killed_serve(sqlite_url: str, slack: FakeSlack) -> None:
+    proc = ServeProcess(env_for(sqlite_url, slack, BACKGROUND_WORK="process")).start()
+    assert proc.proc is not None
+    assert wait_until(lambda: len(_children(proc.proc.pid)) == 1, 10)
+    (child,) = _children(proc.proc.pid)
+    proc.kill()
+    assert wait_until(lambda: not _alive(child), 15), proc.output()
+
+
+@pytest.mark.slow
+def test_serve_without_background_work_leaves_it_to_a_worker(
+    db_url: str, slack: FakeSlack, tmp_path: Path
+) -> None:
+    ts = slack.post_user_message(SUPPORT, CUSTOMER, "checkout fails")
+    env = env_for(db_url, slack, BACKGROUND_WORK="off")
+    proc = ServeProcess(env).start()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        assert _react(proc.url, slack, ts) == 200
+        time.sleep(1.0)  # several ticks: nobody in this process works on it
+        assert counts(db_url) == (0, 1)
+        with (tmp_path / "worker.log").open("wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "bot", "worker"],
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        assert wait_until(lambda: len(replies(slack, ts)) == 1), (tmp_path / "worker.log").read_text()
+    finally:
+        proc.stop()
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=15)
+    assert worker is not None and worker.returncode == 0
+    assert counts(db_url) == (1, 1)
