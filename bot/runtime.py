@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -21,7 +23,7 @@ from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot
 from bot.gate import RequestGate
-from bot.inbox_writer import InboxWriter
+from bot.inbox_writer import InboxWriter, Pending
 from bot.policies.loader import load_policies
 from bot.policies.schema import Policy, PolicySet
 from bot.settings import Settings
@@ -61,7 +63,7 @@ class Runtime:
         # Called after every stored request: wakes the background work, in this process or
         # in a worker process (bot.worker).
         self.on_stored: Callable[[], None] = self.wake
-        self.writer = InboxWriter(self.engine, self.clock)
+        self.writer = InboxWriter(self.engine, self.clock, on_commit=lambda: self.on_stored())
         self.intake = Intake(
             self.sessions,
             self.clock,
@@ -127,8 +129,23 @@ class Runtime:
 
     # -- inbound ------------------------------------------------------------------------
     def store(self, req: inbox.InboundRequest) -> None:
-        self.writer.store(req)
-        self.on_stored()
+        deferred = _DEFERRED.get()
+        if deferred is not None:
+            deferred.append(self.writer.submit(req))
+        else:
+            self.writer.store(req)
+
+    @contextmanager
+    def deferring_commits(self) -> Iterator[list[Pending]]:
+        """Within this block `store` does not wait for the commit: it collects what it
+        submitted, and the caller must see all of it committed (`writer.wait_async`)
+        before it acks."""
+        deferred: list[Pending] = []
+        token = _DEFERRED.set(deferred)
+        try:
+            yield deferred
+        finally:
+            _DEFERRED.reset(token)
 
     def wake(self) -> None:
         self._wake.set()
@@ -213,6 +230,9 @@ class Runtime:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
         self.engine.dispose()
+
+
+_DEFERRED: ContextVar[list[Pending] | None] = ContextVar("deferred_commits", default=None)
 
 
 class _Stopping(Exception):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -15,9 +18,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.inbox_writer import Pending
 from bot.metrics import ACK_SECONDS, BACKLOG
 from bot.runtime import Runtime
 from bot.worker import Background
+
+log = logging.getLogger(__name__)
 
 
 def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp:
@@ -30,11 +36,23 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
     )
     bolt = runtime.bolt_app()
 
+    def dispatch(req: BoltRequest) -> tuple[BoltResponse, list[Pending]]:
+        with runtime.deferring_commits() as pending:
+            return bolt.dispatch(req), pending
+
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
         body = await request.body()
-        # Bolt's dispatch is blocking (signature check, one insert): off the event loop.
-        bolt_resp = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        # Bolt's dispatch is blocking (signature check, listener): off the event loop. The
+        # listener's inbox rows are committed by the inbox writer; the ack waits for that
+        # here, on the loop, rather than in a pool thread.
+        bolt_resp, pending = await run_in_threadpool(dispatch, to_bolt_request(request, body))
+        if pending and bolt_resp.status < 300:
+            try:
+                await runtime.writer.wait_async(pending)
+            except Exception as exc:
+                log.error("not acking: the inbox could not store the request (%s)", exc)
+                return PlainTextResponse("not stored; please retry", status_code=503)
         ACK_SECONDS.observe(time.perf_counter() - started)
         return to_starlette_response(bolt_resp)
 

@@ -3,6 +3,7 @@ retry is stored once, and one bad row does not fail the requests batched with it
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from bot.db import migrate
 from bot.db.engine import make_engine
 from bot.db.models import InboxEvent
 from bot.inbox import InboundRequest
-from bot.inbox_writer import InboxWriter
+from bot.inbox_writer import InboxWriter, Pending
 
 
 def request(key: str, payload: object = None) -> InboundRequest:
@@ -67,4 +68,42 @@ def test_a_database_that_is_gone_fails_every_caller(tmp_path: Path) -> None:
     migrate.upgrade(engine)
     writer.store(request("event:T1:x"))
     assert stored_keys(engine) == ["event:T1:x"]
+    engine.dispose()
+
+
+def test_the_event_loop_awaits_the_commit_of_what_it_submitted(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    commits: list[int] = []
+    writer = InboxWriter(engine, FakeClock(), on_commit=lambda: commits.append(1))
+    good = [writer.submit(request(f"event:T1:a{i}")) for i in range(5)]
+    bad = writer.submit(request("event:T1:bad", payload={1, 2}))
+
+    async def main() -> BaseException | None:
+        await writer.wait_async(good)
+        try:
+            await writer.wait_async([bad])
+        except Exception as exc:
+            return exc
+        return None
+
+    error = asyncio.run(main())
+    assert all(p.done.is_set() and p.error is None for p in good)
+    assert error is not None and "not JSON serializable" in str(error)
+    assert sorted(stored_keys(engine)) == sorted(f"event:T1:a{i}" for i in range(5))
+    assert commits  # the background work was woken after the commit
+    engine.dispose()
+
+
+def test_awaiting_a_commit_that_never_comes_times_out(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    writer = InboxWriter(engine, FakeClock(), timeout=0.2)
+    stuck = Pending(request("event:T1:never"))  # never queued, so never committed
+
+    async def main() -> None:
+        await writer.wait_async([stuck])
+
+    with pytest.raises(TimeoutError, match="did not commit"):
+        asyncio.run(main())
     engine.dispose()

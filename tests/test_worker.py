@@ -180,7 +180,9 @@ def test_serve_with_a_worker_process_opens_the_case(db_url: str, slack: FakeSlac
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to find children")
-def test_the_worker_process_does_not_outlive_a_killed_serve(sqlite_url: str, slack: FakeSlack) -> None:
+def test_the_worker_process_does_not_outlive_a_killed_serve(
+    sqlite_url: str, slack: FakeSlack
+) -> None:
     proc = ServeProcess(env_for(sqlite_url, slack, BACKGROUND_WORK="process")).start()
     assert proc.proc is not None
     assert wait_until(lambda: len(_children(proc.proc.pid)) == 1, 10)
@@ -208,7 +210,9 @@ def test_serve_without_background_work_leaves_it_to_a_worker(
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        assert wait_until(lambda: len(replies(slack, ts)) == 1), (tmp_path / "worker.log").read_text()
+        assert wait_until(lambda: len(replies(slack, ts)) == 1), (
+            tmp_path / "worker.log"
+        ).read_text()
     finally:
         proc.stop()
         if worker is not None:
