@@ -255,6 +255,18 @@ def test_history_fetches_one_message_by_ts(fake, client):
         channel=GENERAL, oldest=middle, latest=middle, inclusive=True
     )
     assert [m["ts"] for m in exact["messages"]] == [middle]
+    first = client.conversations_history(channel=GENERAL, latest=older, inclusive=True, limit=1)
+    assert [m["ts"] for m in first["messages"]] == [older] and first["has_more"] is False
+    # The cursor of a one-message answer pages on to the older messages.
+    cursor = hit["response_metadata"]["next_cursor"]
+    rest = client.conversations_history(
+        channel=GENERAL, latest=middle, inclusive=True, limit=1, cursor=cursor
+    )
+    assert [m["ts"] for m in rest["messages"]] == [older]
+    # A reply is not in the channel's history: its ts finds the message before it.
+    reply = fake.post_user_message(GENERAL, HUMAN, "reply", thread_ts=older)
+    around = client.conversations_history(channel=GENERAL, latest=reply, inclusive=True, limit=1)
+    assert [m["text"] for m in around["messages"]] == ["three"]
 
 
 def test_history_pages_newest_first(fake, client):
