@@ -10,6 +10,7 @@ the listener goes back to the pool at once and is not woken again for this reque
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -24,34 +25,49 @@ log = logging.getLogger(__name__)
 
 
 class Pending:
-    """One submitted request: done once its batch has committed, or failed."""
+    """One submitted request, settled once its batch has committed or failed. A blocking
+    caller `wait`s; a caller on an event loop `attach`es a future, which the writer settles
+    with one wake-up of that loop per batch."""
 
-    __slots__ = ("_callbacks", "_lock", "done", "error", "req")
+    __slots__ = ("_done", "_event", "_future", "_lock", "error", "req")
 
     def __init__(self, req: inbox.InboundRequest) -> None:
         self.req = req
-        self.done = threading.Event()
         self.error: BaseException | None = None
+        self._done = False
         self._lock = threading.Lock()
-        self._callbacks: list[Callable[[Pending], None]] = []
+        self._event: threading.Event | None = None
+        self._future: asyncio.Future[None] | None = None
 
-    def add_done_callback(self, fn: Callable[[Pending], None]) -> None:
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def wait(self, timeout: float) -> bool:
         with self._lock:
-            if not self.done.is_set():
-                self._callbacks.append(fn)
-                return
-        fn(self)
+            if self._done:
+                return True
+            if self._event is None:
+                self._event = threading.Event()
+            event = self._event
+        return event.wait(timeout)
 
-    def _finish(self, error: BaseException | None) -> None:
+    def attach(self, future: asyncio.Future[None]) -> bool:
+        """Have the writer settle `future`; False if this is already settled."""
+        with self._lock:
+            if self._done:
+                return False
+            self._future = future
+            return True
+
+    def _finish(self, error: BaseException | None) -> asyncio.Future[None] | None:
         with self._lock:
             self.error = error
-            self.done.set()
-            callbacks, self._callbacks = self._callbacks, []
-        for fn in callbacks:
-            try:
-                fn(self)
-            except Exception:  # e.g. the waiter's event loop has closed
-                log.exception("an inbox commit callback failed")
+            self._done = True
+            event, future = self._event, self._future
+        if event is not None:
+            event.set()
+        return future
 
 
 class InboxWriter:
@@ -83,7 +99,7 @@ class InboxWriter:
     def store(self, req: inbox.InboundRequest) -> None:
         """Return once `req` is committed; raise if it could not be (Slack then retries)."""
         pending = self.submit(req)
-        if not pending.done.wait(self.timeout):
+        if not pending.wait(self.timeout):
             raise TimeoutError("the inbox did not commit the request in time")
         if pending.error is not None:
             raise pending.error
@@ -95,10 +111,14 @@ class InboxWriter:
         futures = []
         for pending in pendings:
             future: asyncio.Future[None] = loop.create_future()
-            pending.add_done_callback(_resolver(loop, future))
-            futures.append(future)
+            if pending.attach(future):
+                futures.append(future)
+            elif pending.error is not None:
+                raise pending.error
         try:
-            await asyncio.wait_for(asyncio.gather(*futures), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                for future in futures:
+                    await future
         except TimeoutError:
             raise TimeoutError("the inbox did not commit the request in time") from None
 
@@ -130,31 +150,36 @@ class InboxWriter:
             inbox.store_many(self.engine, self.clock, [p.req for p in batch])
         except Exception as exc:
             if len(batch) == 1:
-                batch[0]._finish(exc)
+                _settle([(batch[0], exc)])
                 return False
             # One bad row must not fail its neighbours: write each on its own.
             log.warning("inbox batch of %s failed (%s); writing one by one", len(batch), exc)
             return any([self._write([pending]) for pending in batch])
-        for pending in batch:
-            pending._finish(None)
+        _settle([(pending, None) for pending in batch])
         return True
 
 
-def _resolver(
-    loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]
-) -> Callable[[Pending], None]:
-    """A done-callback, run in the writer thread, that settles `future` on its loop."""
-
-    def callback(pending: Pending) -> None:
-        loop.call_soon_threadsafe(_resolve, future, pending.error)
-
-    return callback
+Outcome = tuple[asyncio.Future[None], BaseException | None]
 
 
-def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return  # the waiter gave up (timeout)
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
+def _settle(results: list[tuple[Pending, BaseException | None]]) -> None:
+    """Settle a batch: blocking waiters at once, futures with one call per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for pending, error in results:
+        future = pending._finish(error)
+        if future is not None:
+            by_loop.setdefault(future.get_loop(), []).append((future, error))
+    for loop, outcomes in by_loop.items():
+        # A closed loop raises RuntimeError: nobody is waiting there any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, outcomes)
+
+
+def _resolve(outcomes: list[Outcome]) -> None:
+    for future, error in outcomes:
+        if future.done():
+            continue  # its waiter gave up (timeout)
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)

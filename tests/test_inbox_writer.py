@@ -88,7 +88,7 @@ def test_the_event_loop_awaits_the_commit_of_what_it_submitted(sqlite_url: str) 
         return None
 
     error = asyncio.run(main())
-    assert all(p.done.is_set() and p.error is None for p in good)
+    assert all(p.done and p.error is None for p in good)
     assert error is not None and "not JSON serializable" in str(error)
     assert sorted(stored_keys(engine)) == sorted(f"event:T1:a{i}" for i in range(5))
     assert commits  # the background work was woken after the commit
