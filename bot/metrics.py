@@ -23,3 +23,6 @@ BACKLOG = Gauge(
     "Inbox and outbox rows by status, read from the database at scrape time",
     ["table", "status"],
 )
+WORKER_RESTARTS = Counter(
+    "escbot_worker_restarts_total", "Times the worker child process died and was started again"
+)

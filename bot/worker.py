@@ -27,6 +27,7 @@ import time
 from typing import TYPE_CHECKING
 
 from bot.gate import WatchedGate
+from bot.metrics import WORKER_RESTARTS
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -73,6 +74,8 @@ class WorkerProcess:
         self._monitor.start()
 
     def _spawn(self) -> None:
+        if self._stopping.is_set():
+            return
         read_end, write_end = os.pipe()
         os.set_blocking(write_end, False)
         env = dict(self.env if self.env is not None else os.environ)
@@ -120,7 +123,14 @@ class WorkerProcess:
             ran_long = time.monotonic() - started > 60
             delay = self.restart_delay if ran_long else min(delay * 2, self.max_restart_delay)
             self.restarts += 1
-            self._spawn()
+            WORKER_RESTARTS.inc()
+            while not self._stopping.is_set():
+                try:
+                    self._spawn()
+                    break
+                except OSError as exc:
+                    log.error("cannot start the background worker (%s); trying again", exc)
+                    self._stopping.wait(delay)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Closing the pipe asks the worker to finish its unit of work and exit."""
