@@ -4,6 +4,7 @@ drain picks up; a retried delivery hits the unique key and is a no-op."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from psycopg.types.json import Json
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -106,13 +108,49 @@ def store_many(engine: Engine, clock: Clock, reqs: Sequence[InboundRequest]) -> 
     with _transaction(engine) as conn:
         for kind, rows in by_kind.items():
             counts[kind] = len(conn.execute(stmt, rows).all())
-    for kind, rows in by_kind.items():
-        INBOX_RECEIVED.labels(kind, "new").inc(counts[kind])
-        INBOX_RECEIVED.labels(kind, "duplicate").inc(len(rows) - counts[kind])
+    _count_received([r.kind for r in reqs], counts)
     return sum(counts.values())
 
 
 _STATEMENTS: dict[str, Any] = {}
+
+
+def store_many_pg(conn: Any, clock: Clock, reqs: Sequence[InboundRequest]) -> int:
+    """`store_many` on a psycopg connection in autocommit mode, for the ack path's writer:
+    one multi-row INSERT, committed on its own, without SQLAlchemy's execution machinery
+    (a third of the client CPU per batch)."""
+    now = clock.now()
+    params: list[Any] = []
+    for req in reqs:
+        params += (req.dedupe_key, req.kind, req.team_id, Json(req.payload), now, now)
+    with conn.cursor() as cur:
+        cur.execute(_pg_insert_sql(len(reqs)), params)
+        inserted = [kind for (kind,) in cur.fetchall()]
+    counts: dict[str, int] = {}
+    for kind in inserted:
+        counts[kind] = counts.get(kind, 0) + 1
+    _count_received([r.kind for r in reqs], counts)
+    return len(inserted)
+
+
+@functools.lru_cache(maxsize=256)
+def _pg_insert_sql(rows: int) -> str:
+    # Columns as in bot.db.models.InboxEvent; RETURNING only the rows actually inserted.
+    row = "(%s, %s, %s, %s, %s, 'pending', 0, %s)"
+    return (
+        "INSERT INTO inbox_events (dedupe_key, kind, team_id, payload, received_at, status,"
+        f" attempts, next_attempt_at) VALUES {', '.join([row] * rows)}"
+        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING kind"
+    )
+
+
+def _count_received(kinds: list[str], new: dict[str, int]) -> None:
+    sent: dict[str, int] = {}
+    for kind in kinds:
+        sent[kind] = sent.get(kind, 0) + 1
+    for kind, n in sent.items():
+        INBOX_RECEIVED.labels(kind, "new").inc(new.get(kind, 0))
+        INBOX_RECEIVED.labels(kind, "duplicate").inc(n - new.get(kind, 0))
 
 
 def _backoff(attempts: int) -> timedelta:

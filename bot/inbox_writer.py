@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -85,7 +86,10 @@ class InboxWriter:
         self.timeout = timeout
         # Called after each committed batch (it wakes the background work).
         self.on_commit = on_commit
-        self._queue: queue.SimpleQueue[Pending] = queue.SimpleQueue()
+        # None asks the writer thread to finish what is queued before it and stop.
+        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        # On PostgreSQL the writer thread keeps one connection of the pool for itself.
+        self._raw: Any = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -130,24 +134,60 @@ class InboxWriter:
                 self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
                 self._thread.start()
 
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, stop the writer thread and give back its connection."""
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout)
+
     def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.max_batch:
+        stopping = False
+        while not stopping:
+            batch: list[Pending] = []
+            item = self._queue.get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= self.max_batch:
+                    break
                 try:
-                    batch.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            if self._write(batch):
+            stopping = item is None
+            if batch and self._write(batch):
                 try:
                     self.on_commit()
                 except Exception:
                     log.exception("waking the background work failed")
+        if self._raw is not None:
+            raw, self._raw = self._raw, None
+            with contextlib.suppress(Exception):
+                raw.close()
+
+    def _store(self, reqs: list[inbox.InboundRequest]) -> None:
+        if self.engine.dialect.name != "postgresql":
+            inbox.store_many(self.engine, self.clock, reqs)
+            return
+        if self._raw is None:
+            self._raw = self.engine.raw_connection()
+            self._raw.driver_connection.autocommit = True
+        try:
+            inbox.store_many_pg(self._raw.driver_connection, self.clock, reqs)
+        except Exception:
+            if self._raw.driver_connection.broken or self._raw.driver_connection.closed:
+                # The database went away: the pool drops this connection, the next batch
+                # takes a fresh one.
+                raw, self._raw = self._raw, None
+                with contextlib.suppress(Exception):
+                    raw.invalidate()
+            raise
 
     def _write(self, batch: list[Pending]) -> bool:
         """Write `batch`; True if any of it committed."""
         try:
-            inbox.store_many(self.engine, self.clock, [p.req for p in batch])
+            self._store([p.req for p in batch])
         except Exception as exc:
             if len(batch) == 1:
                 _settle([(batch[0], exc)])

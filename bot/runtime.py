@@ -229,6 +229,7 @@ class Runtime:
             self._stop.set()
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        self.writer.close()
         self.engine.dispose()
 
 

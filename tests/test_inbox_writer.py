@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.clock import FakeClock
 from bot.db import migrate
@@ -16,6 +16,7 @@ from bot.db.engine import make_engine
 from bot.db.models import InboxEvent
 from bot.inbox import InboundRequest
 from bot.inbox_writer import InboxWriter, Pending
+from tests.support.db import database
 
 
 def request(key: str, payload: object = None) -> InboundRequest:
@@ -107,3 +108,29 @@ def test_awaiting_a_commit_that_never_comes_times_out(sqlite_url: str) -> None:
     with pytest.raises(TimeoutError, match="did not commit"):
         asyncio.run(main())
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_the_database_dropped_fails_one_batch_and_is_replaced(
+    tmp_path: Path,
+) -> None:
+    with database("postgres", tmp_path) as url:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        writer = InboxWriter(engine, FakeClock())
+        writer.store(request("event:T1:before"))
+        # The database drops the writer's connection (a restart, a failover, an idle kill).
+        with engine.connect() as conn:
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE pid <> pg_backend_pid() AND query LIKE 'INSERT INTO inbox_events%'"
+                )
+            ).scalar_one()
+        assert killed >= 1
+        with pytest.raises(Exception, match=r"(?i)terminat|closed|connection"):
+            writer.store(request("event:T1:lost"))  # not acked: Slack will send it again
+        writer.store(request("event:T1:lost"))  # the redelivery, on a fresh connection
+        writer.store(request("event:T1:after"))
+        assert sorted(stored_keys(engine)) == ["event:T1:after", "event:T1:before", "event:T1:lost"]
+        engine.dispose()
