@@ -1,5 +1,6 @@
 """Background work beside the serving process: in a thread, in a worker child process that
-`serve` supervises, or in a separate `escalation-bot worker`."""
+`serve` supervises, or in a separate `escalation-bot worker`. (The gate a worker watches is
+tested in test_gate.py.)"""
 
 from __future__ import annotations
 
@@ -8,13 +9,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from bot.gate import RequestGate, WatchedGate
 from bot.settings import SettingsError, load_settings
 from bot.testing import payloads
 from bot.testing.fake_slack import FakeSlack
@@ -45,44 +44,6 @@ def test_the_mode_follows_the_setting_and_the_database(url: str, setting: str, m
 def test_an_unknown_mode_is_one_line_naming_the_setting() -> None:
     with pytest.raises(SettingsError, match=r"^BACKGROUND_WORK is invalid"):
         load_settings(_env_file=None, background_work="sometimes")
-
-
-# -- the shared gate ----------------------------------------------------------------------
-
-
-def test_a_watched_gate_waits_while_the_serving_process_answers_a_request() -> None:
-    gate = RequestGate()
-    watched = WatchedGate(gate.share(), max_wait=5.0)
-    started = time.monotonic()
-    watched.step_aside()
-    assert time.monotonic() - started < 1.0  # nothing in flight: no wait
-
-    order: list[str] = []
-    inside = threading.Event()
-
-    def request() -> None:
-        with gate.request():
-            inside.set()
-            time.sleep(0.2)
-            order.append("request done")
-
-    thread = threading.Thread(target=request)
-    thread.start()
-    inside.wait()
-    watched.step_aside()
-    order.append("background")
-    thread.join()
-    assert order == ["request done", "background"]
-
-
-def test_a_watched_gate_never_waits_longer_than_its_limit() -> None:
-    gate = RequestGate()
-    watched = WatchedGate(gate.share(), max_wait=0.05)
-    with gate.request():
-        started = time.monotonic()
-        watched.step_aside()
-        waited = time.monotonic() - started
-    assert 0.04 <= waited < 2.0
 
 
 # -- the supervised child -----------------------------------------------------------------
