@@ -60,8 +60,8 @@ class Runtime:
         # How background work waits for requests in flight; a worker process watches the
         # serving process's gate instead (bot/worker.py).
         self.step_aside: Callable[[], None] = self.gate.step_aside
-        # Called after every stored request: wakes the background work, in this process or
-        # in a worker process (bot.worker).
+        # Called by the inbox writer after each committed batch: wakes the background work,
+        # in this process or in a worker process (bot.worker).
         self.on_stored: Callable[[], None] = self.wake
         self.writer = InboxWriter(self.engine, self.clock, on_commit=lambda: self.on_stored())
         self.intake = Intake(
