@@ -7,15 +7,14 @@ from __future__ import annotations
 import functools
 import logging
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.types.json import Json
-from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -56,40 +55,23 @@ Effects = Callable[[Session], None]
 Handler = Callable[[Row], Effects | None]
 
 
-def _insert_statement(dialect: str) -> Any:
-    # Built once per dialect: the ack path runs it with fresh parameters on every request.
-    table = InboxEvent.__table__
-    mod: Any = postgresql if dialect == "postgresql" else sqlite
-    # RETURNING lists the rows actually inserted (a retry's conflicting row returns none),
-    # and lets SQLAlchemy send a whole batch as one multi-row INSERT.
+@functools.cache
+def _sqlite_insert() -> Any:
+    # Built once: the ack path runs it with fresh parameters on every batch. RETURNING lists
+    # the rows actually inserted (a retry's conflicting row returns none), and lets
+    # SQLAlchemy send a whole batch as one multi-row INSERT.
+    table: Any = InboxEvent.__table__
     return (
-        mod.insert(table)
+        sqlite.insert(table)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(table.c.id)
     )
 
 
-@contextmanager
-def _transaction(engine: Engine) -> Iterator[Connection]:
-    """On PostgreSQL each multi-row INSERT commits on its own: one round trip instead of
-    three (BEGIN, INSERT, COMMIT), and a statement is atomic by itself. A batch of several
-    kinds is several statements; if a later one fails, its requests are not acked and Slack
-    redelivers them, while the rows already committed make those redeliveries no-ops."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            yield conn
-    else:
-        with engine.begin() as conn:
-            yield conn
-
-
 def store_many(engine: Engine, clock: Clock, reqs: Sequence[InboundRequest]) -> int:
-    """Commit inbound requests together (see `_transaction`); returns how many were new, the
-    rest being retries already stored."""
+    """Commit inbound requests together on SQLite, in one transaction; returns how many were
+    new, the rest being retries already stored. (PostgreSQL: `store_many_pg`.)"""
     now = clock.now()
-    stmt = _STATEMENTS.get(engine.dialect.name)
-    if stmt is None:
-        stmt = _STATEMENTS[engine.dialect.name] = _insert_statement(engine.dialect.name)
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for req in reqs:
         by_kind.setdefault(req.kind, []).append(
@@ -105,20 +87,18 @@ def store_many(engine: Engine, clock: Clock, reqs: Sequence[InboundRequest]) -> 
             }
         )
     counts: dict[str, int] = {}
-    with _transaction(engine) as conn:
+    with engine.begin() as conn:
         for kind, rows in by_kind.items():
-            counts[kind] = len(conn.execute(stmt, rows).all())
+            counts[kind] = len(conn.execute(_sqlite_insert(), rows).all())
     _count_received([r.kind for r in reqs], counts)
     return sum(counts.values())
 
 
-_STATEMENTS: dict[str, Any] = {}
-
-
 def store_many_pg(conn: Any, clock: Clock, reqs: Sequence[InboundRequest]) -> int:
     """`store_many` on a psycopg connection in autocommit mode, for the ack path's writer:
-    one multi-row INSERT, committed on its own, without SQLAlchemy's execution machinery
-    (a third of the client CPU per batch)."""
+    one multi-row INSERT that commits on its own (one round trip instead of BEGIN, INSERT,
+    COMMIT), without SQLAlchemy's execution machinery (a third of the client CPU per
+    batch)."""
     now = clock.now()
     params: list[Any] = []
     for req in reqs:
@@ -138,8 +118,8 @@ def _pg_insert_sql(rows: int) -> str:
     # Columns as in bot.db.models.InboxEvent; RETURNING only the rows actually inserted.
     row = "(%s, %s, %s, %s, %s, 'pending', 0, %s)"
     return (
-        "INSERT INTO inbox_events (dedupe_key, kind, team_id, payload, received_at, status,"
-        f" attempts, next_attempt_at) VALUES {', '.join([row] * rows)}"
+        f"INSERT INTO {InboxEvent.__tablename__} (dedupe_key, kind, team_id, payload,"
+        f" received_at, status, attempts, next_attempt_at) VALUES {', '.join([row] * rows)}"
         " ON CONFLICT (dedupe_key) DO NOTHING RETURNING kind"
     )
 

@@ -167,7 +167,7 @@ class InboxWriter:
                 raw.close()
 
     def _store(self, reqs: list[inbox.InboundRequest]) -> None:
-        if self.engine.dialect.name != "postgresql":
+        if self.engine.dialect.name == "sqlite":
             inbox.store_many(self.engine, self.clock, reqs)
             return
         if self._raw is None:
