@@ -31,7 +31,7 @@ def _runtime(settings: Any, migrate: bool) -> Any:
     from bot.policies.loader import PolicyLoadError
     from bot.runtime import Runtime
 
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.log_level, settings.log_format, settings.secrets())
     try:
         runtime = Runtime(settings)
     except PolicyLoadError as exc:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,9 +17,12 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
+from bot.db.errors import is_transient_db
 from bot.db.models import InboxEvent
 from bot.db.ops import rowcount
-from bot.metrics import INBOX_FAILED, INBOX_PROCESSED, INBOX_RECEIVED
+from bot.logs import describe
+from bot.metrics import INBOX_FAILED, INBOX_PARKED, INBOX_PROCESSED, INBOX_RECEIVED
+from bot.slack.errors import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -179,19 +181,25 @@ class _AlreadyDone(Exception):
 
 
 def _failed(sessions: sessionmaker[Session], clock: Clock, row_id: int, exc: Exception) -> str:
-    transient = isinstance(exc, RetryLater)
-    if not transient:
-        log.error("inbox row %s failed: %s", row_id, "".join(traceback.format_exception(exc)))
+    """A transient failure is tried again with backoff; any other would fail the same way
+    every time, so the row is parked at once (kept, visible, never retried on its own)."""
+    transient = isinstance(exc, RetryLater) or is_transient(exc) or is_transient_db(exc)
+    error = describe(exc)
     with sessions.begin() as session:
         row = session.get(InboxEvent, row_id)
         if row is None or row.status != "pending":
             return "skipped"
         row.attempts += 1
-        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
+        row.last_error = error[:2000]
+        if not transient:
+            row.status = "parked"
+            INBOX_PARKED.labels(row.kind).inc()
+            log.error("inbox row %s (%s) parked: %s", row_id, row.kind, error)
+            log.debug("inbox row %s failed", row_id, exc_info=exc)
+        elif row.attempts >= MAX_ATTEMPTS:
             row.status = "failed"
             INBOX_FAILED.labels(row.kind).inc()
-            log.error("inbox row %s gave up after %s attempts", row_id, row.attempts)
+            log.error("inbox row %s gave up after %s attempts: %s", row_id, row.attempts, error)
         else:
             row.next_attempt_at = clock.now() + _backoff(row.attempts)
         return row.status

@@ -8,7 +8,12 @@ INBOX_RECEIVED = Counter(
     "escbot_inbox_received_total", "Requests from Slack stored in the inbox", ["kind", "result"]
 )
 INBOX_PROCESSED = Counter("escbot_inbox_processed_total", "Inbox rows processed", ["kind"])
-INBOX_FAILED = Counter("escbot_inbox_failed_total", "Inbox rows given up on", ["kind"])
+INBOX_FAILED = Counter(
+    "escbot_inbox_failed_total", "Inbox rows given up on after transient failures", ["kind"]
+)
+INBOX_PARKED = Counter(
+    "escbot_inbox_parked_total", "Inbox rows set aside after a failure that would recur", ["kind"]
+)
 CASES_OPENED = Counter("escbot_cases_opened_total", "Cases opened")
 OUTBOX_SENT = Counter("escbot_outbox_sent_total", "Slack writes delivered", ["intent"])
 OUTBOX_RETRIED = Counter("escbot_outbox_retried_total", "Slack writes deferred", ["intent"])

@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     def trigger_emoji_set(self) -> frozenset[str]:
         return frozenset(e.strip().strip(":") for e in self.trigger_emoji.split(",") if e.strip())
 
+    def secrets(self) -> list[str]:
+        """The configured credentials, for the log filter to mask wherever they appear."""
+        from sqlalchemy.engine import make_url
+
+        values = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+        found = [v.get_secret_value() for v in values if v is not None]
+        password = make_url(self.database_url).password
+        return [*found, str(password)] if password else found
+
     def require(self, *names: str) -> None:
         for name in names:
             value = getattr(self, name)

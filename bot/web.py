@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from starlette.applications import Starlette
@@ -18,9 +18,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.db.errors import is_transient_db
 from bot.inbox_writer import Pending
+from bot.logs import describe
 from bot.metrics import ACK_SECONDS, BACKLOG
 from bot.runtime import Runtime
+from bot.slack import guard
 from bot.worker import Background
 
 log = logging.getLogger(__name__)
@@ -40,19 +43,49 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
         with runtime.deferring_commits() as pending:
             return bolt.dispatch(req), pending
 
+    secret = runtime.settings.slack_signing_secret
+    signing_secret = secret.get_secret_value() if secret else ""
+
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
-        body = await request.body()
-        # Bolt's dispatch is blocking (signature check, listener): off the event loop. The
-        # listener's inbox rows are committed by the inbox writer; the ack waits for that
-        # here, on the loop, rather than in a pool thread.
-        bolt_resp, pending = await run_in_threadpool(dispatch, to_bolt_request(request, body))
+        body = await _read_capped(request, guard.MAX_BODY)
+        if body is None:
+            log.warning("refused a request: body over %s bytes", guard.MAX_BODY)
+            return PlainTextResponse("request too large", status_code=413)
+        problem = guard.signature_problem(
+            signing_secret,
+            request.headers.get(guard.TIMESTAMP_HEADER),
+            request.headers.get(guard.SIGNATURE_HEADER),
+            body,
+            time.time(),
+        )
+        if problem is not None:
+            log.warning("refused an unverified request: %s", problem)
+            return PlainTextResponse("invalid request signature", status_code=401)
+        try:
+            req = BoltRequest(
+                body=body.decode("utf-8"),
+                query=request.query_params,  # type: ignore[arg-type]
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except Exception as exc:  # not UTF-8, not JSON, too deep, not an object, ...
+            log.warning("refused a signed request whose body cannot be read: %s", describe(exc))
+            return PlainTextResponse("malformed body", status_code=400)
+        # Bolt's dispatch is blocking (the listener): off the event loop. The listener's
+        # inbox rows are committed by the inbox writer; the ack waits for that here, on the
+        # loop, rather than in a pool thread.
+        bolt_resp, pending = await run_in_threadpool(dispatch, req)
         if pending and bolt_resp.status < 300:
             try:
                 await runtime.writer.wait_async(pending)
             except Exception as exc:
-                log.error("not acking: the inbox could not store the request (%s)", exc)
-                return PlainTextResponse("not stored; please retry", status_code=503)
+                if is_transient_db(exc):
+                    log.error(
+                        "not acking: the inbox could not store the request (%s)", describe(exc)
+                    )
+                    return PlainTextResponse("not stored; please retry", status_code=503)
+                # The same input would fail the same way on every retry: refuse it once.
+                log.error("dropped a request the inbox cannot store: %s", describe(exc))
         ACK_SECONDS.observe(time.perf_counter() - started)
         return to_starlette_response(bolt_resp)
 
@@ -100,3 +133,18 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
             await app(scope, receive, send)
 
     return gated
+
+
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it is known to exceed `limit`: from Content-Length before
+    reading anything, or while reading a body sent without one."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -15,6 +15,7 @@ from bot.testing.fake_slack import FakeSlack
 from bot.testing.server import serve_in_thread
 from bot.testing.signing import SlackDriver
 from tests.support.db import database
+from tests.support.logscan import COLLECTOR, install, leaks
 from tests.support.server import SIGNING_SECRET, settings_for
 
 SUPPORT = "C0SUPPORT1"
@@ -22,6 +23,20 @@ TRIAGE = "C0TRIAGE01"
 PRIVATE = "G0PRIVATE1"
 CUSTOMER = "U0CUSTOMR1"
 ENGINEER = "U0ENGINEER"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_scan() -> Iterator[None]:
+    """Across the whole run: no token, signing secret or request body in any log line."""
+    from bot.logs import RedactFilter
+
+    COLLECTOR.addFilter(RedactFilter([SIGNING_SECRET]))
+    install(COLLECTOR)
+    yield
+    texts = list(COLLECTOR.lines)
+    texts += [p.read_text(errors="replace") for p in COLLECTOR.files if p.exists()]
+    found = [hit for text in texts for hit in leaks(text, (SIGNING_SECRET,))]
+    assert not found, f"secrets or request bodies reached the logs: {sorted(set(found))}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +35,10 @@ class OpenCase:
 class Opened:
     case: Case
     created: bool
+
+
+# Who wrote in a case's thread, as far as its clocks are concerned.
+Role = Literal["responder", "requester", "external"]
 
 
 class CaseError(Exception):
@@ -323,16 +327,23 @@ def record_message(
     policy: Policy,
     case: Case,
     user: str,
-    from_responder: bool,
+    role: Role,
     message_ts: str,
     source_event: str | None = None,
 ) -> None:
     """A person wrote in the case's thread: a responder reply meets the running response
-    clock; a requester message may start a next-response clock."""
+    clock; a requester message may start a next-response clock; a message from another
+    organisation's user is recorded and moves no clock."""
     now = clock.now()
-    kind = "responder_reply" if from_responder else "requester_message"
+    kind = {
+        "responder": "responder_reply",
+        "requester": "requester_message",
+        "external": "external_message",
+    }[role]
     record(session, case, now, user, kind, source_event, ts=message_ts)
-    if from_responder and case.first_response_at is None:
+    if role == "external":
+        return
+    if role == "responder" and case.first_response_at is None:
         case.first_response_at = now
     case.updated_at = now
     reschedule(session, policy, case, now)

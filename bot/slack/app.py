@@ -1,5 +1,5 @@
-"""Bolt listeners: verify (Bolt does), parse, store in the inbox, ack. Nothing slow here:
-the work happens after the ack, from the inbox."""
+"""Bolt listeners: verify (bot.slack.guard, before Bolt sees the request), parse, store in
+the inbox, ack. Nothing slow here: the work happens after the ack, from the inbox."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
+from bot.db.errors import is_transient_db
 from bot.inbox import InboundRequest
+from bot.slack import guard
 from bot.slack.render import SET_SEVERITY_ACTION
 
 log = logging.getLogger(__name__)
@@ -24,16 +26,47 @@ HasCase = Callable[[str, str, str], bool]
 def installation_team(body: dict[str, Any]) -> str:
     """In Slack Connect channels the envelope's team_id may be the other organisation's;
     the installation that received the event is authorizations[0]."""
-    auths = body.get("authorizations") or []
-    if auths and auths[0].get("team_id"):
+    auths = body.get("authorizations")
+    if isinstance(auths, list) and auths and isinstance(auths[0], dict) and auths[0].get("team_id"):
         return str(auths[0]["team_id"])
-    team = body.get("team_id") or (body.get("team") or {}).get("id") or ""
-    return str(team)
+    team = body.get("team")
+    team_id = body.get("team_id") or (team.get("id") if isinstance(team, dict) else None)
+    return str(team_id or "")
 
 
 def _clean(body: dict[str, Any]) -> dict[str, Any]:
     # The legacy verification token is a credential; it has no business in the database.
-    return {k: v for k, v in body.items() if k != "token"}
+    return guard.storable({k: v for k, v in body.items() if k != "token"})
+
+
+def _event_id(body: dict[str, Any], fallback: str) -> str:
+    """Slack's event id, short enough for the timeline's source column."""
+    event_id = body.get("event_id")
+    return guard.key(event_id if isinstance(event_id, str) and event_id else fallback, limit=100)
+
+
+def _ignored(what: str, why: str) -> None:
+    log.warning("ignored a %s from Slack: %s", what, why)
+
+
+class GuardedApp(App):
+    """A Bolt app that answers every request it is given: shapes its listeners cannot use
+    and requests nobody listens for are acknowledged (200) and dropped, without the
+    framework's log line carrying the body, so Slack never retries them."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        body = req.body
+        problem = guard.envelope_problem(body)
+        if problem is not None:
+            _ignored("request", problem)
+            return BoltResponse(status=200, body="")
+        if not guard.is_handled_type(body) and "ssl_check" not in body:
+            return BoltResponse(status=200, body="")
+        resp = super().dispatch(req)
+        return BoltResponse(status=200, body="") if resp.status == 404 else resp
+
+    def _handle_unmatched_requests(self, req: BoltRequest, resp: BoltResponse) -> BoltResponse:
+        return resp  # the default logs the whole body; an unhandled request is routine
 
 
 def build_app(
@@ -44,31 +77,49 @@ def build_app(
     has_case: HasCase,
     trigger_emoji: frozenset[str],
 ) -> App:
-    app = App(
-        signing_secret=signing_secret,
+    app = GuardedApp(
+        signing_secret=signing_secret or "unused",
         client=client,
         # The listener's work is one insert; doing it before the response means the ack
         # is only sent once the event is safely stored.
         process_before_response=True,
         token_verification_enabled=False,
-        # Bolt looks up the installation lazily; errors there must not be swallowed into 200.
+        # The web layer checks the signature on the raw bytes before anything is parsed
+        # (bot.slack.guard); Socket Mode payloads carry none.
+        request_verification_enabled=False,
         raise_error_for_unhandled_request=False,
     )
 
+    @app.error
+    def on_error(error: Exception) -> BoltResponse:
+        # One line, no body and no traceback: a fault that may pass gets 503 so Slack
+        # retries; anything else would fail the same way on every retry.
+        if is_transient_db(error):
+            log.error("not acking: storage unavailable (%s)", type(error).__name__)
+            return BoltResponse(status=503, body="")
+        log.error("a listener failed: %s", type(error).__name__)
+        return BoltResponse(status=200, body="")
+
     @app.event("reaction_added")
     def on_reaction(body: dict[str, Any], event: dict[str, Any]) -> None:
-        if event.get("reaction") not in trigger_emoji:
+        if guard.name(event.get("reaction")) not in trigger_emoji:
             return
-        if (event.get("item") or {}).get("type") != "message":
+        item = event.get("item")
+        if not isinstance(item, dict) or item.get("type") != "message":
             return
-        team = installation_team(body)
-        event_id = body.get("event_id") or f"{event.get('event_ts')}:{event.get('user')}"
+        team = guard.slack_id(installation_team(body))
+        channel, ts = guard.slack_id(item.get("channel")), guard.slack_ts(item.get("ts"))
+        user = guard.slack_id(event.get("user"))
+        if not (team and channel and ts and user):
+            _ignored("reaction_added", "team, channel, ts or user missing or malformed")
+            return
+        event_id = _event_id(body, f"{event.get('event_ts')}:{user}")
         store(
             InboundRequest(
                 kind="reaction_added",
                 team_id=team,
-                dedupe_key=f"event:{team}:{event_id}",
-                payload=_clean(body),
+                dedupe_key=guard.key("event", team, event_id),
+                payload=_clean({**body, "event_id": event_id}),
             )
         )
 
@@ -78,51 +129,66 @@ def build_app(
         # posts (our own included) do not.
         if event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return
-        thread, channel = event.get("thread_ts"), event.get("channel")
-        if not thread or thread == event.get("ts") or not channel:
+        thread = guard.slack_ts(event.get("thread_ts"))
+        channel = guard.slack_id(event.get("channel"))
+        ts, user = guard.slack_ts(event.get("ts")), guard.slack_id(event.get("user"))
+        team = guard.slack_id(installation_team(body))
+        if not thread or thread == ts or not channel:
             return
-        team = installation_team(body)
+        if not (ts and user and team):
+            _ignored("message", "team, ts or user missing or malformed")
+            return
         if not has_case(team, channel, thread):
             return
-        event_id = body.get("event_id") or f"{event.get('ts')}:{event.get('user')}"
+        event_id = _event_id(body, f"{ts}:{user}")
         store(
             InboundRequest(
                 kind="thread_message",
                 team_id=team,
-                dedupe_key=f"event:{team}:{event_id}",
-                payload=_clean(body),
+                dedupe_key=guard.key("event", team, event_id),
+                payload=_clean({**body, "event_id": event_id}),
             )
         )
 
-    @app.event("reaction_removed")
-    def on_reaction_removed() -> None:
-        """Removing the reaction does not close the case."""
+    @app.event(re.compile(".*"))
+    def on_other_event() -> None:
+        """Events the bot does not act on (reaction_removed, app_mention, ...): acked."""
 
     @app.action(re.compile(rf"^{SET_SEVERITY_ACTION}:"))
     def on_set_severity(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        team = installation_team(body)
-        user = (body.get("user") or {}).get("id", "")
+        ack()
+        team = guard.slack_id(installation_team(body))
+        actor = body.get("user") or {}
+        user = guard.slack_id(actor.get("id"))
         container = body.get("container") or {}
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        case_id, _, severity = str(action.get("value", "")).partition(":")
-        if not case_id.isdigit() or not severity:
-            ack()
+        where = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        channel = guard.slack_id(where)
+        value = action.get("value")
+        case_id, _, severity = value.partition(":") if isinstance(value, str) else ("", "", "")
+        number, level = guard.small_number(case_id), guard.name(severity)
+        if not (team and user and channel and number is not None and level):
+            _ignored("severity button", "team, user, channel or value missing or malformed")
             return
         action_ts = action.get("action_ts") or body.get("trigger_id") or ""
+        external = (guard.user_team(actor) or team) != team
         store(
             InboundRequest(
                 kind="set_severity",
                 team_id=team,
-                dedupe_key=f"action:{team}:{user}:{action_ts}:{action.get('action_id')}",
-                payload={
-                    "case_id": case_id,
-                    "severity": severity,
-                    "user_id": user,
-                    "channel_id": channel,
-                    "source": f"action:{action_ts}",
-                },
+                dedupe_key=guard.key(
+                    "action", team, user, str(action_ts), str(action.get("action_id"))
+                ),
+                payload=guard.storable(
+                    {
+                        "case_id": str(number),
+                        "severity": level,
+                        "user_id": user,
+                        "channel_id": channel,
+                        "external": external,
+                        "source": f"action:{action_ts}",
+                    }
+                ),
             )
         )
-        ack()
 
     return app

@@ -16,7 +16,7 @@ from bot.db.models import Case
 from bot.inbox import Effects, Handler, Row
 from bot.metrics import CASES_OPENED
 from bot.policies.schema import NoPolicyForChannel, Policy, PolicySet
-from bot.slack import reader
+from bot.slack import guard, reader
 from bot.slack.directory import Directory
 
 
@@ -131,17 +131,21 @@ class Intake:
                 return None
             policy = self.policy_for_case(session, case)
         responders = policy.responders
-        from_responder = self.directory.is_responder(
+        # Someone of another organisation in a Slack Connect channel is neither the
+        # requester nor a responder, whoever else the policy counts.
+        external = (guard.user_team(event) or row.team_id) != row.team_id
+        from_responder = not external and self.directory.is_responder(
             responders.users, responders.groups, case.requester_id, user
+        )
+        role: service.Role = (
+            "external" if external else "responder" if from_responder else "requester"
         )
         case_id = case.id
 
         def apply(session: Session) -> None:
             current = session.get(Case, case_id)
             if current is not None:
-                service.record_message(
-                    session, self.clock, policy, current, user, from_responder, ts, source
-                )
+                service.record_message(session, self.clock, policy, current, user, role, ts, source)
 
         return apply
 
@@ -160,6 +164,8 @@ class Intake:
             responders.users, responders.groups, case.requester_id, user
         )
         refusal = service.severity_refusal(policy, case, user, is_responder)
+        if p.get("external"):
+            refusal = f"Only the support team can change the severity of {case.key}."
         case_id = case.id
 
         def apply(session: Session) -> None:

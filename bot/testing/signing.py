@@ -18,9 +18,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from bot.clock import Clock, SystemClock
+from bot.slack.guard import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
-TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
-SIGNATURE_HEADER = "X-Slack-Signature"
 RETRY_NUM_HEADER = "X-Slack-Retry-Num"
 RETRY_REASON_HEADER = "X-Slack-Retry-Reason"
 

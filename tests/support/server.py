@@ -10,10 +10,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
 from bot.testing.server import free_port
+from tests.support.logscan import COLLECTOR
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -58,6 +60,7 @@ class ServeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         # A file, not a pipe: a chatty process must never block on a full pipe.
         self.log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)  # noqa: SIM115
+        COLLECTOR.files.append(Path(self.log.name))
 
     def start(self, wait: bool = True) -> ServeProcess:
         self.proc = subprocess.Popen(
