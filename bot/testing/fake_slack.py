@@ -2,8 +2,8 @@
 
 It is a real HTTP server, so the bot talks to it through an unmodified
 `slack_sdk.WebClient(base_url=fake.base_url)`. Responses follow the shapes of Slack's own
-examples (see /work/shared/slack-fixtures). State is kept in memory and guarded by one lock,
-because the server answers each request on its own thread.
+examples (`../shared/slack-fixtures` from the repository root). State is kept in memory and
+guarded by one lock, because the server answers each request on its own thread.
 
 Tokens are checked but never stored: the call log keeps only whether one was sent and
 whether it matched.

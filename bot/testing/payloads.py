@@ -1,8 +1,9 @@
 """Builders of the payloads Slack sends to apps, in Slack's own shapes.
 
-Each builder mirrors a file in /work/shared/slack-fixtures (named in its docstring). Defaults
-match FakeSlack's workspace, so a payload built with defaults is addressed to the bot the fake
-serves. Identifiers that must be unique per delivery (event_id, trigger_id) are minted fresh.
+Each builder mirrors a file in `../shared/slack-fixtures` from the repository root (named in
+its docstring). Defaults match FakeSlack's workspace, so a payload built with defaults is
+addressed to the bot the fake serves. Identifiers that must be unique per delivery
+(event_id, trigger_id) are minted fresh.
 """
 
 from __future__ import annotations
