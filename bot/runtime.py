@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from bot import inbox
-from bot.cases import service, timers
+from bot.cases import service
 from bot.clock import Clock, SystemClock
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
@@ -31,6 +31,7 @@ from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.delivery import Deliverer
 from bot.slack.intake import Intake
+from bot.timers.firing import fire_due
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,9 @@ class Runtime:
         """One pass of every job: what the scheduler runs each tick, and what tests call."""
         between = self._between_units
         processed = inbox.drain(self.sessions, self.clock, self.intake.handlers(), between)
-        fired = timers.fire_due(self.sessions, self.clock, self.settings.triage_channel, between)
+        fired = fire_due(
+            self.sessions, self.clock, self.policy_for_case, self.settings.triage_channel, between
+        )
         sent = self.deliverer.drain()
         return {"processed": processed, "fired": fired, "sent": sent}
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select, text
 
 from bot.db import migrate
-from bot.db.engine import make_engine
-from bot.db.models import Base
+from bot.db.engine import make_engine, make_sessionmaker
+from bot.db.models import Base, Timer
 
 
 def test_upgrade_matches_the_models_and_round_trips(db_url: str) -> None:
@@ -27,5 +30,72 @@ def test_upgrade_matches_the_models_and_round_trips(db_url: str) -> None:
         assert migrate.current_revision(engine) is None
         migrate.upgrade(engine)
         assert migrate.is_current(engine)
+    finally:
+        engine.dispose()
+
+
+def test_timers_of_the_previous_release_upgrade_without_loss(db_url: str) -> None:
+    """A database at 0001 holding a case and its timers (kinds "<target>:<what>") upgrades
+    to head: every timer is still there, saying its target, kind and (for a breach) the due
+    instant; going down again restores the old kinds."""
+    engine = make_engine(db_url)
+    cfg = migrate._config()
+    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO policy_snapshots (content_hash, policy_id, content, first_seen_at)"
+                    " VALUES ('h1', 'p', '{}', :t)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, team_id, number, channel_id, message_ts, thread_ts,"
+                    " requester_id, opened_by, text, status, severity, policy_id, policy_hash,"
+                    " opened_at, updated_at) VALUES (1, 'T1', 1, 'C1', '1.1', '1.1', 'U1', 'U2',"
+                    " 'help', 'open', 'sev3', 'p', 'h1', :t, :t)"
+                ),
+                {"t": t0},
+            )
+            for kind, hours, status in (
+                ("first_response:reminder", 5, "pending"),
+                ("first_response:breach", 6, "pending"),
+                ("next_response:breach", 1, "fired"),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO timers (case_id, kind, due_at, status) VALUES (1, :k, :d, :s)"
+                    ),
+                    {"k": kind, "d": t0 + timedelta(hours=hours), "s": status},
+                )
+        migrate.upgrade(engine)
+        with make_sessionmaker(engine)() as session:
+            rows = session.execute(
+                select(
+                    Timer.target, Timer.kind, Timer.due_at, Timer.target_due_at, Timer.status
+                ).order_by(Timer.id)
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("first_response", "reminder", t0 + timedelta(hours=5), None, "pending"),
+            (
+                "first_response",
+                "breach",
+                t0 + timedelta(hours=6),
+                t0 + timedelta(hours=6),
+                "pending",
+            ),
+            ("next_response", "breach", t0 + timedelta(hours=1), t0 + timedelta(hours=1), "fired"),
+        ]
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0001")
+        with engine.connect() as conn:
+            kinds = conn.execute(text("SELECT kind FROM timers ORDER BY id")).scalars().all()
+        assert kinds == ["first_response:reminder", "first_response:breach", "next_response:breach"]
     finally:
         engine.dispose()

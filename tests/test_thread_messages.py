@@ -51,9 +51,9 @@ def test_a_responder_reply_stops_the_first_response_clock(bot: Bot) -> None:
     assert case.first_response_at == bot.clock.now()
     assert kinds(bot) == ["opened", "requester_message", "responder_reply"]
     with bot.runtime.sessions() as session:
-        timers = session.execute(select(Timer.kind, Timer.status)).all()
-    assert ("first_response:breach", "cancelled") in timers
-    assert ("first_response:breach", "pending") not in timers
+        timers = session.execute(select(Timer.target, Timer.kind, Timer.status)).all()
+    assert ("first_response", "breach", "cancelled") in timers
+    assert ("first_response", "breach", "pending") not in timers
 
 
 def test_messages_outside_case_threads_are_not_stored(bot: Bot) -> None:

@@ -161,9 +161,19 @@ def clock_events(session: Session, case: Case) -> list[clocks.ClockEvent]:
     return events
 
 
+def current_deadlines(
+    session: Session, policy: Policy, case: Case, now: datetime
+) -> list[clocks.Deadline]:
+    """The case's clocks at `now`, from its timeline: the one arithmetic the bot, its timers
+    and `policy simulate` share."""
+    session.flush()
+    return clocks.deadlines(policy, clock_events(session, case), now)
+
+
 def reschedule(session: Session, policy: Policy, case: Case, now: datetime) -> None:
     """Recompute the case's clocks from its timeline and make its pending timers match.
-    Fired timers stay as they are, so nothing is announced twice."""
+    Timers that fired or were dropped stay as they are, so nothing is announced twice, and
+    a clock whose breach was announced gets no second one."""
     session.flush()
     events = clock_events(session, case)
     first = next(
@@ -171,17 +181,41 @@ def reschedule(session: Session, policy: Policy, case: Case, now: datetime) -> N
     )
     case.first_response_due = first.due_at if first else None
     existing = list(session.execute(select(Timer).where(Timer.case_id == case.id)).scalars())
-    fired = {(t.kind, t.due_at) for t in existing if t.status == "fired"}
-    wanted = {(kind, at) for kind, at, _ in clocks.due_timers(policy, events, now, fired)}
+    announced = {
+        (t.target or "", t.clock_start or case.opened_at)
+        for t in existing
+        if t.kind == "breach" and t.status == "fired"
+    }
+    done = {(t.target, t.kind, t.due_at) for t in existing if t.status in ("fired", "dropped")}
+    wanted = {
+        (p.target, p.what, p.fire_at): p
+        for p in clocks.planned_timers(policy, events, now, announced)
+    }
+    for key in done:
+        wanted.pop(key, None)  # type: ignore[arg-type]
     for timer in existing:
-        key = (timer.kind, timer.due_at)
-        if timer.status == "pending" and key not in wanted:
+        key = (timer.target, timer.kind, timer.due_at)
+        plan = wanted.get(key)  # type: ignore[arg-type]
+        if timer.status == "pending" and plan is None:
             timer.status = "cancelled"
-        elif timer.status == "cancelled" and key in wanted:
+        elif timer.status in ("pending", "cancelled") and plan is not None:
             timer.status = "pending"
-    have = {(t.kind, t.due_at) for t in existing}
-    for kind, at in sorted(wanted - have, key=lambda k: k[1]):
-        session.add(Timer(case_id=case.id, kind=kind, due_at=at, status="pending"))
+            timer.clock_start, timer.target_due_at = plan.clock_start, plan.due_at
+    have = {(t.target, t.kind, t.due_at) for t in existing}
+    for key, plan in sorted(wanted.items(), key=lambda kv: kv[1].fire_at):
+        if key in have:
+            continue
+        session.add(
+            Timer(
+                case_id=case.id,
+                kind=plan.what,
+                target=plan.target,
+                clock_start=plan.clock_start,
+                target_due_at=plan.due_at,
+                due_at=plan.fire_at,
+                status="pending",
+            )
+        )
 
 
 def record_reaction(

@@ -146,20 +146,28 @@ class CaseEvent(Base):
 
 
 class Timer(Base):
-    """A moment the scheduler must act on (a reminder, a breach, a page)."""
+    """A moment the scheduler must act on, and what it is about: a `kind` of action
+    ("reminder", "breach") on a `target` (the clock kind, e.g. "first_response") of the clock
+    that started at `clock_start`, whose due instant was `target_due_at` when the timer was
+    made. At `due_at` (the fire instant) it is checked against the case's clocks as they are
+    then; one made stale by a later change is dropped, with the reason in `note`."""
 
     __tablename__ = "timers"
     __table_args__ = (
-        UniqueConstraint("case_id", "kind", "due_at", name="uq_timer"),
+        UniqueConstraint("case_id", "target", "kind", "due_at", name="uq_timer"),
         Index("ix_timers_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     kind: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(40))
+    clock_start: Mapped[datetime | None]
+    target_due_at: Mapped[datetime | None]
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(20), default="pending")
     fired_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxMessage(Base):

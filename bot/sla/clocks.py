@@ -41,7 +41,17 @@ from typing import Literal, get_args
 from bot.policies.durations import Duration
 from bot.policies.schema import Policy, TargetKind
 
-__all__ = ["ClockEvent", "Deadline", "DueTimer", "breached", "deadlines", "due_timers"]
+__all__ = [
+    "ClockEvent",
+    "Deadline",
+    "DueTimer",
+    "PlannedTimer",
+    "breached",
+    "clock_of",
+    "deadlines",
+    "due_timers",
+    "planned_timers",
+]
 
 EventKind = Literal[
     "opened",
@@ -187,30 +197,52 @@ def breached(deadline: Deadline, now: datetime) -> bool:
     return deadline.met_at is None or deadline.met_at >= deadline.due_at
 
 
-def due_timers(
+@dataclass(frozen=True)
+class PlannedTimer:
+    """A timer a case should have: `what` ("reminder" or "breach") for the `target` clock
+    that started at `clock_start` and is due at `due_at`, firing at `fire_at`."""
+
+    target: TargetKind
+    what: Literal["reminder", "breach"]
+    fire_at: datetime
+    due_at: datetime
+    clock_start: datetime
+    reason: str
+
+    @property
+    def clock(self) -> tuple[str, datetime]:
+        """Which clock of the case this is about: a target breaches once per clock."""
+        return (self.target, self.clock_start)
+
+
+def planned_timers(
     policy: Policy,
     events: Sequence[ClockEvent],
     now: datetime,
-    recorded: Collection[tuple[str, datetime]] = (),
-) -> list[DueTimer]:
+    breached_clocks: Collection[tuple[str, datetime]] = (),
+) -> list[PlannedTimer]:
     """The timers the case should have pending at `now`, ordered by instant then kind.
 
     For each running, unpaused clock with a target: its reminders not before `now` and its
     breach at `due_at`. For each breached clock (including one answered late): its breach at
-    `due_at`, already past, so it fires at once. Timers whose `(kind, instant)` is in
-    `recorded` (stored or already fired) are left out. A paused clock gets no future timers;
-    the event that resumes it recomputes them. This is the complete set: when a severity
-    change or a pause moves due times, it replaces the case's pending timers.
+    `due_at`, already past, so it fires at once, unless that clock is in `breached_clocks`
+    (its breach was announced already: moving severity up and down never announces the same
+    miss twice). A paused clock gets no future timers; the event that resumes it recomputes
+    them. This is the complete set: when a severity change or a pause moves due times, it
+    replaces the case's pending timers.
     """
     now = _utc(now, "now")
-    out: list[DueTimer] = []
+    out: list[PlannedTimer] = []
     for d in deadlines(policy, events, now):
         if d.due_at is None or d.target is None:
+            continue
+        if (d.kind, d.started_at) in breached_clocks:
             continue
         label = f"{d.kind.replace('_', ' ')} ({d.severity}, {_fmt(d.target)})"
         if breached(d, now):
             late = f", answered {_stamp(d.met_at)}" if d.met_at is not None else ""
-            out.append((f"{d.kind}:breach", d.due_at, f"{label} was due {_stamp(d.due_at)}{late}"))
+            reason = f"{label} was due {_stamp(d.due_at)}{late}"
+            out.append(PlannedTimer(d.kind, "breach", d.due_at, d.due_at, d.started_at, reason))
             continue
         if d.met_at is not None or d.paused:
             continue
@@ -219,9 +251,36 @@ def due_timers(
             if at >= now:
                 left = calendar.elapsed(at, d.due_at, d.pauses)
                 reason = f"{label} due {_stamp(d.due_at)}, {_fmt(left)} left"
-                out.append((f"{d.kind}:reminder", at, reason))
-        out.append((f"{d.kind}:breach", d.due_at, f"{label} due {_stamp(d.due_at)}"))
-    return sorted((t for t in out if (t[0], t[1]) not in recorded), key=lambda t: (t[1], t[0]))
+                out.append(PlannedTimer(d.kind, "reminder", at, d.due_at, d.started_at, reason))
+        reason = f"{label} due {_stamp(d.due_at)}"
+        out.append(PlannedTimer(d.kind, "breach", d.due_at, d.due_at, d.started_at, reason))
+    return sorted(out, key=lambda t: (t.fire_at, f"{t.target}:{t.what}"))
+
+
+def due_timers(
+    policy: Policy,
+    events: Sequence[ClockEvent],
+    now: datetime,
+    recorded: Collection[tuple[str, datetime]] = (),
+) -> list[DueTimer]:
+    """`planned_timers` as `(kind, instant, reason)` with kind "<target>:<what>", leaving
+    out those whose `(kind, instant)` is in `recorded` (stored or already fired)."""
+    return [
+        (f"{t.target}:{t.what}", t.fire_at, t.reason)
+        for t in planned_timers(policy, events, now)
+        if (f"{t.target}:{t.what}", t.fire_at) not in recorded
+    ]
+
+
+def clock_of(
+    found: Sequence[Deadline], target: str, clock_start: datetime | None
+) -> Deadline | None:
+    """The deadline of the clock a timer was made for: by its start, or the first of its
+    kind for a timer that does not say (rows from before timers carried their clock)."""
+    for d in found:
+        if d.kind == target and (clock_start is None or d.started_at == clock_start):
+            return d
+    return None
 
 
 def _deadline(

@@ -3,7 +3,7 @@ so a card that waited in the outbox never shows stale state."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.db.models import Case
@@ -110,10 +110,38 @@ TARGET_NAMES = {
 
 
 def sla_message(case: Case, policy: Policy, intent: str, data: dict[str, Any]) -> str:
+    """A reminder names the target, its real due time and the time left, and whom it is
+    for; a breach alert says how far past due the target is when the alert goes out."""
     target = TARGET_NAMES.get(str(data.get("target")), str(data.get("target")))
     due = datetime.fromisoformat(str(data["due_at"]))
+    at = datetime.fromisoformat(str(data.get("fired_at") or data["due_at"]))
     when = slack_date(due, _tz(policy, case.severity))
     if intent == "breach_alert":
         link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
-        return f":rotating_light: {link} missed its {target} target (due {when})."
-    return f":hourglass_flowing_sand: {case.key}: {target} due {when}."
+        late = at - due
+        overdue = f" It is {span(late)} overdue." if late >= timedelta(minutes=1) else ""
+        return f":rotating_light: {link} missed its {target} target (due {when}).{overdue}"
+    text = f":hourglass_flowing_sand: {case.key}: {target} due {when}, in {span(due - at)}."
+    who = mentions(policy)
+    return f"{text} {who}" if who else text
+
+
+def mentions(policy: Policy) -> str:
+    """Whom a reminder is for: the policy's responders, users and user groups."""
+    people = [f"<@{u}>" for u in policy.responders.users]
+    groups = [f"<!subteam^{g}>" for g in policy.responders.groups]
+    return " ".join(people + groups)
+
+
+def span(d: timedelta) -> str:
+    """A duration as people say it: "15 min", "2 h 5 min", "3 d 4 h"."""
+    minutes = max(0, int(d.total_seconds()) // 60)
+    if minutes < 1:
+        return "under a minute"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"

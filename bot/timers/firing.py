@@ -1,0 +1,100 @@
+"""Firing due timers. APScheduler only decides when to look; the timer rows decide what is
+due. Due timers fire in due order. Claiming a timer is a conditional update, so two replicas
+ticking at once fire it once, and what it causes (outbox rows, timeline) commits in the same
+transaction as its new status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cases.service import current_deadlines, record
+from bot.clock import Clock
+from bot.db.models import Case, Timer
+from bot.db.ops import rowcount
+from bot.policies.schema import Policy
+from bot.sla import clocks
+from bot.timers.kinds import HANDLERS, Firing
+
+PolicyForCase = Callable[[Session, Case], Policy]
+
+
+def fire_due(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    policy_for_case: PolicyForCase,
+    triage_channel: str | None = None,
+    between: Callable[[], None] = lambda: None,
+) -> int:
+    """Fire every timer due now; returns how many acted (stale ones are dropped)."""
+    now = clock.now()
+    with sessions() as session:
+        due = list(
+            session.execute(
+                select(Timer.id)
+                .where(Timer.status == "pending", Timer.due_at <= now)
+                .order_by(Timer.due_at, Timer.id)
+                .limit(200)
+            ).scalars()
+        )
+    fired = 0
+    for timer_id in due:
+        between()
+        with sessions.begin() as session:
+            fired += _fire_one(session, timer_id, now, policy_for_case, triage_channel)
+    return fired
+
+
+def _fire_one(
+    session: Session,
+    timer_id: int,
+    now: datetime,
+    policy_for_case: PolicyForCase,
+    triage_channel: str | None,
+) -> int:
+    claimed = rowcount(
+        session.execute(
+            update(Timer)
+            .where(Timer.id == timer_id, Timer.status == "pending")
+            .values(status="fired", fired_at=now)
+        )
+    )
+    if not claimed:
+        return 0  # another replica has it
+    timer = session.get(Timer, timer_id)
+    case = session.get(Case, timer.case_id) if timer else None
+    if timer is None or case is None:
+        return 0
+    if case.status != "open":
+        return _drop(session, case, timer, now, f"the case is {case.status}")
+    handler = HANDLERS.get(timer.kind)
+    if handler is None or timer.target is None:
+        return _drop(session, case, timer, now, f"no handler for timer kind {timer.kind!r}")
+    policy = policy_for_case(session, case)
+    found = current_deadlines(session, policy, case, now)
+    deadline = clocks.clock_of(found, timer.target, timer.clock_start)
+    stale = handler(Firing(session, case, timer, policy, now, deadline, triage_channel))
+    if stale is not None:
+        return _drop(session, case, timer, now, stale)
+    return 1
+
+
+def _drop(session: Session, case: Case, timer: Timer, now: datetime, why: str) -> int:
+    timer.status = "dropped"
+    timer.note = why
+    record(
+        session,
+        case,
+        now,
+        "escalation-bot",
+        "timer_dropped",
+        None,
+        timer=timer.id,
+        timer_kind=timer.kind,
+        target=timer.target,
+        why=why,
+    )
+    return 0

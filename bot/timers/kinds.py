@@ -1,0 +1,144 @@
+"""One handler per timer kind. A handler gets the timer with the case's clocks as they are
+at fire time; it either acts (timeline entry and outbox rows, in the caller's transaction)
+or says why the timer is stale, and the caller drops it. New kinds (pages, escalation
+steps, handoffs) register here with `@handles`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.cases.service import notify, record
+from bot.db.models import Case, Timer
+from bot.policies.schema import Policy
+from bot.sla import clocks
+
+
+@dataclass(frozen=True)
+class Firing:
+    session: Session
+    case: Case
+    timer: Timer
+    policy: Policy
+    now: datetime
+    # The clock this timer was made for, as it stands now; None if the case has no such
+    # clock any more.
+    deadline: clocks.Deadline | None
+    triage_channel: str | None
+
+
+# Returns None when it acted, or the reason the timer is stale.
+Handler = Callable[[Firing], str | None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def _moved(f: Firing, d: clocks.Deadline) -> bool:
+    return f.timer.target_due_at is not None and d.due_at != f.timer.target_due_at
+
+
+@handles("reminder")
+def remind(f: Firing) -> str | None:
+    d = f.deadline
+    if d is None or d.due_at is None:
+        return "the case has no such clock any more"
+    if d.met_at is not None:
+        return "the target was met"
+    if d.paused:
+        return "the case is waiting on the requester"
+    if _moved(f, d):
+        return "the due time moved"
+    if f.now >= d.due_at:
+        # Caught up after downtime: the breach alert, due at the same instant or earlier,
+        # says it all; never a reminder after its own breach.
+        return "folded into the breach alert"
+    notify(
+        f.session,
+        f.now,
+        f.case,
+        "sla_reminder",
+        dedupe_key=f"timer:{f.timer.id}:thread",
+        thread_ts=f.case.thread_ts,
+        target=d.kind,
+        due_at=d.due_at.isoformat(),
+        fired_at=f.now.isoformat(),
+    )
+    record(
+        f.session,
+        f.case,
+        f.now,
+        "escalation-bot",
+        "sla_reminder",
+        None,
+        target=d.kind,
+        due_at=d.due_at.isoformat(),
+    )
+    return None
+
+
+def announced_breach(
+    session: Session, case: Case, d: clocks.Deadline, besides: int | None = None
+) -> int | None:
+    """The breach timer (other than `besides`) that already announced this clock's miss."""
+    fired = session.execute(
+        select(Timer.id, Timer.clock_start).where(
+            Timer.case_id == case.id,
+            Timer.kind == "breach",
+            Timer.target == d.kind,
+            Timer.status == "fired",
+            Timer.id != (besides or 0),
+        )
+    ).all()
+    for timer_id, start in fired:
+        if (start or case.opened_at) == d.started_at:
+            return int(timer_id)
+    return None
+
+
+@handles("breach")
+def breach(f: Firing) -> str | None:
+    d = f.deadline
+    if d is None or d.due_at is None:
+        return "the case has no such clock any more"
+    if not clocks.breached(d, f.now):
+        return "the target is not missed"
+    if announced_breach(f.session, f.case, d, besides=f.timer.id) is not None:
+        return "this clock's breach was announced already"
+    data = {
+        "target": d.kind,
+        "due_at": d.due_at.isoformat(),
+        "fired_at": f.now.isoformat(),
+    }
+    record(f.session, f.case, f.now, "escalation-bot", "breach_alert", None, **data)
+    notify(
+        f.session,
+        f.now,
+        f.case,
+        "breach_alert",
+        dedupe_key=f"timer:{f.timer.id}:thread",
+        thread_ts=f.case.thread_ts,
+        **data,
+    )
+    if f.triage_channel:
+        notify(
+            f.session,
+            f.now,
+            f.case,
+            "breach_alert",
+            channel_id=f.triage_channel,
+            dedupe_key=f"timer:{f.timer.id}:triage",
+            **data,
+        )
+    notify(f.session, f.now, f.case, "case_card_update")
+    return None

@@ -1,0 +1,105 @@
+"""Timers tell the truth: a reminder shows the real due time and the time left, catch-up
+after downtime folds reminders into one breach alert that says how late, and a clock's
+breach is announced once however often severity moves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.db.models import CaseEvent, Timer
+from tests.conftest import SUPPORT, Bot
+from tests.test_severity_buttons import press
+from tests.test_thread_messages import open_case
+
+# FakeClock starts Monday 2026-01-05 09:00 UTC. The default policy opens cases at SEV3:
+# 6h of core hours (Mon-Fri 05:00-01:00 UTC), reminder 1h before: due 15:00, reminder 14:00.
+OPENED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+DUE = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+DUE_TOKEN = "<!date^1767625200^{date_short_pretty} at {time}|Mon 05 Jan 2026 15:00 UTC>"
+
+
+def thread_texts(bot: Bot, root: str) -> list[str]:
+    return [
+        m.text
+        for m in bot.slack.posted_messages(SUPPORT)
+        if m.thread_ts == root and m.user == bot.slack.bot_user_id and not m.blocks
+    ]
+
+
+def breach_text(bot: Bot, due_token: str, overdue: str = "") -> str:
+    [case] = bot.cases()
+    tail = f" It is {overdue} overdue." if overdue else ""
+    return (
+        f":rotating_light: <{case.permalink}|CASE-1> missed its first response target"
+        f" (due {due_token}).{tail}"
+    )
+
+
+def timer_rows(bot: Bot) -> list[tuple[str | None, str, datetime, str, str | None]]:
+    with bot.runtime.sessions() as session:
+        rows = session.execute(
+            select(Timer.target, Timer.kind, Timer.due_at, Timer.status, Timer.note).order_by(
+                Timer.id
+            )
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def test_a_reminder_names_the_real_due_time_and_the_time_left(bot: Bot) -> None:
+    assert DUE_TOKEN.split("^")[1] == str(int(DUE.timestamp()))
+    root = open_case(bot)
+    bot.clock.set(datetime(2026, 1, 5, 14, 0, tzinfo=UTC))
+    bot.settle()
+    assert thread_texts(bot, root) == [
+        f":hourglass_flowing_sand: CASE-1: first response due {DUE_TOKEN}, in 1 h."
+    ]
+    bot.clock.set(DUE)
+    bot.settle()
+    assert thread_texts(bot, root)[1:] == [breach_text(bot, DUE_TOKEN)]
+
+
+def test_after_downtime_the_reminder_folds_into_one_breach_alert_saying_how_late(
+    bot: Bot,
+) -> None:
+    root = open_case(bot)
+    # The bot was down from 13:00 to 16:30: both the 14:00 reminder and the 15:00 breach
+    # are due when it comes back.
+    bot.clock.set(datetime(2026, 1, 5, 16, 30, tzinfo=UTC))
+    bot.settle()
+    assert thread_texts(bot, root) == [breach_text(bot, DUE_TOKEN, "1 h 30 min")]
+    assert timer_rows(bot) == [
+        (
+            "first_response",
+            "reminder",
+            datetime(2026, 1, 5, 14, 0, tzinfo=UTC),
+            "dropped",
+            "folded into the breach alert",
+        ),
+        ("first_response", "breach", DUE, "fired", None),
+    ]
+    with bot.runtime.sessions() as session:
+        dropped = session.execute(
+            select(CaseEvent.at, CaseEvent.data).where(CaseEvent.kind == "timer_dropped")
+        ).one()
+    assert dropped.at == datetime(2026, 1, 5, 16, 30, tzinfo=UTC)
+    assert dropped.data["why"] == "folded into the breach alert"
+
+
+def test_raised_breached_and_lowered_the_miss_is_announced_once(bot: Bot) -> None:
+    root = open_case(bot)
+    bot.clock.set(datetime(2026, 1, 5, 10, 1, tzinfo=UTC))
+    # SEV1: 1h around the clock from 09:00, due 10:00, already past: a breach at once.
+    assert press(bot, "U0ENGINEER", "sev1") == 200
+    sev1_due = "<!date^1767607200^{date_short_pretty} at {time}|Mon 05 Jan 2026 10:00 UTC>"
+    alerts = [t for t in thread_texts(bot, root) if t.startswith(":rotating_light:")]
+    assert alerts == [breach_text(bot, sev1_due, "1 min")]
+    # Back to SEV3 (due 15:00 again): the same clock's miss is not announced again, not
+    # at 15:00 nor ever after.
+    assert press(bot, "U0ENGINEER", "sev3") == 200
+    bot.clock.set(DUE + timedelta(days=2))
+    bot.settle()
+    alerts = [t for t in thread_texts(bot, root) if t.startswith(":rotating_light:")]
+    assert alerts == [breach_text(bot, sev1_due, "1 min")]
+    assert [t for t in thread_texts(bot, root) if t.startswith(":hourglass")] == []
