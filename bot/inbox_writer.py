@@ -156,11 +156,8 @@ class InboxWriter:
                 except queue.Empty:
                     break
             stopping = item is None
-            if batch and self._write(batch):
-                try:
-                    self.on_commit()
-                except Exception:
-                    log.exception("waking the background work failed")
+            if batch:
+                self._write(batch)
         if self._raw is not None:
             raw, self._raw = self._raw, None
             with contextlib.suppress(Exception):
@@ -195,6 +192,12 @@ class InboxWriter:
             # One bad row must not fail its neighbours: write each on its own.
             log.warning("inbox batch of %s failed (%s); writing one by one", len(batch), exc)
             return any([self._write([pending]) for pending in batch])
+        # Wake the background work before the waiters: once a request is acked, the work
+        # on it is already on its way.
+        try:
+            self.on_commit()
+        except Exception:
+            log.exception("waking the background work failed")
         _settle([(pending, None) for pending in batch])
         return True
 

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 
 def make_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
-    # Short in-call retries absorb a blip; anything longer goes back to the outbox or inbox,
-    # which retry with backoff without holding up other channels.
+    # One quick retry of a connection refused or reset absorbs a blip. Rate limits and
+    # Slack's 5xx go straight back to the outbox or inbox, which retry them later with the
+    # wait Slack asks for: a handler here would sleep inside the background pass and hold up
+    # every other channel.
     return WebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
     )

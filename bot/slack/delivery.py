@@ -1,37 +1,51 @@
-"""The outbox worker: claims due rows, renders them, sends them with WebClient, and records
-the outcome. A failed send is retried with backoff and stays visible; nothing is dropped."""
+"""The outbox worker: picks the rows due now, renders each through its intent's renderer
+(bot.slack.intents), sends it with WebClient, and records the outcome.
+
+- Order: messages of one case reach Slack in the order they were written; a row that must
+  wait (deferred, or claimed elsewhere) holds back the later rows of its case only.
+- Rate limits: a 429's Retry-After defers that row and pauses that channel in this process;
+  no thread sleeps on it, and other channels go on.
+- Exactly once: every post carries the outbox id in its message metadata. A row whose last
+  attempt may have reached Slack without the bot hearing back (its sender died, or the
+  connection broke) is first looked up in the channel or thread; if Slack has it, it is
+  recorded as sent instead of being posted again.
+- Nothing is dropped: a failed send is retried with backoff and stays visible."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cases.view import CaseView
 from bot.clock import Clock
 from bot.db.models import Case, OutboxMessage
 from bot.db.ops import rowcount
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
 from bot.policies.schema import Policy
-from bot.slack import render
 from bot.slack.errors import error_code, is_transient, retry_after
+from bot.slack.intents import RENDERERS, ApiCall, Outgoing, Skip
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 15
-# A claimed row whose sender died is offered again after this long.
-LEASE = timedelta(minutes=2)
+# A claimed row whose sender died is offered again after this long: a little more than one
+# Web API call may take (the client's timeout).
+LEASE = timedelta(seconds=15)
+METADATA_TYPE = "escalation_bot_message"
+# Marks an attempt whose outcome the bot never heard: Slack may have the message.
+UNANSWERED = "no answer: "
 
 PolicyForCase = Callable[[Session, Case], Policy]
 
-
-class Skip(Exception):
-    """Nothing to send any more (e.g. a card update made moot by the card itself)."""
+__all__ = ["Deliverer", "Skip"]
 
 
 class Deliverer:
@@ -52,148 +66,169 @@ class Deliverer:
         self.bot_user_id = bot_user_id
         # Slack allows about one message per second per channel.
         self.channel_interval = channel_interval
-        self._last_sent: dict[str, float] = {}
+        # The instant (on the injected clock) before which nothing more goes to a channel
+        # from this process: pacing, or a 429's Retry-After.
+        self._channel_free: dict[str, datetime] = {}
         self.between = between
 
-    def drain(self, limit: int = 200) -> int:
-        """Send what is due now; returns how many messages were delivered."""
-        sent = 0
+    def drain(self, limit: int = 1000) -> int:
+        """Send what is due now, in order per case; returns how many were delivered."""
         now = self.clock.now()
         with self.sessions() as session:
-            ids = list(
+            rows = list(
                 session.execute(
-                    select(OutboxMessage.id, OutboxMessage.channel_id)
+                    select(
+                        OutboxMessage.id,
+                        OutboxMessage.case_id,
+                        OutboxMessage.channel_id,
+                        OutboxMessage.next_attempt_at,
+                    )
                     .where(
-                        or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"),
-                        OutboxMessage.next_attempt_at <= now,
+                        or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending")
                     )
                     .order_by(OutboxMessage.id)
                     .limit(limit)
                 )
             )
-        for row_id, channel in ids:
+        held: set[int] = set()  # cases with an earlier row still to go
+        sent = 0
+        for row_id, case_id, channel, next_at in rows:
+            if case_id is not None and case_id in held:
+                continue
+            if next_at > now or not self._channel_ready(channel):
+                if case_id is not None:
+                    held.add(case_id)
+                continue
             self.between()
-            wait = self._last_sent.get(channel, 0.0) + self.channel_interval - time.monotonic()
-            if wait > 0:
-                if wait > 0.25:
-                    continue  # this channel's turn comes on a later pass
-                time.sleep(wait)
-            if self._claim(row_id):
-                sent += self._deliver(row_id)
-                self._last_sent[channel] = time.monotonic()
+            before = self._claim(row_id)
+            if before is None:
+                if case_id is not None:
+                    held.add(case_id)  # another replica is sending it
+                continue
+            outcome = self._deliver(row_id, interrupted=before == "sending")
+            paced = self.clock.now() + timedelta(seconds=self.channel_interval)
+            self._channel_free[channel] = max(self._channel_free.get(channel, paced), paced)
+            sent += outcome == "sent"
+            if outcome == "deferred" and case_id is not None:
+                held.add(case_id)
         return sent
 
-    def _claim(self, row_id: int) -> bool:
+    def _channel_ready(self, channel: str) -> bool:
+        free = self._channel_free.get(channel)
+        wait = (free - self.clock.now()).total_seconds() if free is not None else 0.0
+        if wait <= 0:
+            return True
+        if wait > 0.25:
+            return False  # this channel's turn comes on a later pass
+        time.sleep(wait)
+        return True
+
+    def _claim(self, row_id: int) -> str | None:
+        """Take the row for this process; returns the status it had ("sending" means an
+        earlier claim never finished), or None if it is not ours to send."""
         now = self.clock.now()
         with self.sessions.begin() as session:
+            status = session.execute(
+                select(OutboxMessage.status).where(OutboxMessage.id == row_id)
+            ).scalar_one_or_none()
+            if status not in ("pending", "sending"):
+                return None
             # Conditional update: of two replicas reaching the same row, one wins.
-            return bool(
-                rowcount(
-                    session.execute(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.id == row_id,
-                            or_(
-                                OutboxMessage.status == "pending", OutboxMessage.status == "sending"
-                            ),
-                            OutboxMessage.next_attempt_at <= now,
-                        )
-                        .values(status="sending", next_attempt_at=now + LEASE)
+            won = rowcount(
+                session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == row_id,
+                        OutboxMessage.status == status,
+                        OutboxMessage.next_attempt_at <= now,
                     )
+                    .values(status="sending", next_attempt_at=now + LEASE)
                 )
             )
+            return status if won else None
 
-    def _deliver(self, row_id: int) -> int:
+    def _deliver(self, row_id: int, interrupted: bool = False) -> str:
         # Only database reads and rendering while the session holds its connection (the one
         # connection, on SQLite): Slack calls and other sessions come after it is closed.
         with self.sessions() as session:
             row = session.get(OutboxMessage, row_id)
             assert row is not None
             case = session.get(Case, row.case_id) if row.case_id else None
-            intent, data, channel = row.intent, dict(row.data or {}), row.channel_id
-            skipped = False
-            try:
-                call = None if intent == "dm_notice" else self._render(session, row, case)
-            except Skip:
-                call, skipped = None, True
-        if skipped:
-            self._finish(row_id, "skipped", None, None)
-            return 0
-        if call is None:  # a direct message names the bot, which may take an auth.test call
-            call = (
-                "chat.postMessage",
-                {
-                    "channel": channel,
-                    "text": render.dm_notice(data, self.bot_user_id()),
-                },
+            policy = self.policy_for_case(session, case) if case is not None else None
+            view = CaseView.of(case) if case is not None else None
+            intent, channel = row.intent, row.channel_id
+            # An earlier claim that never finished, or an attempt nobody answered.
+            uncertain = interrupted or (row.last_error or "").startswith(UNANSWERED)
+            outgoing = Outgoing(
+                intent, channel, dict(row.data or {}), view, policy, self.bot_user_id
             )
+        renderer = RENDERERS.get(intent)
+        try:
+            if renderer is None:
+                raise ValueError(f"unknown outbox intent {intent!r}")
+            method, kwargs = renderer(outgoing)
+        except Skip:
+            self._finish(row_id, "skipped", None, None)
+            return "skipped"
+        except Exception as exc:
+            self._retry_or_fail(row_id, intent, channel, exc)
+            return "failed"
+        if method == "chat.postMessage":
+            kwargs["metadata"] = {
+                "event_type": METADATA_TYPE,
+                "event_payload": {"outbox_id": row_id},
+            }
+            if uncertain:
+                found = self._find_posted(kwargs, row_id)
+                if found is not None:
+                    self._finish(row_id, "sent", found, view)
+                    OUTBOX_SENT.labels(intent).inc()
+                    return "sent"
+        return self._send(row_id, intent, channel, (method, kwargs), view)
+
+    def _send(
+        self, row_id: int, intent: str, channel: str, call: ApiCall, view: CaseView | None
+    ) -> str:
         method, kwargs = call
         try:
             resp = self.client.api_call(method, json=kwargs)
         except Exception as exc:
-            self._retry_or_fail(row_id, intent, exc)
-            return 0
+            return self._retry_or_fail(row_id, intent, channel, exc)
         answer = dict(resp.data) if isinstance(resp.data, dict) else {}
         self._finish(
-            row_id, "sent", {"ts": answer.get("ts"), "channel": answer.get("channel")}, case
+            row_id, "sent", {"ts": answer.get("ts"), "channel": answer.get("channel")}, view
         )
         OUTBOX_SENT.labels(intent).inc()
-        return 1
+        return "sent"
 
-    def _render(
-        self, session: Session, row: OutboxMessage, case: Case | None
-    ) -> tuple[str, dict[str, Any]]:
-        data = row.data or {}
-        if case is None:
-            raise Skip
-        policy = self.policy_for_case(session, case)
-        if row.intent == "case_card":
-            text, blocks = render.case_card(case, policy)
-            return "chat.postMessage", {
-                "channel": row.channel_id,
-                "thread_ts": data.get("thread_ts"),
-                "text": text,
-                "blocks": blocks,
-            }
-        if row.intent == "case_card_update":
-            if case.card_ts is None:
-                raise Skip  # the card is not out yet, and will show the new state when it is
-            text, blocks = render.case_card(case, policy)
-            return "chat.update", {
-                "channel": case.channel_id,
-                "ts": case.card_ts,
-                "text": text,
-                "blocks": blocks,
-            }
-        if row.intent == "triage_notice":
-            return "chat.postMessage", {
-                "channel": row.channel_id,
-                "text": render.triage_notice(case),
-                "unfurl_links": False,
-            }
-        if row.intent == "severity_changed":
-            return "chat.postMessage", {
-                "channel": row.channel_id,
-                "thread_ts": data.get("thread_ts"),
-                "text": render.severity_changed(case, policy, data),
-            }
-        if row.intent == "ephemeral_notice":
-            return "chat.postEphemeral", {
-                "channel": row.channel_id,
-                "user": data["user"],
-                "thread_ts": data.get("thread_ts"),
-                "text": data["text"],
-            }
-        if row.intent in ("breach_alert", "sla_reminder"):
-            return "chat.postMessage", {
-                "channel": row.channel_id,
-                "thread_ts": data.get("thread_ts"),
-                "text": render.sla_message(case, policy, row.intent, data),
-            }
-        raise ValueError(f"unknown outbox intent {row.intent!r}")
+    def _find_posted(self, kwargs: dict[str, Any], row_id: int) -> dict[str, Any] | None:
+        """The message this row already posted, found by its metadata, if Slack has it."""
+        channel = kwargs["channel"]
+        try:
+            if kwargs.get("thread_ts"):
+                resp = self.client.conversations_replies(
+                    channel=channel,
+                    ts=kwargs["thread_ts"],
+                    limit=1000,
+                    include_all_metadata=True,
+                )
+            else:
+                resp = self.client.conversations_history(
+                    channel=channel, limit=100, include_all_metadata=True
+                )
+        except SlackApiError as exc:
+            log.warning("outbox %s: cannot look for an earlier post: %s", row_id, error_code(exc))
+            return None
+        for message in resp.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == METADATA_TYPE and payload.get("outbox_id") == row_id:
+                log.info("outbox %s was already in Slack as %s", row_id, message.get("ts"))
+                return {"ts": message.get("ts"), "channel": channel}
+        return None
 
     def _finish(
-        self, row_id: int, status: str, result: dict[str, Any] | None, case: Case | None
+        self, row_id: int, status: str, result: dict[str, Any] | None, case: CaseView | None
     ) -> None:
         now = self.clock.now()
         with self.sessions.begin() as session:
@@ -205,21 +240,44 @@ class Deliverer:
             row.attempts += 1
             if row.intent == "case_card" and case is not None and result and result.get("ts"):
                 session.execute(update(Case).where(Case.id == case.id).values(card_ts=result["ts"]))
+                # The card was rendered just now: updates written before it are moot.
+                session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.case_id == case.id,
+                        OutboxMessage.intent == "case_card_update",
+                        OutboxMessage.status == "pending",
+                        OutboxMessage.id > row_id,
+                    )
+                    .values(status="skipped", sent_at=now)
+                )
 
-    def _retry_or_fail(self, row_id: int, intent: str, exc: Exception) -> None:
+    def _retry_or_fail(self, row_id: int, intent: str, channel: str, exc: Exception) -> str:
         now = self.clock.now()
+        wait = retry_after(exc)
+        answered = isinstance(exc, SlackApiError)
         with self.sessions.begin() as session:
             row = session.get(OutboxMessage, row_id)
             assert row is not None
             row.attempts += 1
-            row.last_error = (error_code(exc) or f"{type(exc).__name__}: {exc}")[:2000]
+            error = (error_code(exc) or f"{type(exc).__name__}: {exc}")[:1900]
+            row.last_error = error if answered else UNANSWERED + error
+            if wait is not None:
+                # Rate limited: not a failure, just not now; this channel waits as Slack asks.
+                self._channel_free[channel] = now + timedelta(seconds=wait)
+                row.status = "pending"
+                row.next_attempt_at = now + timedelta(seconds=wait)
+                OUTBOX_RETRIED.labels(intent).inc()
+                log.warning("outbox %s rate limited: retry in %.0fs", row_id, wait)
+                return "deferred"
             if is_transient(exc) and row.attempts < MAX_ATTEMPTS:
-                delay = max(retry_after(exc) or 0.0, min(600.0, 2.0**row.attempts))
+                delay = min(120.0, 2.0 ** min(row.attempts, 7))
                 row.status = "pending"
                 row.next_attempt_at = now + timedelta(seconds=delay)
                 OUTBOX_RETRIED.labels(intent).inc()
-                log.warning("outbox %s deferred %.0fs: %s", row_id, delay, row.last_error)
-            else:
-                row.status = "failed"
-                OUTBOX_FAILED.labels(intent).inc()
-                log.error("outbox %s failed for good: %s", row_id, row.last_error)
+                log.warning("outbox %s deferred %.0fs: %s", row_id, delay, error)
+                return "deferred"
+            row.status = "failed"
+            OUTBOX_FAILED.labels(intent).inc()
+            log.error("outbox %s failed for good: %s", row_id, error)
+            return "failed"

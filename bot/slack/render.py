@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from bot.db.models import Case
+from bot.cases.view import CaseView
 from bot.policies.schema import Policy
 
 SET_SEVERITY_ACTION = "set_severity"
@@ -29,7 +29,7 @@ def _tz(policy: Policy, severity: str) -> tzinfo:
     return tz if isinstance(tz, tzinfo) else UTC
 
 
-def case_card(case: Case, policy: Policy) -> tuple[str, list[dict[str, Any]]]:
+def case_card(case: CaseView, policy: Policy) -> tuple[str, list[dict[str, Any]]]:
     sev = policy.severity(case.severity)
     sev_name = sev.name if sev else case.severity
     due = (
@@ -72,12 +72,12 @@ def case_card(case: Case, policy: Policy) -> tuple[str, list[dict[str, Any]]]:
     return text, blocks
 
 
-def triage_notice(case: Case) -> str:
+def triage_notice(case: CaseView) -> str:
     link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
     return f":ticket: {link} opened in <#{case.channel_id}> by <@{case.opened_by}>"
 
 
-def severity_changed(case: Case, policy: Policy, data: dict[str, Any]) -> str:
+def severity_changed(case: CaseView, policy: Policy, data: dict[str, Any]) -> str:
     sev = policy.severity(str(data.get("new")))
     name = sev.name if sev else data.get("new")
     due = (
@@ -109,7 +109,7 @@ TARGET_NAMES = {
 }
 
 
-def sla_message(case: Case, policy: Policy, intent: str, data: dict[str, Any]) -> str:
+def sla_message(case: CaseView, policy: Policy, intent: str, data: dict[str, Any]) -> str:
     """A reminder names the target, its real due time and the time left, and whom it is
     for; a breach alert says how far past due the target is when the alert goes out."""
     target = TARGET_NAMES.get(str(data.get("target")), str(data.get("target")))

@@ -17,6 +17,7 @@ import copy
 import functools
 import itertools
 import json
+import random
 import re
 import threading
 import time
@@ -269,6 +270,7 @@ class FakeSlack:
         self._calls: list[Call] = []
         self._posted: list[Message] = []
         self._faults: dict[str, deque[_Fault]] = {}
+        self._random_faults: dict[str, tuple[random.Random, dict[int, float], int]] = {}
         self._seq = itertools.count(1)
 
         self.add_user(bot_user_id, bot_name, bot_name, is_bot=True)
@@ -565,16 +567,43 @@ class FakeSlack:
         with self._lock:
             self._faults.setdefault(method, deque()).append(fault)
 
+    def fail_randomly(
+        self, method: str, rates: dict[int, float], *, seed: int = 0, retry_after: int = 1
+    ) -> None:
+        """Answer each later call of `method` with HTTP status `s` with probability
+        `rates[s]` (e.g. `{429: 0.3, 500: 0.1}`), drawn from a generator seeded with `seed`,
+        after any queued faults. `stop_failing_randomly` ends it."""
+        if sum(rates.values()) > 1:
+            raise ValueError("the rates add up to more than 1")
+        with self._lock:
+            self._random_faults[method] = (random.Random(seed), dict(rates), retry_after)
+
+    def stop_failing_randomly(self, method: str) -> None:
+        with self._lock:
+            self._random_faults.pop(method, None)
+
     def _take_fault(self, method: str) -> _Fault | None:
         with self._lock:
             queue = self._faults.get(method)
             if not queue:
-                return None
+                return self._random_fault(method)
             fault = queue[0]
             fault.remaining -= 1
             if fault.remaining == 0:
                 queue.popleft()
             return fault
+
+    def _random_fault(self, method: str) -> _Fault | None:
+        drawn = self._random_faults.get(method)
+        if drawn is None:
+            return None
+        rng, rates, retry_after = drawn
+        roll, edge = rng.random(), 0.0
+        for status, rate in sorted(rates.items()):
+            edge += rate
+            if roll < edge:
+                return _Fault("status", 1, status=status, retry_after=retry_after)
+        return None
 
     # ------------------------------------------------------------------ HTTP plumbing
 

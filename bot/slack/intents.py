@@ -1,0 +1,111 @@
+"""One renderer per outbox intent: what the bot says for each, as a Web API call. Rendered
+at delivery time from a plain view of the case as it is then, so a message that waited in
+the outbox never shows stale state. New intents register with `@renders`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.cases.view import CaseView
+from bot.policies.schema import Policy
+from bot.slack import render
+
+# (Web API method, its arguments)
+ApiCall = tuple[str, dict[str, Any]]
+
+
+class Skip(Exception):
+    """Nothing to send any more (e.g. a card update made moot by the card itself)."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    intent: str
+    channel_id: str
+    data: dict[str, Any]
+    case: CaseView | None
+    policy: Policy | None
+    bot_user_id: Callable[[], str | None]
+
+    def need_case(self) -> tuple[CaseView, Policy]:
+        if self.case is None or self.policy is None:
+            raise Skip
+        return self.case, self.policy
+
+
+Renderer = Callable[[Outgoing], ApiCall]
+RENDERERS: dict[str, Renderer] = {}
+
+
+def renders(intent: str) -> Callable[[Renderer], Renderer]:
+    def register(fn: Renderer) -> Renderer:
+        RENDERERS[intent] = fn
+        return fn
+
+    return register
+
+
+def _post(o: Outgoing, text: str, **extra: Any) -> ApiCall:
+    args: dict[str, Any] = {"channel": o.channel_id, "text": text, **extra}
+    if o.data.get("thread_ts"):
+        args["thread_ts"] = o.data["thread_ts"]
+    return "chat.postMessage", args
+
+
+@renders("case_card")
+def case_card(o: Outgoing) -> ApiCall:
+    case, policy = o.need_case()
+    text, blocks = render.case_card(case, policy)
+    return _post(o, text, blocks=blocks)
+
+
+@renders("case_card_update")
+def case_card_update(o: Outgoing) -> ApiCall:
+    case, policy = o.need_case()
+    if case.card_ts is None:
+        raise Skip  # the card is not out yet, and will show the new state when it is
+    text, blocks = render.case_card(case, policy)
+    return "chat.update", {
+        "channel": case.channel_id,
+        "ts": case.card_ts,
+        "text": text,
+        "blocks": blocks,
+    }
+
+
+@renders("triage_notice")
+def triage_notice(o: Outgoing) -> ApiCall:
+    case, _ = o.need_case()
+    return _post(o, render.triage_notice(case), unfurl_links=False)
+
+
+@renders("severity_changed")
+def severity_changed(o: Outgoing) -> ApiCall:
+    case, policy = o.need_case()
+    return _post(o, render.severity_changed(case, policy, o.data))
+
+
+@renders("ephemeral_notice")
+def ephemeral_notice(o: Outgoing) -> ApiCall:
+    args = {"channel": o.channel_id, "user": o.data["user"], "text": o.data["text"]}
+    if o.data.get("thread_ts"):
+        args["thread_ts"] = o.data["thread_ts"]
+    return "chat.postEphemeral", args
+
+
+@renders("sla_reminder")
+@renders("breach_alert")
+def sla_message(o: Outgoing) -> ApiCall:
+    case, policy = o.need_case()
+    return _post(o, render.sla_message(case, policy, o.intent, o.data))
+
+
+@renders("dm_notice")
+def dm_notice(o: Outgoing) -> ApiCall:
+    # A direct message names the bot, which may take an auth.test call.
+    return "chat.postMessage", {
+        "channel": o.channel_id,
+        "text": render.dm_notice(o.data, o.bot_user_id()),
+    }
