@@ -31,3 +31,18 @@ BACKLOG = Gauge(
 WORKER_RESTARTS = Counter(
     "escbot_worker_restarts_total", "Times the worker child process died and was started again"
 )
+TIMER_LAG = Histogram(
+    "escbot_timer_lag_seconds",
+    "How long after its due instant a timer fired",
+    ["kind"],
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600),
+)
+BREACHES = Counter("escbot_breaches_total", "Targets missed, announced once per clock", ["target"])
+FIRST_RESPONSES = Counter(
+    "escbot_first_responses_total", "First responses, met or missed", ["result"]
+)
+OPEN_CASES = Gauge(
+    "escbot_open_cases",
+    "Open cases by policy and severity, read from the database at scrape time",
+    ["policy", "severity"],
+)

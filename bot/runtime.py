@@ -3,13 +3,16 @@ background jobs. `serve`, `socket`, `demo` and the tests all build the bot throu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -34,6 +37,10 @@ from bot.slack.intake import Intake
 from bot.timers.firing import fire_due
 
 log = logging.getLogger(__name__)
+
+# Timers firing this much later than a tick are worth a warning: the bot is overloaded or
+# was down.
+LAG_WARNING_SECONDS = 30.0
 
 
 class Runtime:
@@ -83,6 +90,7 @@ class Runtime:
             between=self._between_units,
         )
         self.scheduler: BackgroundScheduler | None = None
+        self._lagging = False
 
     # -- database -----------------------------------------------------------------------
     def migrate(self) -> None:
@@ -108,6 +116,16 @@ class Runtime:
                 ).all()
                 counts.update({(name, status): int(n) for status, n in rows})
         return counts
+
+    def open_cases(self) -> dict[tuple[str, str], int]:
+        """Open cases per (policy, severity)."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Case.policy_id, Case.severity, func.count())
+                .where(Case.status == "open")
+                .group_by(Case.policy_id, Case.severity)
+            ).all()
+        return {(policy, severity): int(n) for policy, severity, n in rows}
 
     # -- policies -----------------------------------------------------------------------
     def policy_for_case(self, session: Session, case: Case) -> Policy:
@@ -171,7 +189,12 @@ class Runtime:
         between = self._between_units
         processed = inbox.drain(self.sessions, self.clock, self.intake.handlers(), between)
         fired = fire_due(
-            self.sessions, self.clock, self.policy_for_case, self.settings.triage_channel, between
+            self.sessions,
+            self.clock,
+            self.policy_for_case,
+            self.settings.triage_channel,
+            between,
+            on_lag=self.note_lag,
         )
         sent = self.deliverer.drain()
         return {"processed": processed, "fired": fired, "sent": sent}
@@ -197,6 +220,34 @@ class Runtime:
             log.exception("background pass failed; will try again next tick")
         finally:
             self._busy.clear()
+            self._schedule_pass(timedelta(seconds=self.settings.tick_seconds))
+
+    def _schedule_pass(self, delay: timedelta) -> None:
+        # One pass at a time by construction: each pass books the next when it ends, so a
+        # pass that overruns its tick never finds another one due beside it.
+        scheduler = self.scheduler
+        if scheduler is None or self._stopping.is_set():
+            return
+        with contextlib.suppress(SchedulerNotRunningError):
+            scheduler.add_job(
+                self._tick,
+                "date",
+                run_date=_utcnow() + delay,
+                id="work",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
+    def note_lag(self, seconds: float) -> None:
+        """How late the last timer fired: one warning when it passes the threshold, one
+        line when it is back under it."""
+        threshold = self.settings.tick_seconds + LAG_WARNING_SECONDS
+        if seconds > threshold and not self._lagging:
+            self._lagging = True
+            log.warning("timers are firing %.0f s after their due time", seconds)
+        elif seconds <= self.settings.tick_seconds + 1 and self._lagging:
+            self._lagging = False
+            log.warning("timers are firing on time again")
 
     def _wake_loop(self, stop: threading.Event) -> None:
         # New inbox rows are processed at once rather than waiting for the next tick. A pass
@@ -213,16 +264,8 @@ class Runtime:
 
     def start(self) -> None:
         self.scheduler = BackgroundScheduler(timezone="UTC")
-        self.scheduler.add_job(
-            self._tick,
-            "interval",
-            seconds=self.settings.tick_seconds,
-            id="work",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=_utcnow(),
-        )
         self.scheduler.start()
+        self._schedule_pass(timedelta(0))
         self._stop = threading.Event()
         threading.Thread(target=self._wake_loop, args=(self._stop,), daemon=True).start()
 

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.db.errors import is_transient_db
 from bot.inbox_writer import Pending
 from bot.logs import describe
-from bot.metrics import ACK_SECONDS, BACKLOG
+from bot.metrics import ACK_SECONDS, BACKLOG, OPEN_CASES
 from bot.runtime import Runtime
 from bot.slack import guard
 from bot.worker import Background
@@ -99,10 +99,15 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
     async def metrics(_: Request) -> Response:
         try:
             backlog = await run_in_threadpool(runtime.backlog)
+            open_cases = await run_in_threadpool(runtime.open_cases)
         except Exception:
-            backlog = {}  # the database is down; /readyz says so, the counters still serve
+            # The database is down; /readyz says so, the counters still serve.
+            backlog, open_cases = {}, {}
         for (table, status), count in backlog.items():
             BACKLOG.labels(table, status).set(count)
+        OPEN_CASES.clear()
+        for (policy, severity), count in open_cases.items():
+            OPEN_CASES.labels(policy, severity).set(count)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @asynccontextmanager

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.db.models import CaseEvent, Timer
-from tests.conftest import SUPPORT, Bot
+from bot.testing import payloads
+from tests.conftest import ENGINEER, SUPPORT, Bot
 from tests.test_severity_buttons import press
 from tests.test_thread_messages import open_case
 
@@ -103,3 +104,41 @@ def test_raised_breached_and_lowered_the_miss_is_announced_once(bot: Bot) -> Non
     alerts = [t for t in thread_texts(bot, root) if t.startswith(":rotating_light:")]
     assert alerts == [breach_text(bot, sev1_due, "1 min")]
     assert [t for t in thread_texts(bot, root) if t.startswith(":hourglass")] == []
+
+
+def card_updates(bot: Bot) -> list[str]:
+    return [c.params["text"] for c in bot.slack.calls("chat.update") if c.ok]
+
+
+def test_a_reply_sent_in_time_but_processed_after_an_outage_meets_the_target(bot: Bot) -> None:
+    root = open_case(bot)
+    # The engineer answered at 14:50; the bot was down from 13:00 and gets the event at 16:00.
+    bot.clock.set(datetime(2026, 1, 5, 16, 0, tzinfo=UTC))
+    sent = datetime(2026, 1, 5, 14, 50, tzinfo=UTC)
+    event = payloads.message(
+        team=bot.slack.team_id,
+        channel=SUPPORT,
+        ts=f"{int(sent.timestamp())}.000100",
+        user=ENGINEER,
+        text="on it",
+        thread_ts=root,
+    )
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+    [case] = bot.cases()
+    assert case.first_response_at == datetime(2026, 1, 5, 14, 50, 0, 100, tzinfo=UTC)
+    assert thread_texts(bot, root) == []  # no reminder, no breach: it was met in time
+    met = "<!date^1767624600^{date_short_pretty} at {time}|Mon 05 Jan 2026 14:50 UTC>"
+    assert card_updates(bot) == [
+        f"CASE-1 opened: severity SEV 3 - Medium, first response met {met} by <@{ENGINEER}>,"
+        " 10 min before the target"
+    ]
+
+
+def test_the_card_says_when_the_target_was_missed(bot: Bot) -> None:
+    open_case(bot)
+    bot.clock.set(DUE)
+    bot.settle()
+    assert card_updates(bot) == [
+        f"CASE-1 opened: severity SEV 3 - Medium, first response missed: was due {DUE_TOKEN}"
+    ]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.db.models import Case, CaseEvent, OutboxMessage, PolicySnapshot, Timer
 from bot.db.ops import insert_ignore, next_case_number
+from bot.metrics import FIRST_RESPONSES
 from bot.policies.schema import Policy
 from bot.sla import clocks
 
@@ -149,8 +150,9 @@ _CLOCK_KINDS = frozenset(get_args(clocks.EventKind))
 
 
 def clock_events(session: Session, case: Case) -> list[clocks.ClockEvent]:
+    # In time order: an event may carry Slack's instant, earlier than one recorded before it.
     rows = session.execute(
-        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at, CaseEvent.id)
     ).scalars()
     events = []
     for row in rows:
@@ -364,20 +366,32 @@ def record_message(
     role: Role,
     message_ts: str,
     source_event: str | None = None,
+    sent_at: datetime | None = None,
 ) -> None:
     """A person wrote in the case's thread: a responder reply meets the running response
     clock; a requester message may start a next-response clock; a message from another
-    organisation's user is recorded and moves no clock."""
+    organisation's user is recorded and moves no clock.
+
+    The message counts at `sent_at` (when Slack received it), not when the bot got round to
+    it: a reply sent in time but processed after an outage met its target. It is kept
+    between the case's opening and now."""
     now = clock.now()
+    at = min(now, max(sent_at or now, case.opened_at))
     kind = {
         "responder": "responder_reply",
         "requester": "requester_message",
         "external": "external_message",
     }[role]
-    record(session, case, now, user, kind, source_event, ts=message_ts)
+    record(session, case, at, user, kind, source_event, ts=message_ts)
     if role == "external":
         return
-    if role == "responder" and case.first_response_at is None:
-        case.first_response_at = now
+    first = role == "responder" and case.first_response_at is None
+    if first:
+        case.first_response_at = at
+        case.first_response_by = user
+        due = case.first_response_due
+        FIRST_RESPONSES.labels("met" if due is None or at < due else "missed").inc()
     case.updated_at = now
     reschedule(session, policy, case, now)
+    if first:
+        notify(session, now, case, "case_card_update")

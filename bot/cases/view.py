@@ -23,6 +23,7 @@ class CaseView:
     opened_at: datetime
     first_response_due: datetime | None
     first_response_at: datetime | None
+    first_response_by: str | None
     card_ts: str | None
 
     @property
@@ -45,5 +46,6 @@ class CaseView:
             opened_at=case.opened_at,
             first_response_due=case.first_response_due,
             first_response_at=case.first_response_at,
+            first_response_by=case.first_response_by,
             card_ts=case.card_ts,
         )

@@ -122,6 +122,7 @@ class Case(Base):
     opened_at: Mapped[datetime]
     first_response_due: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
+    first_response_by: Mapped[str | None] = mapped_column(String(40))
     card_ts: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime]
 

@@ -160,7 +160,13 @@ class Deliverer:
             # An earlier claim that never finished, or an attempt nobody answered.
             uncertain = interrupted or (row.last_error or "").startswith(UNANSWERED)
             outgoing = Outgoing(
-                intent, channel, dict(row.data or {}), view, policy, self.bot_user_id
+                intent,
+                channel,
+                dict(row.data or {}),
+                view,
+                policy,
+                self.bot_user_id,
+                now=self.clock.now(),
             )
         renderer = RENDERERS.get(intent)
         try:

@@ -4,6 +4,7 @@ Slack reads first, then returns the database effects to commit with the row's "d
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -18,6 +19,14 @@ from bot.metrics import CASES_OPENED
 from bot.policies.schema import NoPolicyForChannel, Policy, PolicySet
 from bot.slack import guard, reader
 from bot.slack.directory import Directory
+
+
+def slack_time(ts: str) -> datetime | None:
+    """The instant Slack received a message, from its ts ("1700000000.000100")."""
+    try:
+        return datetime.fromtimestamp(float(ts), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 class Intake:
@@ -145,7 +154,9 @@ class Intake:
         def apply(session: Session) -> None:
             current = session.get(Case, case_id)
             if current is not None:
-                service.record_message(session, self.clock, policy, current, user, role, ts, source)
+                service.record_message(
+                    session, self.clock, policy, current, user, role, ts, source, slack_time(ts)
+                )
 
         return apply
 

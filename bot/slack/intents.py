@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.cases.view import CaseView
@@ -28,6 +29,8 @@ class Outgoing:
     case: CaseView | None
     policy: Policy | None
     bot_user_id: Callable[[], str | None]
+    # When it is rendered: the card tells a target still due from one missed.
+    now: datetime | None = None
 
     def need_case(self) -> tuple[CaseView, Policy]:
         if self.case is None or self.policy is None:
@@ -57,7 +60,7 @@ def _post(o: Outgoing, text: str, **extra: Any) -> ApiCall:
 @renders("case_card")
 def case_card(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
-    text, blocks = render.case_card(case, policy)
+    text, blocks = render.case_card(case, policy, o.now)
     return _post(o, text, blocks=blocks)
 
 
@@ -66,7 +69,7 @@ def case_card_update(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
     if case.card_ts is None:
         raise Skip  # the card is not out yet, and will show the new state when it is
-    text, blocks = render.case_card(case, policy)
+    text, blocks = render.case_card(case, policy, o.now)
     return "chat.update", {
         "channel": case.channel_id,
         "ts": case.card_ts,

@@ -29,22 +29,40 @@ def _tz(policy: Policy, severity: str) -> tzinfo:
     return tz if isinstance(tz, tzinfo) else UTC
 
 
-def case_card(case: CaseView, policy: Policy) -> tuple[str, list[dict[str, Any]]]:
+def first_response(case: CaseView, policy: Policy, now: datetime | None = None) -> str:
+    """The card's first-response line: when it is due, or when it was met, by whom and
+    against its due time, or that it was missed."""
+    tz = _tz(policy, case.severity)
+    due = case.first_response_due
+    if case.first_response_at is not None:
+        who = f" by <@{case.first_response_by}>" if case.first_response_by else ""
+        met = f"met {slack_date(case.first_response_at, tz)}{who}"
+        if due is None:
+            return met
+        if case.first_response_at < due:
+            return f"{met}, {span(due - case.first_response_at)} before the target"
+        return f"{met}, {span(case.first_response_at - due)} after the target (missed)"
+    if due is None:
+        return "no first-response target"
+    if now is not None and now >= due:
+        return f"missed: was due {slack_date(due, tz)}"
+    return f"due {slack_date(due, tz)}"
+
+
+def case_card(
+    case: CaseView, policy: Policy, now: datetime | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     sev = policy.severity(case.severity)
     sev_name = sev.name if sev else case.severity
-    due = (
-        slack_date(case.first_response_due, _tz(policy, case.severity))
-        if case.first_response_due
-        else "no first-response target"
-    )
-    text = f"{case.key} opened: severity {sev_name}, first response due {due}"
+    response = first_response(case, policy, now)
+    text = f"{case.key} opened: severity {sev_name}, first response {response}"
     fields = [
         {"type": "mrkdwn", "text": f"*Requester*\n<@{case.requester_id}>"}
         if case.requester_id
         else {"type": "mrkdwn", "text": "*Requester*\nunknown"},
         {"type": "mrkdwn", "text": f"*Opened by*\n<@{case.opened_by}>"},
         {"type": "mrkdwn", "text": f"*Severity*\n{sev_name}"},
-        {"type": "mrkdwn", "text": f"*First response due*\n{due}"},
+        {"type": "mrkdwn", "text": f"*First response*\n{response}"},
     ]
     buttons = [
         {
@@ -135,7 +153,7 @@ def mentions(policy: Policy) -> str:
 
 def span(d: timedelta) -> str:
     """A duration as people say it: "15 min", "2 h 5 min", "3 d 4 h"."""
-    minutes = max(0, int(d.total_seconds()) // 60)
+    minutes = max(0, round(d.total_seconds() / 60))
     if minutes < 1:
         return "under a minute"
     days, rest = divmod(minutes, 24 * 60)

@@ -15,6 +15,7 @@ from bot.cases.service import current_deadlines, record
 from bot.clock import Clock
 from bot.db.models import Case, Timer
 from bot.db.ops import rowcount
+from bot.metrics import TIMER_LAG
 from bot.policies.schema import Policy
 from bot.sla import clocks
 from bot.timers.kinds import HANDLERS, Firing
@@ -28,8 +29,10 @@ def fire_due(
     policy_for_case: PolicyForCase,
     triage_channel: str | None = None,
     between: Callable[[], None] = lambda: None,
+    on_lag: Callable[[float], None] = lambda _: None,
 ) -> int:
-    """Fire every timer due now; returns how many acted (stale ones are dropped)."""
+    """Fire every timer due now; returns how many acted (stale ones are dropped).
+    `on_lag` hears how late the last timer of the pass fired, in seconds."""
     now = clock.now()
     with sessions() as session:
         due = list(
@@ -44,7 +47,7 @@ def fire_due(
     for timer_id in due:
         between()
         with sessions.begin() as session:
-            fired += _fire_one(session, timer_id, now, policy_for_case, triage_channel)
+            fired += _fire_one(session, timer_id, now, policy_for_case, triage_channel, on_lag)
     return fired
 
 
@@ -54,6 +57,7 @@ def _fire_one(
     now: datetime,
     policy_for_case: PolicyForCase,
     triage_channel: str | None,
+    on_lag: Callable[[float], None],
 ) -> int:
     claimed = rowcount(
         session.execute(
@@ -68,6 +72,9 @@ def _fire_one(
     case = session.get(Case, timer.case_id) if timer else None
     if timer is None or case is None:
         return 0
+    lag = max(0.0, (now - timer.due_at).total_seconds())
+    TIMER_LAG.labels(timer.kind).observe(lag)
+    on_lag(lag)
     if case.status != "open":
         return _drop(session, case, timer, now, f"the case is {case.status}")
     handler = HANDLERS.get(timer.kind)

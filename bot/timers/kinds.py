@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.cases.service import notify, record
 from bot.db.models import Case, Timer
+from bot.metrics import BREACHES
 from bot.policies.schema import Policy
 from bot.sla import clocks
 
@@ -121,6 +122,7 @@ def breach(f: Firing) -> str | None:
         "fired_at": f.now.isoformat(),
     }
     record(f.session, f.case, f.now, "escalation-bot", "breach_alert", None, **data)
+    BREACHES.labels(d.kind).inc()
     notify(
         f.session,
         f.now,

@@ -1,5 +1,5 @@
 """Timers say what they are about: the target, its clock and due instant, and why one was
-dropped
+dropped; cases say who gave the first response
 
 Revision ID: 0002
 Revises: 0001
@@ -49,9 +49,13 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("timers") as batch:
         batch.create_unique_constraint("uq_timer", ["case_id", "target", "kind", "due_at"])
+    # A plain ALTER on both databases: recreating `cases` (SQLite's batch mode) would trip
+    # the foreign keys that point at it.
+    op.add_column("cases", sa.Column("first_response_by", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE cases DROP COLUMN first_response_by")
     timers = sa.table(
         "timers",
         sa.column("id", sa.BigInteger()),
@@ -62,9 +66,7 @@ def downgrade() -> None:
     for row in conn.execute(sa.select(timers.c.id, timers.c.kind, timers.c.target)).all():
         if row.target:
             conn.execute(
-                timers.update()
-                .where(timers.c.id == row.id)
-                .values(kind=f"{row.target}:{row.kind}")
+                timers.update().where(timers.c.id == row.id).values(kind=f"{row.target}:{row.kind}")
             )
     with op.batch_alter_table("timers") as batch:
         batch.drop_constraint("uq_timer", type_="unique")

@@ -1,0 +1,49 @@
+"""The SLA in /metrics, and the one warning when timers fire late."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from tests.conftest import ENGINEER, Bot
+from tests.test_poison_rows import metrics
+from tests.test_thread_messages import open_case, say
+
+DUE = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+
+
+def test_metrics_show_open_cases_first_responses_breaches_and_timer_lag(bot: Bot) -> None:
+    before = metrics(bot)
+    first = open_case(bot)
+    open_case(bot)
+    assert say(bot, ENGINEER, "on it", first) == 200
+    bot.settle()
+    bot.clock.set(DUE)  # the second case breaches, on time
+    bot.settle()
+    seen = metrics(bot)
+    policy = "five-severities-urgent-around-the-clock"
+    assert seen[f'escbot_open_cases{{policy="{policy}",severity="sev3"}}'] == 2.0
+
+    def delta(name: str) -> float:
+        return seen.get(name, 0.0) - before.get(name, 0.0)
+
+    assert delta('escbot_first_responses_total{result="met"}') == 1.0
+    assert delta('escbot_breaches_total{target="first_response"}') == 1.0
+    assert delta('escbot_timer_lag_seconds_count{kind="breach"}') == 1.0
+    assert delta('escbot_timer_lag_seconds_bucket{kind="breach",le="0.5"}') == 1.0
+
+
+def test_late_timers_give_one_warning_and_one_all_clear(bot: Bot, caplog) -> None:
+    open_case(bot)
+    bot.clock.set(datetime(2026, 1, 5, 17, 0, tzinfo=UTC))  # down from before 14:00 to 17:00
+    with caplog.at_level(logging.WARNING, logger="bot.runtime"):
+        bot.settle()
+        open_case(bot)
+        # Opened at 17:00: 6 core hours end at 23:00, reminder at 22:00, fired on time.
+        bot.clock.set(datetime(2026, 1, 5, 22, 0, tzinfo=UTC))
+        bot.settle()
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.runtime"]
+    assert lines == [
+        "timers are firing 10800 s after their due time",
+        "timers are firing on time again",
+    ]
