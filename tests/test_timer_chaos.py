@@ -1,0 +1,104 @@
+"""Timers through crashes: `escalation-bot serve` SIGKILLed at random moments while a
+hundred cases' reminders and breaches fire, and restarted each time. Every breach alert is
+posted exactly once, no reminder comes after its own breach, and nothing is lost."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db.engine import make_engine, make_sessionmaker
+from bot.db.models import Case, OutboxMessage
+from bot.testing import payloads
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.signing import SlackDriver
+from tests.conftest import CUSTOMER, ENGINEER
+from tests.support.server import SIGNING_SECRET, ServeProcess
+from tests.test_serve_process import env_for, wait_until
+
+pytestmark = pytest.mark.slow
+
+CASES = 100
+CHANNELS = [f"C0CHAOS{i:03d}" for i in range(10)]
+POLICY = """\
+id: chaos
+name: Chaos
+default: true
+default_severity: fast
+severities:
+  - id: fast
+    name: Fast
+    calendar: 24/7
+    targets: {first_response: 40s}
+    reminders: ["50%"]
+"""
+
+
+def db_rows(url: str) -> tuple[int, list[tuple[str, str]]]:
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            cases = int(s.execute(select(func.count()).select_from(Case)).scalar_one())
+            left = s.execute(
+                select(OutboxMessage.intent, OutboxMessage.status).where(
+                    OutboxMessage.status.not_in(("sent", "skipped"))
+                )
+            ).all()
+        return cases, [tuple(r) for r in left]  # type: ignore[misc]
+    finally:
+        engine.dispose()
+
+
+def test_sigkill_at_random_moments_while_timers_fire(
+    db_url: str, slack: FakeSlack, tmp_path: Path
+) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "chaos.yaml").write_text(POLICY)
+    for channel in CHANNELS:
+        slack.add_channel(channel, channel.lower(), bot_member=True)
+    env = env_for(db_url, slack, POLICIES_PATH=str(policies))
+    proc = ServeProcess(env).start()
+    roots: dict[str, str] = {}
+    try:
+        driver = SlackDriver(proc.url, SIGNING_SECRET)
+        for i in range(CASES):
+            channel = CHANNELS[i % len(CHANNELS)]
+            ts = slack.post_user_message(channel, CUSTOMER, f"case {i}")
+            roots[ts] = channel
+            event = payloads.reaction_added(
+                team=slack.team_id, channel=channel, ts=ts, user=ENGINEER, item_user=CUSTOMER
+            )
+            assert driver.event(event).status == 200
+        started = time.monotonic()
+        rng = random.Random(20261201)
+        for at in sorted(rng.uniform(2.0, 50.0) for _ in range(5)):
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            proc.kill()
+            proc = ServeProcess(env, port=proc.port).start()
+
+        def settled() -> bool:
+            breaches = sum(":rotating_light:" in m.text for m in slack.posted_messages())
+            return breaches >= CASES and db_rows(db_url)[1] == []
+
+        assert wait_until(settled, timeout=240)
+        time.sleep(2.0)  # a duplicate would be on its way by now
+    finally:
+        proc.stop()
+
+    cases, left = db_rows(db_url)
+    assert cases == CASES
+    assert left == []
+    for root, channel in roots.items():
+        thread = [m for m in slack.posted_messages(channel) if m.thread_ts == root]
+        kinds = [
+            "card" if m.blocks else "breach" if ":rotating_light:" in m.text else "reminder"
+            for m in thread
+        ]
+        assert kinds.count("card") == 1, (root, kinds)
+        assert kinds.count("breach") == 1, (root, kinds)
+        assert "reminder" not in kinds[kinds.index("breach") :], (root, kinds)
