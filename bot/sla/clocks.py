@@ -51,6 +51,7 @@ __all__ = [
     "deadlines",
     "due_timers",
     "planned_timers",
+    "schedule",
 ]
 
 EventKind = Literal[
@@ -283,6 +284,28 @@ def clock_of(
     return None
 
 
+def schedule(
+    policy: Policy,
+    severity: str,
+    kind: TargetKind,
+    started_at: datetime,
+    pauses: Sequence[Interval] = (),
+) -> tuple[datetime | None, tuple[datetime, ...]]:
+    """When a `kind` clock of `severity` started at `started_at` is due, and when its
+    reminders fire, on the severity's calendar with `pauses` skipped: the one computation
+    of due times, for the running bot and for `policy simulate` alike."""
+    target = policy.target(severity, kind)
+    if target is None:
+        return None, ()
+    calendar = policy.calendar_for(severity)
+    due_at = calendar.add(started_at, target, pauses)
+    reminders = tuple(
+        calendar.add(started_at, offset, pauses)
+        for offset in policy.reminder_offsets(severity, kind)
+    )
+    return due_at, reminders
+
+
 def _deadline(
     policy: Policy,
     clock: _Clock,
@@ -299,19 +322,10 @@ def _deadline(
         if min(b, stop) > max(a, clock.started_at)
     )
     target = policy.target(severity, clock.kind)
-    due_at = None
-    reminders: tuple[datetime, ...] = ()
-    if target is not None:
-        calendar = policy.calendar_for(severity)
-        due_at = calendar.add(clock.started_at, target, own)
-        reminders = tuple(
-            at
-            for at in (
-                calendar.add(clock.started_at, offset, own)
-                for offset in policy.reminder_offsets(severity, clock.kind)
-            )
-            if clock.met_at is None or at < clock.met_at
-        )
+    due_at, reminders = schedule(policy, severity, clock.kind, clock.started_at, own)
+    if clock.met_at is not None:
+        met = clock.met_at
+        reminders = tuple(at for at in reminders if at < met)
     return Deadline(
         kind=clock.kind,
         severity=severity,

@@ -27,6 +27,7 @@ from bot.policies.schema import (
     Severity,
     TargetKind,
 )
+from bot.sla import clocks
 from bot.sla.calendar import BusinessCalendar, Calendar, Interval
 
 __all__ = [
@@ -185,14 +186,20 @@ def simulate(
         if written is None or open_time is None:
             continue
         try:
-            due = calendar.add(opened, open_time, pauses)
+            # The running bot's own arithmetic (bot.sla.clocks), for a clock started at the
+            # opening.
+            due, instants = clocks.schedule(policy, found.id, kind, opened, pauses)
         except (ValueError, OverflowError) as error:
             # a calendar closed for years, or a due time past the year 9999
             raise SimulationError(f"{kind} target cannot be reached: {error}") from None
-        reminders = sorted(
-            (_reminder_at(calendar, opened, pauses, r, open_time) for r in found.reminders),
-            key=lambda r: r.at,
+        assert due is not None
+        offsets = sorted(
+            ((r.fires_after(open_time, calendar.day_length), r) for r in found.reminders),
+            key=lambda pair: pair[0],
         )
+        reminders = [
+            ReminderAt(r, after, at) for (after, r), at in zip(offsets, instants, strict=True)
+        ]
         timelines.append(
             TargetTimeline(
                 kind=kind,
@@ -216,17 +223,6 @@ def simulate(
 
 def _severity_names(severity: Severity) -> str:
     return f"{severity.id} ({', '.join(severity.aliases)})" if severity.aliases else severity.id
-
-
-def _reminder_at(
-    calendar: Calendar,
-    opened: datetime,
-    pauses: Sequence[Interval],
-    reminder: Reminder,
-    target: timedelta,
-) -> ReminderAt:
-    after = reminder.fires_after(target, calendar.day_length)
-    return ReminderAt(reminder, after, calendar.add(opened, after, pauses))
 
 
 def explain(
