@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.db.models import CaseEvent, Timer
+from bot.db.models import CaseEvent, InboxEvent, Timer
 from bot.testing import payloads
 from tests.conftest import ENGINEER, SUPPORT, Bot
 from tests.test_severity_buttons import press
@@ -142,3 +142,40 @@ def test_the_card_says_when_the_target_was_missed(bot: Bot) -> None:
     assert card_updates(bot) == [
         f"CASE-1 opened: severity SEV 3 - Medium, first response missed: was due {DUE_TOKEN}"
     ]
+
+
+def test_events_arriving_out_of_order_never_wedge_the_case(bot: Bot) -> None:
+    """The reply sent at 10:30 reaches the bot before the customer's message of 10:20: both
+    count at their own instants and the case moves on."""
+    root = open_case(bot)
+    bot.clock.set(datetime(2026, 1, 5, 10, 45, tzinfo=UTC))
+
+    def message(user: str, hour: int, minute: int, text: str) -> int:
+        sent = datetime(2026, 1, 5, hour, minute, tzinfo=UTC)
+        event = payloads.message(
+            team=bot.slack.team_id,
+            channel=SUPPORT,
+            ts=f"{int(sent.timestamp())}.000000",
+            user=user,
+            text=text,
+            thread_ts=root,
+        )
+        return bot.driver.event(event).status
+
+    assert message(ENGINEER, 10, 30, "fixed") == 200
+    bot.settle()
+    assert message("U0CUSTOMR1", 10, 20, "still broken") == 200
+    bot.settle()
+    [case] = bot.cases()
+    assert case.first_response_at == datetime(2026, 1, 5, 10, 30, tzinfo=UTC)
+    with bot.runtime.sessions() as session:
+        timeline = session.execute(
+            select(CaseEvent.kind, CaseEvent.at).order_by(CaseEvent.at, CaseEvent.id)
+        ).all()
+        statuses = session.execute(select(InboxEvent.status)).scalars().all()
+    assert [tuple(t) for t in timeline] == [
+        ("opened", OPENED),
+        ("requester_message", datetime(2026, 1, 5, 10, 20, tzinfo=UTC)),
+        ("responder_reply", datetime(2026, 1, 5, 10, 30, tzinfo=UTC)),
+    ]
+    assert set(statuses) == {"done"}
