@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,7 +25,7 @@ from bot.cases import service
 from bot.clock import Clock, SystemClock
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
-from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot
+from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot, Timer
 from bot.gate import RequestGate
 from bot.inbox_writer import InboxWriter, Pending
 from bot.policies.loader import load_policies
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 # Timers firing this much later than a tick are worth a warning: the bot is overloaded or
 # was down.
 LAG_WARNING_SECONDS = 30.0
+MIN_PASS_GAP_SECONDS = 0.05
 
 
 class Runtime:
@@ -212,6 +214,7 @@ class Runtime:
 
     def _tick(self) -> None:
         self._busy.set()
+        started = time.monotonic()
         try:
             self.run_once()
         except _Stopping:
@@ -220,7 +223,23 @@ class Runtime:
             log.exception("background pass failed; will try again next tick")
         finally:
             self._busy.clear()
-            self._schedule_pass(timedelta(seconds=self.settings.tick_seconds))
+            self._schedule_pass(self._next_pass_in(time.monotonic() - started))
+
+    def _next_pass_in(self, elapsed: float) -> timedelta:
+        """A tick after the last pass began, or sooner when a timer falls due before that,
+        so timers fire at their instant rather than up to a tick and a pass later."""
+        delay = max(0.0, self.settings.tick_seconds - elapsed)
+        try:
+            with self.sessions() as session:
+                next_due = session.execute(
+                    select(func.min(Timer.due_at)).where(Timer.status == "pending")
+                ).scalar_one_or_none()
+        except Exception:
+            next_due = None  # the database is down: look again in a tick
+        if next_due is not None:
+            delay = min(delay, (next_due - self.clock.now()).total_seconds())
+        # Never busy-loop on a timer that is due but could not fire.
+        return timedelta(seconds=max(MIN_PASS_GAP_SECONDS, delay))
 
     def _schedule_pass(self, delay: timedelta) -> None:
         # One pass at a time by construction: each pass books the next when it ends, so a
