@@ -76,3 +76,45 @@ def test_messages_outside_case_threads_are_not_stored(bot: Bot) -> None:
     assert bot.inbox() == before
     bot.settle()
     assert kinds(bot) == ["opened"]
+
+
+def _reply_event(bot: Bot, user: str, root: str, subtype: str | None) -> dict:
+    ts = bot.slack.post_user_message(SUPPORT, user, "with a twist", thread_ts=root)
+    event = payloads.message(
+        team=bot.slack.team_id, channel=SUPPORT, ts=ts, user=user, text="x", thread_ts=root
+    )
+    if subtype is not None:
+        event["event"]["subtype"] = subtype
+    return event
+
+
+def test_a_reply_also_sent_to_the_channel_or_with_a_file_counts(bot: Bot) -> None:
+    for subtype in ("thread_broadcast", "file_share"):
+        root = open_case(bot)
+        assert bot.driver.event(_reply_event(bot, ENGINEER, root, subtype)).status == 200
+        bot.settle()
+    assert [c.first_response_at is not None for c in bot.cases()] == [True, True]
+
+
+def test_edits_and_deletions_do_not_count(bot: Bot) -> None:
+    root = open_case(bot)
+    for subtype in ("message_changed", "message_deleted", "channel_join"):
+        assert bot.driver.event(_reply_event(bot, ENGINEER, root, subtype)).status == 200
+    bot.settle()
+    [case] = bot.cases()
+    assert case.first_response_at is None
+    assert kinds(bot) == ["opened"]
+
+
+def test_a_reply_in_a_thread_with_two_cases_counts_for_both(bot: Bot) -> None:
+    root = open_case(bot)
+    second = bot.slack.post_user_message(SUPPORT, CUSTOMER, "and this too", thread_ts=root)
+    event = payloads.reaction_added(
+        team=bot.slack.team_id, channel=SUPPORT, ts=second, user=ENGINEER, item_user=CUSTOMER
+    )
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+    assert [c.thread_ts for c in bot.cases()] == [root, root]
+    assert say(bot, ENGINEER, "looking at both", root) == 200
+    bot.settle()
+    assert [c.first_response_at == bot.clock.now() for c in bot.cases()] == [True, True]

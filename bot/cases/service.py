@@ -64,6 +64,18 @@ def case_for_thread(session: Session, team_id: str, channel_id: str, thread_ts: 
     ).scalar_one_or_none()
 
 
+def cases_for_thread(session: Session, team_id: str, channel_id: str, thread_ts: str) -> list[Case]:
+    """The unresolved cases a thread holds (a thread may hold several)."""
+    return list(
+        session.execute(
+            select(Case)
+            .where(Case.team_id == team_id, Case.channel_id == channel_id)
+            .where(Case.thread_ts == thread_ts, Case.status != "resolved")
+            .order_by(Case.id)
+        ).scalars()
+    )
+
+
 def record(
     session: Session,
     case: Case,
@@ -385,6 +397,9 @@ def record_message(
     record(session, case, at, user, kind, source_event, ts=message_ts)
     if role == "external":
         return
+    if role == "requester" and case.status == "waiting":
+        case.status = "open"  # the requester answered: the clocks run again
+        notify(session, now, case, "case_card_update")
     first = role == "responder" and case.first_response_at is None
     if first:
         case.first_response_at = at

@@ -13,25 +13,17 @@ from slack_sdk import WebClient
 
 from bot.db.errors import is_transient_db
 from bot.inbox import InboundRequest
-from bot.slack import guard
+from bot.slack import commands, guard
 from bot.slack.render import SET_SEVERITY_ACTION
+from bot.slack.teams import installation_team
 
 log = logging.getLogger(__name__)
 
 Store = Callable[[InboundRequest], None]
+# Message subtypes that are a person's reply: plain (none), "also send to channel", a file.
+COUNTED_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 # Whether a thread (team, channel, thread_ts) belongs to a case: one indexed read.
 HasCase = Callable[[str, str, str], bool]
-
-
-def installation_team(body: dict[str, Any]) -> str:
-    """In Slack Connect channels the envelope's team_id may be the other organisation's;
-    the installation that received the event is authorizations[0]."""
-    auths = body.get("authorizations")
-    if isinstance(auths, list) and auths and isinstance(auths[0], dict) and auths[0].get("team_id"):
-        return str(auths[0]["team_id"])
-    team = body.get("team")
-    team_id = body.get("team_id") or (team.get("id") if isinstance(team, dict) else None)
-    return str(team_id or "")
 
 
 def _clean(body: dict[str, Any]) -> dict[str, Any]:
@@ -125,9 +117,12 @@ def build_app(
 
     @app.event("message")
     def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
-        # Only people's replies in a case's thread move its clocks; edits, joins and bot
-        # posts (our own included) do not.
-        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        # Only people's replies in a case's thread move its clocks, including those also
+        # sent to the channel and those with a file; edits, deletions, joins and bot posts
+        # (our own included) do not.
+        if event.get("subtype") not in COUNTED_SUBTYPES or event.get("bot_id"):
+            return
+        if not event.get("user"):
             return
         thread = guard.slack_ts(event.get("thread_ts"))
         channel = guard.slack_id(event.get("channel"))
@@ -149,6 +144,9 @@ def build_app(
                 payload=_clean({**body, "event_id": event_id}),
             )
         )
+
+    commands.register(app, store)
+    commands.register_buttons(app, store)
 
     @app.event(re.compile(".*"))
     def on_other_event() -> None:

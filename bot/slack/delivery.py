@@ -21,6 +21,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,7 +32,7 @@ from bot.db.ops import rowcount
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
 from bot.policies.schema import Policy
 from bot.slack.errors import error_code, is_transient, retry_after
-from bot.slack.intents import RENDERERS, ApiCall, Outgoing, Skip
+from bot.slack.intents import RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,14 @@ UNANSWERED = "no answer: "
 PolicyForCase = Callable[[Session, Case], Policy]
 
 __all__ = ["Deliverer", "Skip"]
+
+
+class ResponseUrlError(Exception):
+    """A response URL answered with an error status."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"response_url answered {status}: {body[:100]}")
+        self.status = status
 
 
 class Deliverer:
@@ -197,15 +206,25 @@ class Deliverer:
     ) -> str:
         method, kwargs = call
         try:
-            resp = self.client.api_call(method, json=kwargs)
+            if method == RESPONSE_URL:
+                answer = self._respond(kwargs)
+            else:
+                resp = self.client.api_call(method, json=kwargs)
+                answer = dict(resp.data) if isinstance(resp.data, dict) else {}
         except Exception as exc:
             return self._retry_or_fail(row_id, intent, channel, exc)
-        answer = dict(resp.data) if isinstance(resp.data, dict) else {}
         self._finish(
             row_id, "sent", {"ts": answer.get("ts"), "channel": answer.get("channel")}, view
         )
         OUTBOX_SENT.labels(intent).inc()
         return "sent"
+
+    def _respond(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in kwargs.items() if k != "url"}
+        resp = WebhookClient(kwargs["url"], timeout=10).send_dict(body)
+        if resp.status_code >= 300:
+            raise ResponseUrlError(resp.status_code, resp.body)
+        return {}
 
     def _find_posted(self, kwargs: dict[str, Any], row_id: int) -> dict[str, Any] | None:
         """The message this row already posted, found by its metadata, if Slack has it."""

@@ -18,6 +18,7 @@ from bot.inbox import Effects, Handler, Row
 from bot.metrics import CASES_OPENED
 from bot.policies.schema import NoPolicyForChannel, Policy, PolicySet
 from bot.slack import guard, reader
+from bot.slack.commands import CommandIntake
 from bot.slack.directory import Directory
 
 
@@ -52,6 +53,9 @@ class Intake:
             "reaction_added": self.reaction_added,
             "thread_message": self.thread_message,
             "set_severity": self.set_severity,
+            "command": CommandIntake(
+                self.sessions, self.clock, self.directory, self.policy_for_case
+            ).handle,
         }
 
     def reaction_added(self, row: Row) -> Effects | None:
@@ -130,33 +134,48 @@ class Intake:
         return notify
 
     def thread_message(self, row: Row) -> Effects | None:
+        """A message in a thread counts for every unresolved case the thread holds, each
+        judging the writer against its own requester and policy."""
         event: dict[str, Any] = row.payload["event"]
         channel, thread = str(event.get("channel")), str(event.get("thread_ts"))
         user, ts = str(event.get("user")), str(event.get("ts"))
         source = row.payload.get("event_id")
         with self.sessions() as session:
-            case = service.case_for_thread(session, row.team_id, channel, thread)
-            if case is None:
-                return None
-            policy = self.policy_for_case(session, case)
-        responders = policy.responders
+            found = [
+                (case.id, case.requester_id, self.policy_for_case(session, case))
+                for case in service.cases_for_thread(session, row.team_id, channel, thread)
+            ]
+        if not found:
+            return None
         # Someone of another organisation in a Slack Connect channel is neither the
         # requester nor a responder, whoever else the policy counts.
         external = (guard.user_team(event) or row.team_id) != row.team_id
-        from_responder = not external and self.directory.is_responder(
-            responders.users, responders.groups, case.requester_id, user
-        )
-        role: service.Role = (
-            "external" if external else "responder" if from_responder else "requester"
-        )
-        case_id = case.id
+        roles: list[tuple[int, Policy, service.Role]] = []
+        for case_id, requester, policy in found:
+            responders = policy.responders
+            from_responder = not external and self.directory.is_responder(
+                responders.users, responders.groups, requester, user
+            )
+            role: service.Role = (
+                "external" if external else "responder" if from_responder else "requester"
+            )
+            roles.append((case_id, policy, role))
 
         def apply(session: Session) -> None:
-            current = session.get(Case, case_id)
-            if current is not None:
-                service.record_message(
-                    session, self.clock, policy, current, user, role, ts, source, slack_time(ts)
-                )
+            for case_id, policy, role in roles:
+                current = session.get(Case, case_id)
+                if current is not None:
+                    service.record_message(
+                        session,
+                        self.clock,
+                        policy,
+                        current,
+                        user,
+                        role,
+                        ts,
+                        source,
+                        slack_time(ts),
+                    )
 
         return apply
 

@@ -15,6 +15,8 @@ from bot.slack import render
 
 # (Web API method, its arguments)
 ApiCall = tuple[str, dict[str, Any]]
+# Not a Web API method: a POST of the arguments (less "url") to the "url" they name.
+RESPONSE_URL = "response_url"
 
 
 class Skip(Exception):
@@ -112,3 +114,29 @@ def dm_notice(o: Outgoing) -> ApiCall:
         "channel": o.channel_id,
         "text": render.dm_notice(o.data, o.bot_user_id()),
     }
+
+
+@renders("case_changed")
+def case_changed(o: Outgoing) -> ApiCall:
+    case, _ = o.need_case()
+    return _post(o, render.case_changed(case, o.data))
+
+
+@renders("resolution_summary")
+def resolution_summary(o: Outgoing) -> ApiCall:
+    case, policy = o.need_case()
+    return _post(o, render.resolution_summary(case, policy, o.data))
+
+
+@renders("command_reply")
+def command_reply(o: Outgoing) -> ApiCall:
+    """A private answer to a slash command: through its response URL, which works in
+    channels the bot is not in, else as an ephemeral message."""
+    text = str(o.data["text"])
+    if o.data.get("response_url"):
+        return RESPONSE_URL, {
+            "url": o.data["response_url"],
+            "text": text,
+            "response_type": "ephemeral",
+        }
+    return "chat.postEphemeral", {"channel": o.channel_id, "user": o.data["user"], "text": text}

@@ -10,6 +10,8 @@ from bot.cases.view import CaseView
 from bot.policies.schema import Policy
 
 SET_SEVERITY_ACTION = "set_severity"
+CASE_ACTION = "case_action"
+STATUS_NAMES = {"open": "open", "waiting": "waiting on the requester", "resolved": "resolved"}
 
 
 def slack_date(instant: datetime, tz: tzinfo = UTC) -> str:
@@ -63,6 +65,13 @@ def case_card(
         {"type": "mrkdwn", "text": f"*Opened by*\n<@{case.opened_by}>"},
         {"type": "mrkdwn", "text": f"*Severity*\n{sev_name}"},
         {"type": "mrkdwn", "text": f"*First response*\n{response}"},
+        {
+            "type": "mrkdwn",
+            "text": f"*Assigned to*\n<@{case.assignee_id}>"
+            if case.assignee_id
+            else "*Assigned to*\nnobody yet",
+        },
+        {"type": "mrkdwn", "text": f"*Status*\n{STATUS_NAMES.get(case.status, case.status)}"},
     ]
     buttons = [
         {
@@ -87,7 +96,30 @@ def case_card(
         )
     # Slack allows at most 25 elements in an actions block.
     blocks.append({"type": "actions", "block_id": "severity", "elements": buttons[:25]})
+    if case.status != "resolved":
+        blocks.append({"type": "actions", "block_id": "case", "elements": _case_buttons(case)})
     return text, blocks
+
+
+def _case_buttons(case: CaseView) -> list[dict[str, Any]]:
+    """Take, wait or resume, resolve: each does what the `/case` command of that name does."""
+    verbs = ["take", "resume" if case.status == "waiting" else "wait", "resolve"]
+    labels = {
+        "take": "Take",
+        "wait": "Waiting on requester",
+        "resume": "Resume",
+        "resolve": "Resolve",
+    }
+    return [
+        {
+            "type": "button",
+            "action_id": f"{CASE_ACTION}:{verb}",
+            "text": {"type": "plain_text", "text": labels[verb]},
+            "value": f"{case.number}:{verb}",
+            **({"style": "primary"} if verb == "resolve" else {}),
+        }
+        for verb in verbs
+    ]
 
 
 def triage_notice(case: CaseView) -> str:
@@ -140,7 +172,7 @@ def sla_message(case: CaseView, policy: Policy, intent: str, data: dict[str, Any
         overdue = f" It is {span(late)} overdue." if late >= timedelta(minutes=1) else ""
         return f":rotating_light: {link} missed its {target} target (due {when}).{overdue}"
     text = f":hourglass_flowing_sand: {case.key}: {target} due {when}, in {span(due - at)}."
-    who = mentions(policy)
+    who = f"<@{case.assignee_id}>" if case.assignee_id else mentions(policy)
     return f"{text} {who}" if who else text
 
 
@@ -163,3 +195,45 @@ def span(d: timedelta) -> str:
     if hours:
         return f"{hours} h {mins} min" if mins else f"{hours} h"
     return f"{mins} min"
+
+
+def case_changed(case: CaseView, data: dict[str, Any]) -> str:
+    """The one line a change leaves in the case thread: who, what, from what to what, why."""
+    actor, what = f"<@{data.get('actor')}>", data.get("what")
+    note = f": {data['note']}" if data.get("note") else ""
+    if what == "assigned":
+        if data.get("new") == data.get("actor"):
+            return f"{actor} took {case.key}."
+        was = f" (was <@{data['old']}>)" if data.get("old") else ""
+        return f"{actor} assigned {case.key} to <@{data.get('new')}>{was}."
+    if what == "waiting":
+        return f"{actor} set {case.key} waiting on the requester; its clocks are stopped{note}."
+    if what == "resumed":
+        return f"{actor} resumed {case.key}; its clocks run again."
+    if what == "resolved":
+        return f"{actor} resolved {case.key}{note}."
+    return f"{actor} changed {case.key}: {what}{note}."
+
+
+def resolution_summary(case: CaseView, policy: Policy, data: dict[str, Any]) -> str:
+    opened = datetime.fromisoformat(str(data["opened_at"]))
+    resolved = datetime.fromisoformat(str(data["resolved_at"]))
+    tz = _tz(policy, case.severity)
+    due = datetime.fromisoformat(data["first_due"]) if data.get("first_due") else None
+    met = datetime.fromisoformat(data["first_met"]) if data.get("first_met") else None
+    if met is None:
+        first = "none given" + (f", target was due {slack_date(due, tz)}" if due else "")
+    elif due is None:
+        first = f"after {span(met - opened)}"
+    elif met < due:
+        first = f"after {span(met - opened)}, met with {span(due - met)} to spare"
+    else:
+        first = f"after {span(met - opened)}, missed by {span(met - due)}"
+    waited = timedelta(seconds=float(data.get("waited_seconds") or 0))
+    breaches = int(data.get("breaches") or 0)
+    return (
+        f":white_check_mark: {case.key} resolved after {span(resolved - opened)}. "
+        f"First response: {first}. Waiting on the requester: "
+        f"{span(waited) if waited >= timedelta(minutes=1) else 'none'}. "
+        f"Breaches: {breaches}."
+    )

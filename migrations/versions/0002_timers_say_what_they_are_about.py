@@ -1,5 +1,5 @@
 """Timers say what they are about: the target, its clock and due instant, and why one was
-dropped; cases say who gave the first response
+dropped; cases say who gave the first response and who is assigned
 
 Revision ID: 0002
 Revises: 0001
@@ -52,9 +52,11 @@ def upgrade() -> None:
     # A plain ALTER on both databases: recreating `cases` (SQLite's batch mode) would trip
     # the foreign keys that point at it.
     op.add_column("cases", sa.Column("first_response_by", sa.String(length=40), nullable=True))
+    op.add_column("cases", sa.Column("assignee_id", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE cases DROP COLUMN assignee_id")
     op.execute("ALTER TABLE cases DROP COLUMN first_response_by")
     timers = sa.table(
         "timers",

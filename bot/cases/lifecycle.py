@@ -1,0 +1,181 @@
+"""Working a case: take, assign, wait on the requester, resume, resolve. Each change writes
+the case, its timeline entry, its recomputed timers, a card update and one line in the case
+thread, in the caller's transaction. Plain values in; no Slack I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.cases.service import CaseError, current_deadlines, notify, record, reschedule
+from bot.clock import Clock
+from bot.db.models import Case, Timer
+from bot.policies.schema import Policy
+
+OPEN, WAITING, RESOLVED = "open", "waiting", "resolved"
+
+
+def in_channel(session: Session, team_id: str, channel_id: str, number: int) -> Case | None:
+    """A case by number, only if it belongs to this channel: a case elsewhere is not
+    found, exactly like a number that does not exist."""
+    return session.execute(
+        select(Case).where(
+            Case.team_id == team_id, Case.number == number, Case.channel_id == channel_id
+        )
+    ).scalar_one_or_none()
+
+
+def unresolved_in_channel(session: Session, team_id: str, channel_id: str) -> list[Case]:
+    return list(
+        session.execute(
+            select(Case)
+            .where(
+                Case.team_id == team_id,
+                Case.channel_id == channel_id,
+                Case.status.in_((OPEN, WAITING)),
+            )
+            .order_by(Case.number)
+        ).scalars()
+    )
+
+
+def listed(session: Session, team_id: str, channel_id: str, everything: bool) -> list[Case]:
+    query = select(Case).where(Case.team_id == team_id, Case.channel_id == channel_id)
+    if not everything:
+        query = query.where(Case.status.in_((OPEN, WAITING)))
+    return list(session.execute(query.order_by(Case.number).limit(50)).scalars())
+
+
+def _changed(
+    session: Session,
+    now: datetime,
+    case: Case,
+    actor: str,
+    what: str,
+    source: str | None,
+    **data: str | None,
+) -> None:
+    case.updated_at = now
+    notify(session, now, case, "case_card_update")
+    notify(
+        session,
+        now,
+        case,
+        "case_changed",
+        thread_ts=case.thread_ts,
+        actor=actor,
+        what=what,
+        source=source,
+        **data,
+    )
+
+
+def assign(
+    session: Session,
+    clock: Clock,
+    case: Case,
+    actor: str,
+    assignee: str,
+    source: str | None = None,
+) -> bool:
+    if case.status == RESOLVED:
+        raise CaseError(f"{case.key} is resolved: reopen it first.")
+    if case.assignee_id == assignee:
+        return False
+    now = clock.now()
+    old = case.assignee_id
+    case.assignee_id = assignee
+    record(session, case, now, actor, "assigned", source, old=old, new=assignee)
+    _changed(session, now, case, actor, "assigned", source, old=old, new=assignee)
+    return True
+
+
+def wait(
+    session: Session,
+    clock: Clock,
+    policy: Policy,
+    case: Case,
+    actor: str,
+    note: str = "",
+    source: str | None = None,
+) -> bool:
+    if case.status == RESOLVED:
+        raise CaseError(f"{case.key} is resolved.")
+    if case.status == WAITING:
+        return False
+    now = clock.now()
+    case.status = WAITING
+    record(session, case, now, actor, "waiting_on_requester", source, note=note)
+    reschedule(session, policy, case, now)
+    _changed(session, now, case, actor, "waiting", source, note=note)
+    return True
+
+
+def resume(
+    session: Session,
+    clock: Clock,
+    policy: Policy,
+    case: Case,
+    actor: str,
+    source: str | None = None,
+) -> bool:
+    if case.status != WAITING:
+        return False
+    now = clock.now()
+    case.status = OPEN
+    record(session, case, now, actor, "resumed", source)
+    reschedule(session, policy, case, now)
+    _changed(session, now, case, actor, "resumed", source)
+    return True
+
+
+def resolve(
+    session: Session,
+    clock: Clock,
+    policy: Policy,
+    case: Case,
+    actor: str,
+    note: str = "",
+    source: str | None = None,
+) -> bool:
+    if case.status == RESOLVED:
+        return False
+    now = clock.now()
+    case.status = RESOLVED
+    record(session, case, now, actor, "resolved", source, note=note)
+    reschedule(session, policy, case, now)
+    _changed(session, now, case, actor, "resolved", source, note=note)
+    notify(
+        session,
+        now,
+        case,
+        "resolution_summary",
+        thread_ts=case.thread_ts,
+        **_summary_data(session, policy, case, now),
+    )
+    return True
+
+
+def _summary_data(session: Session, policy: Policy, case: Case, now: datetime) -> dict[str, Any]:
+    """What the resolution summary says, fixed at the moment of resolving."""
+    found = current_deadlines(session, policy, case, now)
+    first = next((d for d in found if d.kind == "first_response"), None)
+    whole = next((d for d in found if d.kind == "resolution"), None)
+    waited = sum(((b - a).total_seconds() for a, b in whole.pauses), 0.0) if whole else 0.0
+    breaches = session.execute(
+        select(func.count())
+        .select_from(Timer)
+        .where(Timer.case_id == case.id, Timer.kind == "breach", Timer.status == "fired")
+    ).scalar_one()
+    return {
+        "opened_at": case.opened_at.isoformat(),
+        "resolved_at": now.isoformat(),
+        "first_due": first.due_at.isoformat() if first and first.due_at else None,
+        "first_met": first.met_at.isoformat() if first and first.met_at else None,
+        "first_by": case.first_response_by,
+        "waited_seconds": waited,
+        "breaches": int(breaches),
+    }

@@ -1,0 +1,277 @@
+"""`/severity` and `/case`: the listener checks the text and acks at once (a usage message
+for text it cannot parse, so nothing half-changes), stores a valid command in the inbox, and
+the handler here works it after the ack and answers privately through the response URL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cases import lifecycle, service
+from bot.cases.commands import (
+    CASE_USAGE,
+    Command,
+    UsageError,
+    parse_case,
+    parse_severity,
+)
+from bot.cases.view import CaseView
+from bot.clock import Clock
+from bot.db.models import Case
+from bot.inbox import Effects, InboundRequest, Row
+from bot.policies.schema import Policy
+from bot.slack import guard
+from bot.slack.directory import Directory
+from bot.slack.render import CASE_ACTION, first_response
+from bot.slack.teams import installation_team
+
+COMMANDS = ("/severity", "/case")
+
+
+def parse(name: str, text: str) -> Command:
+    return parse_severity(text) if name == "/severity" else parse_case(text)
+
+
+def register(app: App, store: Callable[[InboundRequest], None]) -> None:
+    @app.command("/severity")
+    @app.command("/case")
+    def on_command(ack: Ack, body: dict[str, Any]) -> None:
+        name, text = str(body.get("command")), body.get("text")
+        try:
+            command = parse(name, text if isinstance(text, str) else "")
+        except UsageError as exc:
+            ack(response_type="ephemeral", text=str(exc))
+            return
+        if command.verb == "help":
+            ack(response_type="ephemeral", text=CASE_USAGE)
+            return
+        team, user = guard.slack_id(body.get("team_id")), guard.slack_id(body.get("user_id"))
+        channel = guard.slack_id(body.get("channel_id"))
+        if not (team and user and channel):
+            ack(response_type="ephemeral", text="This command is missing its channel or user.")
+            return
+        trigger = body.get("trigger_id")
+        url = body.get("response_url")
+        store(
+            InboundRequest(
+                kind="command",
+                team_id=team,
+                dedupe_key=guard.key("command", team, user, str(trigger or text)),
+                payload=guard.storable(
+                    {
+                        "command": name,
+                        "text": text,
+                        "user_id": user,
+                        "channel_id": channel,
+                        "response_url": url if isinstance(url, str) else None,
+                    }
+                ),
+            )
+        )
+        ack()
+
+
+def register_buttons(app: App, store: Callable[[InboundRequest], None]) -> None:
+    """The card's Take, Waiting on requester, Resume and Resolve buttons: stored as the
+    `/case` command they stand for, so both take one path."""
+
+    @app.action(re.compile(rf"^{CASE_ACTION}:"))
+    def on_case_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        team = guard.slack_id(installation_team(body))
+        user = guard.slack_id((body.get("user") or {}).get("id"))
+        where = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        channel = guard.slack_id(where)
+        value = action.get("value")
+        number, _, verb = value.partition(":") if isinstance(value, str) else ("", "", "")
+        if not (team and user and channel) or guard.small_number(number) is None:
+            return
+        if verb not in ("take", "wait", "resume", "resolve"):
+            return
+        url = body.get("response_url")
+        stamp = str(action.get("action_ts") or body.get("trigger_id") or "")
+        store(
+            InboundRequest(
+                kind="command",
+                team_id=team,
+                dedupe_key=guard.key("button", team, user, stamp, str(action.get("action_id"))),
+                payload={
+                    "command": "/case",
+                    "text": f"{verb} CASE-{int(number)}",
+                    "user_id": user,
+                    "channel_id": channel,
+                    "response_url": url if isinstance(url, str) else None,
+                },
+            )
+        )
+
+
+class CommandIntake:
+    """Works a stored command: its reads (who is a responder) first, then the change and
+    its private answer in one transaction."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        directory: Directory,
+        policy_for_case: Callable[[Session, Case], Policy],
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.directory = directory
+        self.policy_for_case = policy_for_case
+
+    def handle(self, row: Row) -> Effects | None:
+        p = row.payload
+        user, channel = str(p["user_id"]), str(p["channel_id"])
+        command = parse(str(p["command"]), str(p.get("text") or ""))
+        source = f"command:{row.id}"
+        with self.sessions() as session:
+            if command.verb == "list":
+                text = self._list(session, row.team_id, channel, command.all)
+                return self._reply(row, text)
+            case, problem = self._target(session, row.team_id, channel, command)
+            if case is None:
+                return self._reply(row, problem)
+            policy = self.policy_for_case(session, case)
+            if command.verb == "show":
+                return self._reply(row, self._show(case, policy))
+        responders = policy.responders
+        is_responder = self.directory.is_responder(
+            responders.users, responders.groups, case.requester_id, user
+        )
+        case_id = case.id
+
+        def apply(session: Session) -> None:
+            current = session.get(Case, case_id)
+            assert current is not None
+            try:
+                text = self._apply(session, policy, current, command, user, is_responder, source)
+            except service.CaseError as exc:
+                text = str(exc)
+            self._enqueue_reply(session, row, text)
+
+        return apply
+
+    # -- the changes ----------------------------------------------------------------------
+
+    def _apply(
+        self,
+        session: Session,
+        policy: Policy,
+        case: Case,
+        command: Command,
+        user: str,
+        is_responder: bool,
+        source: str,
+    ) -> str:
+        if command.verb == "severity":
+            refusal = service.severity_refusal(policy, case, user, is_responder)
+            if refusal is not None:
+                return refusal
+            level = command.level or ""
+            if not service.set_severity(session, self.clock, policy, case, level, user, source):
+                return f"{case.key} is already {_severity_name(policy, case.severity)}."
+            return f"{case.key} is now {_severity_name(policy, case.severity)}."
+        if not is_responder:
+            return f"Only the support team can {command.verb} {case.key}."
+        if command.verb == "take":
+            changed = lifecycle.assign(session, self.clock, case, user, user, source)
+            return f"You have {case.key}." if changed else f"You already have {case.key}."
+        if command.verb == "assign":
+            assignee = command.user or ""
+            changed = lifecycle.assign(session, self.clock, case, user, assignee, source)
+            who = f"<@{assignee}>"
+            return f"{case.key} is assigned to {who}." if changed else f"{who} already has it."
+        if command.verb == "wait":
+            if lifecycle.wait(session, self.clock, policy, case, user, command.note, source):
+                return f"{case.key} is waiting on the requester; its clocks are stopped."
+            return f"{case.key} is already waiting on the requester."
+        if command.verb == "resume":
+            if lifecycle.resume(session, self.clock, policy, case, user, source):
+                return f"{case.key} is open again; its clocks run."
+            return f"{case.key} is not waiting on the requester."
+        if command.verb == "resolve":
+            if lifecycle.resolve(session, self.clock, policy, case, user, command.note, source):
+                return f"{case.key} is resolved."
+            return f"{case.key} is already resolved."
+        raise service.CaseError(f"`{command.verb}` is not a command I know.")
+
+    # -- answers --------------------------------------------------------------------------
+
+    def _target(
+        self, session: Session, team: str, channel: str, command: Command
+    ) -> tuple[Case | None, str]:
+        if command.number is not None:
+            found = lifecycle.in_channel(session, team, channel, command.number)
+            return found, f"No case CASE-{command.number} in this channel."
+        open_cases = lifecycle.unresolved_in_channel(session, team, channel)
+        if len(open_cases) == 1:
+            return open_cases[0], ""
+        if not open_cases:
+            return None, "No open case in this channel."
+        keys = ", ".join(c.key for c in open_cases[:10])
+        return None, (
+            f"This channel has {len(open_cases)} open cases ({keys}): name one, e.g. "
+            f"`/severity {open_cases[0].key} {command.level}`."
+        )
+
+    def _list(self, session: Session, team: str, channel: str, everything: bool) -> str:
+        cases = lifecycle.listed(session, team, channel, everything)
+        if not cases:
+            return "No cases in this channel." if everything else "No open cases in this channel."
+        lines = []
+        for case in cases:
+            policy = self.policy_for_case(session, case)
+            lines.append(
+                f"*{case.key}* {_severity_name(policy, case.severity)}, {case.status}"
+                + (f", assigned to <@{case.assignee_id}>" if case.assignee_id else "")
+                + f": first response {first_response(_view(case), policy, self.clock.now())}"
+            )
+        return "\n".join(lines)
+
+    def _show(self, case: Case, policy: Policy) -> str:
+        link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
+        lines = [
+            f"*{link}*: {_severity_name(policy, case.severity)}, {case.status}",
+            f"Requester: <@{case.requester_id}>" if case.requester_id else "Requester: unknown",
+            f"Assigned to: <@{case.assignee_id}>" if case.assignee_id else "Assigned to: nobody",
+            f"First response: {first_response(_view(case), policy, self.clock.now())}",
+        ]
+        return "\n".join(lines)
+
+    def _reply(self, row: Row, text: str) -> Effects:
+        def reply(session: Session) -> None:
+            self._enqueue_reply(session, row, text)
+
+        return reply
+
+    def _enqueue_reply(self, session: Session, row: Row, text: str) -> None:
+        p = row.payload
+        service.enqueue(
+            session,
+            self.clock.now(),
+            team_id=row.team_id,
+            channel_id=str(p["channel_id"]),
+            intent="command_reply",
+            dedupe_key=f"reply:{row.id}",
+            user=str(p["user_id"]),
+            response_url=p.get("response_url"),
+            text=text,
+        )
+
+
+def _severity_name(policy: Policy, severity: str) -> str:
+    found = policy.severity(severity)
+    return found.name if found else severity
+
+
+def _view(case: Case) -> CaseView:
+    return CaseView.of(case)

@@ -1,0 +1,193 @@
+"""`/severity` and `/case` through the real endpoint, form-encoded and signed as Slack sends
+them: every form answers at once, changes land with their thread line, card update and
+timeline entry, and a case of another channel is answered as if it did not exist."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.db.models import CaseEvent, InboxEvent, Timer
+from bot.testing import payloads
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+from tests.test_thread_messages import kinds, open_case, say
+
+OTHER = "C0OTHERCH2"
+
+
+def run(bot: Bot, command: str, text: str, user: str = ENGINEER, channel: str = SUPPORT):
+    """Send a slash command; returns (HTTP status, the ack's JSON or None, the private
+    answers that came through the response URL after the work was done)."""
+    name = f"r{len(bot.slack.calls())}"
+    form = payloads.slash_command(
+        command,
+        text,
+        user_id=user,
+        channel_id=channel,
+        team_id=bot.slack.team_id,
+        response_url=bot.slack.response_url(name),
+    )
+    resp = bot.driver.command(form)
+    bot.settle()
+    ack = resp.json() if resp.body else None
+    return resp.status, ack, [r["text"] for r in bot.slack.responses(name)]
+
+
+def thread_lines(bot: Bot, root: str) -> list[str]:
+    return [
+        m.text
+        for m in bot.slack.posted_messages(SUPPORT)
+        if m.thread_ts == root and not m.blocks and m.user == bot.slack.bot_user_id
+    ]
+
+
+def test_severity_by_case_number_moves_the_due_time_and_says_so(bot: Bot) -> None:
+    root = open_case(bot)
+    bot.clock.advance(timedelta(minutes=5))
+    status, ack, answers = run(bot, "/severity", "CASE-1 sev1 checkout is down")
+    assert (status, ack) == (200, None)
+    assert answers == ["CASE-1 is now SEV 1 - Critical."]
+    [case] = bot.cases()
+    assert case.severity == "sev1"
+    assert case.first_response_due == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+    assert kinds(bot) == ["opened", "severity_changed"]
+    [line] = thread_lines(bot, root)
+    assert line.startswith(f"<@{ENGINEER}> set severity to *SEV 1 - Critical*.")
+    [update] = [c for c in bot.slack.calls("chat.update") if c.ok]
+    assert "SEV 1 - Critical" in str(update.params["blocks"])
+    # The same level again changes nothing, and says so.
+    assert run(bot, "/severity", "1 critical")[2] == ["CASE-1 is already SEV 1 - Critical."]
+
+
+def test_severity_without_a_case_needs_exactly_one_open_case(bot: Bot) -> None:
+    assert run(bot, "/severity", "sev2")[2] == ["No open case in this channel."]
+    open_case(bot)
+    assert run(bot, "/severity", "high")[2] == ["CASE-1 is now SEV 2 - High."]
+    open_case(bot)
+    assert run(bot, "/severity", "sev1")[2] == [
+        "This channel has 2 open cases (CASE-1, CASE-2): name one, e.g. `/severity CASE-1 sev1`."
+    ]
+
+
+def test_a_case_of_another_channel_is_answered_as_one_that_does_not_exist(bot: Bot) -> None:
+    bot.slack.add_channel(OTHER, "other", bot_member=True)
+    open_case(bot)
+    elsewhere = run(bot, "/severity", "CASE-1 sev1", channel=OTHER)[2]
+    missing = run(bot, "/severity", "CASE-1 sev1", channel=OTHER)[2]
+    assert elsewhere == missing == ["No case CASE-1 in this channel."]
+    assert run(bot, "/case", "show CASE-1", channel=OTHER)[2] == ["No case CASE-1 in this channel."]
+    assert run(bot, "/case", "show CASE-77")[2] == ["No case CASE-77 in this channel."]
+    [case] = bot.cases()
+    assert case.severity == "sev3"
+
+
+def test_take_wait_reply_resolve_and_nothing_fires_afterwards(bot: Bot) -> None:
+    root = open_case(bot)
+    assert run(bot, "/case", "take CASE-1")[2] == ["You have CASE-1."]
+    bot.clock.advance(timedelta(minutes=10))
+    assert say(bot, ENGINEER, "can you send the logs?", root) == 200
+    bot.settle()
+    assert run(bot, "/case", "wait CASE-1 asked for logs")[2] == [
+        "CASE-1 is waiting on the requester; its clocks are stopped."
+    ]
+    bot.clock.advance(timedelta(minutes=30))
+    assert say(bot, CUSTOMER, "here they are", root) == 200  # resumes the clocks
+    bot.settle()
+    [case] = bot.cases()
+    assert case.status == "open"
+    bot.clock.advance(timedelta(minutes=20))
+    assert run(bot, "/case", "resolve CASE-1 config fixed")[2] == ["CASE-1 is resolved."]
+    assert thread_lines(bot, root) == [
+        f"<@{ENGINEER}> took CASE-1.",
+        f"<@{ENGINEER}> set CASE-1 waiting on the requester; its clocks are stopped:"
+        " asked for logs.",
+        f"<@{ENGINEER}> resolved CASE-1: config fixed.",
+        ":white_check_mark: CASE-1 resolved after 1 h. First response: after 10 min, met with"
+        " 5 h 50 min to spare. Waiting on the requester: 30 min. Breaches: 0.",
+    ]
+    bot.clock.advance(timedelta(days=3))
+    bot.settle()
+    assert len(thread_lines(bot, root)) == 4
+    with bot.runtime.sessions() as session:
+        assert session.execute(select(Timer).where(Timer.status == "pending")).all() == []
+    assert kinds(bot)[-1] == "resolved"
+    assert run(bot, "/case", "list")[2] == ["No open cases in this channel."]
+
+
+def test_bad_input_gets_a_usage_message_at_once_and_changes_nothing(bot: Bot) -> None:
+    open_case(bot)
+    before = bot.count(InboxEvent)
+    for command, text, expected in [
+        ("/case", "frobnicate CASE-1", "`/case frobnicate` is not a command I know."),
+        ("/case", "take", "Which case? Usage: `/case take CASE-n`, e.g. `/case take CASE-12`."),
+        ("/case", "assign CASE-1 bob", "Usage: `/case assign CASE-n @someone`."),
+        ("/case", "list everything", "Usage: `/case list [all]`"),
+        ("/severity", "", "Usage: `/severity CASE-n LEVEL [reason]`"),
+        ("/severity", "CASE-1", "Which severity for CASE-1?"),
+        ("/case", "x" * 2001, "That is 2001 characters; a command takes at most 2000."),
+    ]:
+        status, ack, answers = run(bot, command, text)
+        assert status == 200 and answers == []
+        assert ack is not None and ack["response_type"] == "ephemeral"
+        assert ack["text"].startswith(expected), (text, ack["text"])
+    assert bot.count(InboxEvent) == before
+    with bot.runtime.sessions() as session:
+        assert session.execute(select(CaseEvent.kind)).scalars().all() == ["opened"]
+    status, ack, _ = run(bot, "/case", "help")
+    assert ack is not None and ack["text"].startswith("`/case list [all]`")
+
+
+def test_an_unknown_level_is_refused_with_the_policy_levels(bot: Bot) -> None:
+    open_case(bot)
+    assert run(bot, "/severity", "CASE-1 sev9")[2] == [
+        "'sev9' is not a severity of this policy: use one of sev1, sev2, sev3, sev4, sev5"
+    ]
+
+
+def press_card(bot: Bot, root: str, verb: str, user: str = ENGINEER) -> list[str]:
+    """Press a case button on the card as it is now; returns the private answers."""
+    [card] = [m for m in bot.slack.posted_messages(SUPPORT) if m.thread_ts == root and m.blocks]
+    updates = [c for c in bot.slack.calls("chat.update") if c.ok and c.params["ts"] == card.ts]
+    blocks = updates[-1].params["blocks"] if updates else card.blocks
+    [button] = [
+        e
+        for b in blocks
+        if b.get("block_id") == "case"
+        for e in b["elements"]
+        if e["action_id"] == f"case_action:{verb}"
+    ]
+    name = f"b{len(bot.slack.calls())}"
+    resp = bot.driver.interaction(
+        payloads.block_actions(
+            action_id=button["action_id"],
+            value=button["value"],
+            user=user,
+            channel=SUPPORT,
+            message_ts=card.ts,
+            team=bot.slack.team_id,
+            response_url=bot.slack.response_url(name),
+        )
+    )
+    assert resp.status == 200
+    bot.settle()
+    return [r["text"] for r in bot.slack.responses(name)]
+
+
+def test_the_card_buttons_work_the_case(bot: Bot) -> None:
+    root = open_case(bot)
+    assert press_card(bot, root, "take") == ["You have CASE-1."]
+    assert press_card(bot, root, "wait") == [
+        "CASE-1 is waiting on the requester; its clocks are stopped."
+    ]
+    assert press_card(bot, root, "resume") == ["CASE-1 is open again; its clocks run."]
+    assert press_card(bot, root, "resolve") == ["CASE-1 is resolved."]
+    [case] = bot.cases()
+    assert (case.status, case.assignee_id) == ("resolved", ENGINEER)
+    final = [c for c in bot.slack.calls("chat.update") if c.ok][-1].params["blocks"]
+    assert [b.get("block_id") for b in final if b["type"] == "actions"] == ["severity"]
+    # The requester is not a responder: the buttons refuse them privately.
+    root2 = open_case(bot)
+    assert press_card(bot, root2, "take", user=CUSTOMER) == [
+        "Only the support team can take CASE-2."
+    ]
