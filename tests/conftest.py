@@ -101,5 +101,10 @@ def make_bot(db_url: str, slack: FakeSlack, **settings: Any) -> Iterator[Bot]:
 
 
 @pytest.fixture
+def sqlite_bot(sqlite_url: str, slack: FakeSlack) -> Iterator[Bot]:
+    yield from make_bot(sqlite_url, slack, triage_channel=TRIAGE)
+
+
+@pytest.fixture
 def bot(db_url: str, slack: FakeSlack) -> Iterator[Bot]:
     yield from make_bot(db_url, slack, triage_channel=TRIAGE)
