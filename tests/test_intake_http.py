@@ -51,7 +51,9 @@ def test_reaction_opens_one_case_and_answers_in_its_thread(bot: Bot) -> None:
     flat = str(reply.blocks)
     assert f"<@{CUSTOMER}>" in flat and f"<@{ENGINEER}>" in flat
     assert "<!date^" in flat  # shown in each reader's local time
-    buttons = [b for blk in reply.blocks if blk["type"] == "actions" for b in blk["elements"]]
+    buttons = [
+        b for blk in reply.blocks if blk.get("block_id") == "severity" for b in blk["elements"]
+    ]
     assert [b["value"].split(":")[1] for b in buttons] == [s.id for s in policy.ordered_severities]
     [notice] = bot.slack.posted_messages(TRIAGE)
     assert "CASE-1" in notice.text and notice.thread_ts is None

@@ -145,7 +145,7 @@ class CommandIntake:
                 return self._reply(row, self._show(case, policy))
         responders = policy.responders
         is_responder = self.directory.is_responder(
-            responders.users, responders.groups, case.requester_id, user
+            responders.users, responders.groups, case.requester_id, user, row.team_id
         )
         case_id = case.id
 

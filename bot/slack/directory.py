@@ -1,5 +1,7 @@
 """Who counts as a responder: the policy's listed users, members of its user groups (read
-from Slack, cached briefly), or, when a policy lists nobody, anyone but the requester."""
+from Slack, cached briefly), or, when a policy lists nobody, any full member of the
+installing workspace other than the requester: never a guest, a bot, a deactivated account
+or someone of another organisation (read with users.info, cached briefly)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ class Directory:
         self.client = client
         self.ttl = ttl
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._users: dict[str, tuple[float, dict[str, object]]] = {}
         self._lock = threading.Lock()
 
     def group_members(self, group_id: str) -> frozenset[str]:
@@ -41,11 +44,36 @@ class Directory:
             self._groups[group_id] = (time.monotonic(), members)
         return members
 
+    def full_member(self, user: str, team: str | None) -> bool:
+        """Whether `user` is a full member of workspace `team` (when given): not a guest,
+        bot, app or deactivated account. Unknown users are not."""
+        with self._lock:
+            cached = self._users.get(user)
+        if cached and time.monotonic() - cached[0] < self.ttl:
+            info = cached[1]
+        else:
+            try:
+                info = dict(call(self.client.users_info, user=user).get("user") or {})
+            except (CannotRead, SlackApiError) as exc:
+                log.warning("cannot read user %s: %s", user, exc)
+                return False
+            with self._lock:
+                self._users[user] = (time.monotonic(), info)
+        if team is not None and info.get("team_id") not in (None, team):
+            return False
+        flags = ("is_bot", "is_app_user", "is_restricted", "is_ultra_restricted", "deleted")
+        return not any(info.get(flag) for flag in flags)
+
     def is_responder(
-        self, users: tuple[str, ...], groups: tuple[str, ...], requester: str | None, user: str
+        self,
+        users: tuple[str, ...],
+        groups: tuple[str, ...],
+        requester: str | None,
+        user: str,
+        team: str | None = None,
     ) -> bool:
         if not users and not groups:
-            return user != requester
+            return user != requester and self.full_member(user, team)
         if user in users:
             return True
         return any(user in self.group_members(g) for g in groups)

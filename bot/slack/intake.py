@@ -154,7 +154,7 @@ class Intake:
         for case_id, requester, policy in found:
             responders = policy.responders
             from_responder = not external and self.directory.is_responder(
-                responders.users, responders.groups, requester, user
+                responders.users, responders.groups, requester, user, row.team_id
             )
             role: service.Role = (
                 "external" if external else "responder" if from_responder else "requester"
@@ -191,7 +191,7 @@ class Intake:
             policy = self.policy_for_case(session, case)
         responders = policy.responders
         is_responder = self.directory.is_responder(
-            responders.users, responders.groups, case.requester_id, user
+            responders.users, responders.groups, case.requester_id, user, row.team_id
         )
         refusal = service.severity_refusal(policy, case, user, is_responder)
         if p.get("external"):

@@ -78,6 +78,9 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     email: str | None = None
+    # A guest: multi-channel (restricted) or single-channel (ultra restricted).
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
 
 
 @dataclass
@@ -342,6 +345,7 @@ class FakeSlack:
         is_bot: bool = False,
         deleted: bool = False,
         email: str | None = None,
+        guest: bool = False,
     ) -> User:
         user = User(
             id=id,
@@ -352,6 +356,7 @@ class FakeSlack:
             is_bot=is_bot,
             deleted=deleted,
             email=email,
+            is_restricted=guest,
         )
         with self._lock:
             self._users[id] = user
@@ -964,8 +969,8 @@ class FakeSlack:
             "is_admin": False,
             "is_owner": False,
             "is_primary_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
+            "is_restricted": user.is_restricted,
+            "is_ultra_restricted": user.is_ultra_restricted,
             "is_bot": user.is_bot,
             "is_app_user": False,
             "updated": 0,
