@@ -27,9 +27,8 @@ from bot.policies.schema import Policy
 from bot.slack import guard
 from bot.slack.directory import Directory
 from bot.slack.render import CASE_ACTION, first_response
+from bot.slack.surface import COMMANDS
 from bot.slack.teams import installation_team
-
-COMMANDS = ("/severity", "/case")
 
 
 def parse(name: str, text: str) -> Command:
@@ -37,8 +36,7 @@ def parse(name: str, text: str) -> Command:
 
 
 def register(app: App, store: Callable[[InboundRequest], None]) -> None:
-    @app.command("/severity")
-    @app.command("/case")
+    @app.command(re.compile(f"^({'|'.join(re.escape(c) for c in COMMANDS)})$"))
     def on_command(ack: Ack, body: dict[str, Any]) -> None:
         name, text = str(body.get("command")), body.get("text")
         try:

@@ -1,0 +1,18 @@
+"""What the bot asks of Slack: the slash commands it registers, the events it subscribes
+to and the bot token scopes its calls need. `slack-manifest.yaml` must say the same (a test
+compares them)."""
+
+from __future__ import annotations
+
+COMMANDS = ("/severity", "/case")
+# Event subscriptions (bot events): a trigger reaction, and replies in case threads.
+EVENTS = ("reaction_added", "message.channels", "message.groups")
+SCOPES = (
+    "channels:history",  # read the reacted message and find our own posts (channels)
+    "groups:history",  # the same in private channels
+    "chat:write",  # cards, thread lines, reminders, breach alerts
+    "commands",  # /severity and /case
+    "reactions:read",  # reaction_added
+    "usergroups:read",  # responders named by user group
+    "users:read",  # who is a full member of the workspace
+)
