@@ -53,7 +53,11 @@ def test_severity_by_case_number_moves_the_due_time_and_says_so(bot: Bot) -> Non
     assert case.first_response_due == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
     assert kinds(bot) == ["opened", "severity_changed"]
     [line] = thread_lines(bot, root)
-    assert line.startswith(f"<@{ENGINEER}> set severity to *SEV 1 - Critical*.")
+    assert line == (
+        f"<@{ENGINEER}> set severity to *SEV 1 - Critical* (was SEV 3 - Medium): checkout is"
+        " down. First response due <!date^1767607200^{date_short_pretty} at {time}|"
+        "Mon 05 Jan 2026 10:00 UTC>."
+    )
     [update] = [c for c in bot.slack.calls("chat.update") if c.ok]
     assert "SEV 1 - Critical" in str(update.params["blocks"])
     # The same level again changes nothing, and says so.

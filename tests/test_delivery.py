@@ -73,7 +73,9 @@ def test_a_deferred_card_is_not_overtaken_by_the_severity_notice(bot: Bot) -> No
     settle_for(bot, 10)
     posted = card_and_notices(bot, ts)
     assert posted[0] == "card"
-    assert posted[1].startswith(f"<@{ENGINEER}> set severity to *SEV 2 - High*.")
+    assert posted[1].startswith(
+        f"<@{ENGINEER}> set severity to *SEV 2 - High* (was SEV 3 - Medium). First response due"
+    )
     assert len(posted) == 2
 
 
@@ -149,7 +151,9 @@ def test_through_429s_and_500s_every_message_once_and_in_order_per_case(bot: Bot
         posted = card_and_notices(bot, root)
         assert len(posted) == 2, posted
         assert posted[0] == "card"
-        assert posted[1].startswith(f"<@{ENGINEER}> set severity to *SEV 2 - High*.")
+        assert posted[1].startswith(
+            f"<@{ENGINEER}> set severity to *SEV 2 - High* (was SEV 3 - Medium). First response due"
+        )
     ids = [
         (m.metadata or {}).get("event_payload", {}).get("outbox_id")
         for m in bot.slack.posted_messages()

@@ -340,6 +340,7 @@ def set_severity(
     requested: str,
     actor: str,
     source_event: str | None = None,
+    reason: str = "",
 ) -> bool:
     """Change a case's severity; due times are recomputed from when the case opened.
     Returns False when nothing changed."""
@@ -353,7 +354,17 @@ def set_severity(
     old = case.severity
     case.severity = sev.id
     case.updated_at = now
-    record(session, case, now, actor, "severity_changed", source_event, old=old, new=sev.id)
+    record(
+        session,
+        case,
+        now,
+        actor,
+        "severity_changed",
+        source_event,
+        old=old,
+        new=sev.id,
+        reason=reason,
+    )
     reschedule(session, policy, case, now)
     notify(session, now, case, "case_card_update")
     notify(
@@ -365,6 +376,7 @@ def set_severity(
         actor=actor,
         old=old,
         new=sev.id,
+        reason=reason,
     )
     return True
 

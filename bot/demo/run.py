@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.clock import FakeClock
-from bot.db.models import Case, CaseEvent
+from bot.db.models import Case, CaseEvent, Timer
 from bot.demo.transcript import block_lines, plain
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -121,12 +121,21 @@ class Demo:
         self.say()
         with runtime.sessions() as session:
             case = session.execute(select(Case)).scalar_one()
-        if case.first_response_due is not None:
-            clock.set(case.first_response_due + timedelta(minutes=1))
+        with runtime.sessions() as session:
+            pending = session.execute(
+                select(Timer.due_at)
+                .where(Timer.case_id == case.id, Timer.status == "pending")
+                .order_by(Timer.due_at)
+            ).scalars()
+            moments = list(dict.fromkeys(pending))
+        for moment in moments:
+            clock.set(moment)
             self.say(f"   ... the clock runs on to {readable(clock.now())}; nobody has answered")
             runtime.settle()
             self.show_new()
-            self.say()
+        self.say()
+        clock.advance(timedelta(minutes=4))
+        self.say(f"   ... {readable(clock.now())}")
         reply = "Sorry for the wait: we are failing over the registry now."
         reply_ts = slack.post_user_message(SUPPORT, ENGINEER, reply, thread_ts=ts)
         self.say(f"#support (thread)  @sam: {reply}")
@@ -142,6 +151,30 @@ class Demo:
         )
         runtime.settle()
         self.show_new()
+        self.say()
+        self.command(runtime, driver, "/case", f"take {case.key}")
+        self.command(runtime, driver, "/severity", f"{case.key} high failover under way")
+        self.command(runtime, driver, "/case", f"wait {case.key} asked for the deploy logs")
+        clock.advance(timedelta(minutes=20))
+        answer = "Here are the logs from the last deploy."
+        answer_ts = slack.post_user_message(SUPPORT, CUSTOMER, answer, thread_ts=ts)
+        self.say(f"   ... {readable(clock.now())}")
+        self.say(f"#support (thread)  @ana: {answer}")
+        driver.event(
+            payloads.message(
+                team=slack.team_id,
+                channel=SUPPORT,
+                ts=answer_ts,
+                user=CUSTOMER,
+                text=answer,
+                thread_ts=ts,
+            )
+        )
+        runtime.settle()
+        self.say("          (the requester answered: the case's clocks run again)")
+        clock.advance(timedelta(minutes=25))
+        self.say(f"   ... {readable(clock.now())}")
+        self.command(runtime, driver, "/case", f"resolve {case.key} registry failed over")
         self.say()
         self.say("== the case's timeline, as stored ==")
         with runtime.sessions() as session:
@@ -159,6 +192,25 @@ class Demo:
                 detail = ", ".join(f"{k}={str(v)[:25]}" for k, v in ev.data.items())
                 self.say(f"  {readable(ev.at)}  @{self.name(ev.actor):<6} {ev.kind}  {detail}")
         return 0
+
+    def command(self, runtime: Runtime, driver: SlackDriver, command: str, text: str) -> None:
+        """@sam runs a slash command; the private answer and what it posts are shown."""
+        name = f"demo-{len(self.slack.calls())}"
+        self.say(f"#support  @sam runs `{command} {text}`")
+        driver.command(
+            payloads.slash_command(
+                command,
+                text,
+                user_id=ENGINEER,
+                channel_id=SUPPORT,
+                team_id=self.slack.team_id,
+                response_url=self.slack.response_url(name),
+            )
+        )
+        runtime.settle()
+        for answer in self.slack.responses(name):
+            self.say(f"          (only @sam sees) {plain(answer['text'], self.name, self.channel)}")
+        self.show_new()
 
     def count_cases(self, runtime: Runtime) -> int:
         with runtime.sessions() as session:

@@ -175,7 +175,10 @@ class CommandIntake:
             if refusal is not None:
                 return refusal
             level = command.level or ""
-            if not service.set_severity(session, self.clock, policy, case, level, user, source):
+            changed = service.set_severity(
+                session, self.clock, policy, case, level, user, source, command.note
+            )
+            if not changed:
                 return f"{case.key} is already {_severity_name(policy, case.severity)}."
             return f"{case.key} is now {_severity_name(policy, case.severity)}."
         if not is_responder:

@@ -130,12 +130,21 @@ def triage_notice(case: CaseView) -> str:
 def severity_changed(case: CaseView, policy: Policy, data: dict[str, Any]) -> str:
     sev = policy.severity(str(data.get("new")))
     name = sev.name if sev else data.get("new")
+    was = policy.severity(str(data.get("old")))
+    change = f"<@{data.get('actor')}> set severity to *{name}*"
+    if was is not None:
+        change += f" (was {was.name})"
+    if data.get("reason"):
+        change += f": {data['reason']}"
+    if case.first_response_at is not None:
+        # Already answered: the change re-judges nothing.
+        return f"{change}."
     due = (
         slack_date(case.first_response_due, _tz(policy, case.severity))
         if case.first_response_due
         else "none"
     )
-    return f"<@{data.get('actor')}> set severity to *{name}*. First response due {due}."
+    return f"{change}. First response due {due}."
 
 
 def dm_notice(data: dict[str, Any], bot_user_id: str | None) -> str:
