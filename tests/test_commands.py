@@ -4,16 +4,21 @@ timeline entry, and a case of another channel is answered as if it did not exist
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.db.models import CaseEvent, InboxEvent, Timer
 from bot.testing import payloads
-from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+from bot.testing.fake_slack import FakeSlack
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
 from tests.test_thread_messages import kinds, open_case, say
 
 OTHER = "C0OTHERCH2"
+ROOT = Path(__file__).parent.parent
 
 
 def run(bot: Bot, command: str, text: str, user: str = ENGINEER, channel: str = SUPPORT):
@@ -194,4 +199,44 @@ def test_the_card_buttons_work_the_case(bot: Bot) -> None:
     root2 = open_case(bot)
     assert press_card(bot, root2, "take", user=CUSTOMER) == [
         "Only the support team can take CASE-2."
+    ]
+
+
+@pytest.fixture
+def cet_bot(db_url: str, slack: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
+    """The four-priorities policy (its workaround rule lowers one level) on #support."""
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    text = (ROOT / "policies/four-priorities-cet-business-hours.yaml").read_text()
+    text = text.replace("channels: [C00000000A2]", f"channels: [{SUPPORT}]")
+    text = text.replace("default_severity: medium", "default_severity: critical")
+    (folder / "policy.yaml").write_text(text)
+    yield from make_bot(db_url, slack, policies_path=str(folder))
+
+
+def test_a_workaround_lowers_the_severity_as_the_policy_says(cet_bot: Bot) -> None:
+    root = open_case(cet_bot)
+    assert run(cet_bot, "/case", "workaround CASE-1 restarted the workers")[2] == [
+        "CASE-1 is now High (workaround)."
+    ]
+    assert run(cet_bot, "/case", "workaround CASE-1")[2] == ["CASE-1 is now Medium (workaround)."]
+    assert run(cet_bot, "/case", "workaround CASE-1")[2] == ["CASE-1 is now Low (workaround)."]
+    assert run(cet_bot, "/case", "workaround CASE-1")[2] == [
+        "CASE-1 is already at the least urgent severity."
+    ]
+    [case] = cet_bot.cases()
+    assert case.severity == "low"
+    lines = [t for t in thread_lines(cet_bot, root) if "set severity" in t]
+    assert [line.split(". First response")[0] for line in lines] == [
+        f"<@{ENGINEER}> set severity to *High* (was Critical): workaround: restarted the workers",
+        f"<@{ENGINEER}> set severity to *Medium* (was High): workaround",
+        f"<@{ENGINEER}> set severity to *Low* (was Medium): workaround",
+    ]
+    assert kinds(cet_bot).count("workaround") == 3
+
+
+def test_a_policy_without_a_workaround_rule_says_so(bot: Bot) -> None:
+    open_case(bot)
+    assert run(bot, "/case", "workaround CASE-1")[2] == [
+        "The policy of CASE-1 has no workaround rule for its severity."
     ]

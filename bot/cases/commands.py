@@ -15,6 +15,8 @@ CASE_USAGE = """\
 `/case assign CASE-n @someone`: assign a case
 `/case wait CASE-n [note]`: waiting on the requester: the clocks stop
 `/case resume CASE-n`: the clocks run again
+`/case workaround CASE-n [note]`: a workaround is in place: the policy's rule lowers the \
+severity
 `/case resolve CASE-n [note]`: resolve a case
 `/case help`: this list
 `/severity CASE-n LEVEL [reason]` (or `/severity LEVEL [reason]` for the channel's only open \
@@ -68,7 +70,7 @@ def parse_severity(text: str) -> Command:
     return Command("severity", None, level=words[0], note=" ".join(words[1:]))
 
 
-_NEEDS_CASE = ("show", "take", "assign", "wait", "resume", "resolve")
+_NEEDS_CASE = ("show", "take", "assign", "wait", "resume", "workaround", "resolve")
 
 
 def parse_case(text: str) -> Command:

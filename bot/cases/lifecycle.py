@@ -10,7 +10,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.cases.service import CaseError, current_deadlines, notify, record, reschedule
+from bot.cases.service import (
+    CaseError,
+    current_deadlines,
+    notify,
+    record,
+    reschedule,
+    set_severity,
+)
 from bot.clock import Clock
 from bot.db.models import Case, Timer
 from bot.policies.schema import Policy
@@ -130,6 +137,40 @@ def resume(
     reschedule(session, policy, case, now)
     _changed(session, now, case, actor, "resumed", source)
     return True
+
+
+def workaround(
+    session: Session,
+    clock: Clock,
+    policy: Policy,
+    case: Case,
+    actor: str,
+    note: str = "",
+    source: str | None = None,
+) -> str:
+    """Apply the policy's workaround rule: lower the severity by its `lower_by` levels.
+    Returns the new severity id."""
+    if case.status == RESOLVED:
+        raise CaseError(f"{case.key} is resolved.")
+    levels = [s.id for s in policy.ordered_severities]  # most urgent first
+    rule = next(
+        (
+            r
+            for r in policy.rules
+            if r.when == "workaround" and (r.severities is None or case.severity in r.severities)
+        ),
+        None,
+    )
+    if rule is None:
+        raise CaseError(f"The policy of {case.key} has no workaround rule for its severity.")
+    here = levels.index(case.severity)
+    lowered = levels[min(here + rule.lower_by, len(levels) - 1)]
+    if lowered == case.severity:
+        raise CaseError(f"{case.key} is already at the least urgent severity.")
+    record(session, case, clock.now(), actor, "workaround", source, note=note)
+    reason = f"workaround: {note}" if note else "workaround"
+    set_severity(session, clock, policy, case, lowered, actor, source, reason)
+    return lowered
 
 
 def resolve(

@@ -199,6 +199,11 @@ class CommandIntake:
             if lifecycle.resume(session, self.clock, policy, case, user, source):
                 return f"{case.key} is open again; its clocks run."
             return f"{case.key} is not waiting on the requester."
+        if command.verb == "workaround":
+            lowered = lifecycle.workaround(
+                session, self.clock, policy, case, user, command.note, source
+            )
+            return f"{case.key} is now {_severity_name(policy, lowered)} (workaround)."
         if command.verb == "resolve":
             if lifecycle.resolve(session, self.clock, policy, case, user, command.note, source):
                 return f"{case.key} is resolved."
