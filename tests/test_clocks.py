@@ -447,3 +447,26 @@ def test_results_are_in_utc() -> None:
 def test_bad_histories_are_refused(events: list[ClockEvent], now: datetime, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         deadlines(POLICY, events, now)
+
+
+def test_reopening_starts_a_next_response_and_a_fresh_resolution_clock() -> None:
+    # SEV1 around the clock: first response 1h, next response 1h, resolution 4h.
+    events = [
+        ev(at(2, 10), "opened", "sev1"),
+        ev(at(2, 10, 10), "responder_reply"),
+        ev(at(2, 11), "resolved"),
+        ev(at(2, 11, 30), "responder_reply"),  # after resolving: moves nothing
+        ev(at(2, 12), "reopened"),
+    ]
+    found = deadlines(POLICY, events, at(2, 12, 5))
+    assert [(d.kind, d.started_at, d.due_at, d.met_at) for d in found] == [
+        ("first_response", at(2, 10), at(2, 11), at(2, 10, 10)),
+        ("next_response", at(2, 12), at(2, 13), None),
+        ("resolution", at(2, 10), at(2, 14), at(2, 11)),
+        ("resolution", at(2, 12), at(2, 16), None),
+    ]
+    # Reopening a case that is not resolved changes nothing.
+    not_resolved = [*events[:2], ev(at(2, 12), "reopened")]
+    assert deadlines(POLICY, not_resolved, at(2, 12, 5)) == deadlines(
+        POLICY, events[:2], at(2, 12, 5)
+    )

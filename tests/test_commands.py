@@ -240,3 +240,27 @@ def test_a_policy_without_a_workaround_rule_says_so(bot: Bot) -> None:
     assert run(bot, "/case", "workaround CASE-1")[2] == [
         "The policy of CASE-1 has no workaround rule for its severity."
     ]
+
+
+def test_reopen_restarts_the_clocks_and_its_next_response_can_breach(cet_bot: Bot) -> None:
+    root = open_case(cet_bot)  # Critical: first and next response 2h, 06:00-18:00 CET
+    assert say(cet_bot, ENGINEER, "on it", root) == 200
+    cet_bot.settle()
+    assert run(cet_bot, "/case", "resolve CASE-1")[2] == ["CASE-1 is resolved."]
+    _, ack, _ = run(cet_bot, "/case", "reopen CASE-1 now")
+    assert ack is not None and ack["text"] == "Usage: `/case reopen CASE-n`."
+    cet_bot.clock.advance(timedelta(minutes=30))
+    assert run(cet_bot, "/case", "reopen CASE-1")[2] == ["CASE-1 is open again."]
+    assert run(cet_bot, "/case", "reopen CASE-1")[2] == ["CASE-1 is not resolved."]
+    [case] = cet_bot.cases()
+    assert case.status == "open"
+    assert kinds(cet_bot)[-1] == "reopened"
+    with cet_bot.runtime.sessions() as session:
+        pending = session.execute(
+            select(Timer.target, Timer.kind, Timer.target_due_at).where(Timer.status == "pending")
+        ).all()
+    # Reopened Monday 09:30 UTC (10:30 CET): the next response is due two open hours later.
+    assert ("next_response", "breach", datetime(2026, 1, 5, 11, 30, tzinfo=UTC)) in [
+        tuple(p) for p in pending
+    ]
+    assert thread_lines(cet_bot, root)[-1] == f"<@{ENGINEER}> reopened CASE-1."

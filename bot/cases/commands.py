@@ -18,6 +18,7 @@ CASE_USAGE = """\
 `/case workaround CASE-n [note]`: a workaround is in place: the policy's rule lowers the \
 severity
 `/case resolve CASE-n [note]`: resolve a case
+`/case reopen CASE-n`: open a resolved case again
 `/case help`: this list
 `/severity CASE-n LEVEL [reason]` (or `/severity LEVEL [reason]` for the channel's only open \
 case): set a case's severity"""
@@ -70,7 +71,7 @@ def parse_severity(text: str) -> Command:
     return Command("severity", None, level=words[0], note=" ".join(words[1:]))
 
 
-_NEEDS_CASE = ("show", "take", "assign", "wait", "resume", "workaround", "resolve")
+_NEEDS_CASE = ("show", "take", "assign", "wait", "resume", "workaround", "resolve", "reopen")
 
 
 def parse_case(text: str) -> Command:
@@ -93,6 +94,6 @@ def parse_case(text: str) -> Command:
         if found is None:
             raise UsageError("Usage: `/case assign CASE-n @someone`.")
         return Command("assign", number, user=found.group(1))
-    if verb in ("show", "take", "resume") and rest:
+    if verb in ("show", "take", "resume", "reopen") and rest:
         raise UsageError(f"Usage: `/case {verb} CASE-n`.")
     return Command(verb, number, note=" ".join(rest))

@@ -139,6 +139,26 @@ def resume(
     return True
 
 
+def reopen(
+    session: Session,
+    clock: Clock,
+    policy: Policy,
+    case: Case,
+    actor: str,
+    source: str | None = None,
+) -> bool:
+    """A resolved case is open again: its clocks restart as `bot.sla.clocks` says (a
+    next-response clock and a resolution clock from now)."""
+    if case.status != RESOLVED:
+        return False
+    now = clock.now()
+    case.status = OPEN
+    record(session, case, now, actor, "reopened", source)
+    reschedule(session, policy, case, now)
+    _changed(session, now, case, actor, "reopened", source)
+    return True
+
+
 def workaround(
     session: Session,
     clock: Clock,

@@ -14,7 +14,9 @@ Rules:
 - **Resolution** counts from `opened` until `resolved`. Resolving also stops any response
   clock still running, as its answer (as Jira Service Management's "Resolution: Set" does);
   a case resolved after a response was due still breached it. Events after `resolved` are
-  ignored: a closed case has no clocks to run.
+  ignored, a closed case having no clocks to run, until `reopened`.
+- **Reopening** starts a next-response clock (someone waits for an answer again) and a fresh
+  resolution clock at the reopening; the clocks of before stay as they were judged.
 - **Pauses**: from `waiting_on_requester` until `resumed` or the next `requester_message`
   no time counts on any clock. Pauses extend due times through the calendar's `pauses=`.
   A pause still open at `now` is counted up to `now`: the clock is `paused` and its due time
@@ -62,6 +64,7 @@ EventKind = Literal[
     "resumed",
     "severity_changed",
     "resolved",
+    "reopened",
 ]
 _EVENT_KINDS = frozenset(get_args(EventKind))
 
@@ -127,6 +130,8 @@ def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> li
     pauses: list[Interval] = []
     paused_since: datetime | None = None
     previous: datetime | None = None
+    resolved = False
+    resolutions: list[_Clock] = []  # the opening's, then one per reopening
     for i, event in enumerate(events):
         at = _utc(event.at, f"events[{i}].at")
         if event.kind not in _EVENT_KINDS:
@@ -138,8 +143,18 @@ def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> li
             raise ValueError(f"events[{i}]: a case opens once")
         if at > now:
             break
-        if resolution is not None and resolution.met_at is not None:
-            continue  # resolved: nothing after it moves a clock
+        if event.kind == "reopened":
+            if resolved:
+                # Someone is waiting for an answer again: a next-response clock and a fresh
+                # resolution clock start at the reopening.
+                resolved = False
+                resolution = _Clock("resolution", at)
+                resolutions.append(resolution)
+                current = _Clock("next_response", at)
+                responses.append(current)
+            continue
+        if resolved:
+            continue  # resolved: nothing after it moves a clock until it is reopened
         if event.kind == "opened":
             severity = (
                 _severity_id(policy, event.severity)
@@ -148,6 +163,7 @@ def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> li
             )
             first = _Clock("first_response", at)
             resolution = _Clock("resolution", at)
+            resolutions.append(resolution)
         elif event.kind == "severity_changed":
             if not event.severity:
                 raise ValueError(f"events[{i}]: severity_changed needs the new severity")
@@ -178,6 +194,8 @@ def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> li
             for clock in (first, current, resolution):
                 if clock is not None:
                     clock.stop(at, severity)
+            current = None
+            resolved = True
             if paused_since is not None:
                 pauses.append((paused_since, at))
                 paused_since = None
@@ -187,7 +205,7 @@ def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> li
         pauses.append((paused_since, now))
     return [
         _deadline(policy, clock, severity, pauses, now, paused_since is not None)
-        for clock in (first, *responses, resolution)
+        for clock in (first, *responses, *resolutions)
     ]
 
 

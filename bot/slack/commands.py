@@ -204,6 +204,10 @@ class CommandIntake:
                 session, self.clock, policy, case, user, command.note, source
             )
             return f"{case.key} is now {_severity_name(policy, lowered)} (workaround)."
+        if command.verb == "reopen":
+            if lifecycle.reopen(session, self.clock, policy, case, user, source):
+                return f"{case.key} is open again."
+            return f"{case.key} is not resolved."
         if command.verb == "resolve":
             if lifecycle.resolve(session, self.clock, policy, case, user, command.note, source):
                 return f"{case.key} is resolved."

@@ -221,6 +221,8 @@ def case_changed(case: CaseView, data: dict[str, Any]) -> str:
         return f"{actor} resumed {case.key}; its clocks run again."
     if what == "resolved":
         return f"{actor} resolved {case.key}{note}."
+    if what == "reopened":
+        return f"{actor} reopened {case.key}."
     return f"{actor} changed {case.key}: {what}{note}."
 
 
