@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import CaseEvent, InboxEvent, Timer
+from bot.db.models import CaseEvent, Feedback, InboxEvent, Timer
 from bot.testing import payloads
 from bot.testing.fake_slack import FakeSlack
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
@@ -39,11 +39,15 @@ def run(bot: Bot, command: str, text: str, user: str = ENGINEER, channel: str = 
     return resp.status, ack, [r["text"] for r in bot.slack.responses(name)]
 
 
+def is_card(blocks: list | None) -> bool:
+    return any(b.get("block_id") == "severity" for b in blocks or [])
+
+
 def thread_lines(bot: Bot, root: str) -> list[str]:
     return [
         m.text
         for m in bot.slack.posted_messages(SUPPORT)
-        if m.thread_ts == root and not m.blocks and m.user == bot.slack.bot_user_id
+        if m.thread_ts == root and not is_card(m.blocks) and m.user == bot.slack.bot_user_id
     ]
 
 
@@ -264,3 +268,53 @@ def test_reopen_restarts_the_clocks_and_its_next_response_can_breach(cet_bot: Bo
         tuple(p) for p in pending
     ]
     assert thread_lines(cet_bot, root)[-1] == f"<@{ENGINEER}> reopened CASE-1."
+
+
+def rate(bot: Bot, root: str, rating: str, user: str) -> list[str]:
+    [summary] = [
+        m
+        for m in bot.slack.posted_messages(SUPPORT)
+        if m.thread_ts == root and m.text.startswith(":white_check_mark:")
+    ]
+    [button] = [
+        e
+        for b in summary.blocks or []
+        if b.get("block_id") == "feedback"
+        for e in b["elements"]
+        if e["action_id"] == f"feedback:{rating}"
+    ]
+    name = f"f{len(bot.slack.calls())}"
+    resp = bot.driver.interaction(
+        payloads.block_actions(
+            action_id=button["action_id"],
+            value=button["value"],
+            user=user,
+            channel=SUPPORT,
+            message_ts=summary.ts,
+            team=bot.slack.team_id,
+            response_url=bot.slack.response_url(name),
+        )
+    )
+    assert resp.status == 200
+    bot.settle()
+    return [r["text"] for r in bot.slack.responses(name)]
+
+
+def test_the_requesters_feedback_is_stored_once_however_often_pressed(bot: Bot) -> None:
+    root = open_case(bot)
+    assert run(bot, "/case", "resolve CASE-1 done")[2] == ["CASE-1 is resolved."]
+    [summary] = [
+        m
+        for m in bot.slack.posted_messages(SUPPORT)
+        if m.thread_ts == root and m.text.startswith(":white_check_mark:")
+    ]
+    assert summary.blocks is not None
+    assert summary.blocks[1]["text"]["text"] == f"<@{CUSTOMER}>, how did we do?"
+    assert rate(bot, root, "good", ENGINEER) == ["Only the requester can rate CASE-1."]
+    assert rate(bot, root, "good", CUSTOMER) == ["Thanks for rating CASE-1."]
+    assert rate(bot, root, "bad", CUSTOMER) == ["You have rated CASE-1 already: thanks!"]
+    assert rate(bot, root, "good", CUSTOMER) == ["You have rated CASE-1 already: thanks!"]
+    with bot.runtime.sessions() as session:
+        stored = session.execute(select(Feedback.user_id, Feedback.rating)).all()
+    assert [tuple(r) for r in stored] == [(CUSTOMER, "good")]
+    assert kinds(bot).count("feedback") == 1

@@ -71,6 +71,7 @@ def parse_severity(text: str) -> Command:
     return Command("severity", None, level=words[0], note=" ".join(words[1:]))
 
 
+RATINGS = ("good", "bad")
 _NEEDS_CASE = ("show", "take", "assign", "wait", "resume", "workaround", "resolve", "reopen")
 
 
@@ -83,6 +84,11 @@ def parse_case(text: str) -> Command:
         if len(words) > 2 or (len(words) == 2 and words[1].lower() != "all"):
             raise UsageError("Usage: `/case list [all]`")
         return Command("list", all=len(words) == 2)
+    if verb == "rate":
+        # What the rating buttons under a resolution summary send; not typed by people.
+        if len(words) == 3 and case_number(words[1]) is not None and words[2] in RATINGS:
+            return Command("rate", case_number(words[1]), level=words[2])
+        raise UsageError(f"`/case {words[0][:40]}` is not a command I know.\n{CASE_USAGE}")
     if verb not in _NEEDS_CASE:
         raise UsageError(f"`/case {words[0][:40]}` is not a command I know.\n{CASE_USAGE}")
     if len(words) < 2 or case_number(words[1]) is None:

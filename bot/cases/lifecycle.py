@@ -19,7 +19,8 @@ from bot.cases.service import (
     set_severity,
 )
 from bot.clock import Clock
-from bot.db.models import Case, Timer
+from bot.db.models import Case, Feedback, Timer
+from bot.db.ops import insert_ignore
 from bot.policies.schema import Policy
 
 OPEN, WAITING, RESOLVED = "open", "waiting", "resolved"
@@ -240,3 +241,22 @@ def _summary_data(session: Session, policy: Policy, case: Case, now: datetime) -
         "waited_seconds": waited,
         "breaches": int(breaches),
     }
+
+
+def record_feedback(
+    session: Session, clock: Clock, case: Case, user: str, rating: str, source: str | None
+) -> str:
+    """The requester's rating, kept once: "thanks" the first time, "already" after, or
+    "not_requester" for anyone else."""
+    if user != case.requester_id:
+        return "not_requester"
+    now = clock.now()
+    stored = insert_ignore(
+        session,
+        Feedback.__table__,
+        {"case_id": case.id, "user_id": user, "rating": rating, "at": now},
+    )
+    if not stored:
+        return "already"
+    record(session, case, now, user, "feedback", source, rating=rating)
+    return "thanks"

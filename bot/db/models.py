@@ -147,6 +147,19 @@ class CaseEvent(Base):
     source_event: Mapped[str | None] = mapped_column(String(200))
 
 
+class Feedback(Base):
+    """The requester's rating of a resolved case: one per case, however often pressed."""
+
+    __tablename__ = "feedback"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id"), primary_key=True, autoincrement=False
+    )
+    user_id: Mapped[str] = mapped_column(String(40))
+    rating: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+
+
 class Timer(Base):
     """A moment the scheduler must act on, and what it is about: a `kind` of action
     ("reminder", "breach") on a `target` (the clock kind, e.g. "first_response") of the clock

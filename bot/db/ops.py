@@ -22,7 +22,9 @@ def insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> bool:
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - other databases are not supported
         stmt = insert(table).values(**values)
-    return bool(rowcount(session.execute(stmt)))
+    # RETURNING, not the row count: psycopg reports -1 for an INSERT .. ON CONFLICT.
+    keys = list(table.primary_key.columns)
+    return session.execute(stmt.returning(*keys)).first() is not None
 
 
 def next_case_number(session: Session, team_id: str) -> int:

@@ -147,6 +147,7 @@ def build_app(
 
     commands.register(app, store)
     commands.register_buttons(app, store)
+    commands.register_feedback(app, store)
 
     @app.event(re.compile(".*"))
     def on_other_event() -> None:

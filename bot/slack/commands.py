@@ -26,7 +26,7 @@ from bot.inbox import Effects, InboundRequest, Row
 from bot.policies.schema import Policy
 from bot.slack import guard
 from bot.slack.directory import Directory
-from bot.slack.render import CASE_ACTION, first_response
+from bot.slack.render import CASE_ACTION, FEEDBACK_ACTION, RATINGS, first_response
 from bot.slack.surface import COMMANDS
 from bot.slack.teams import installation_team
 
@@ -110,6 +110,43 @@ def register_buttons(app: App, store: Callable[[InboundRequest], None]) -> None:
         )
 
 
+def register_feedback(app: App, store: Callable[[InboundRequest], None]) -> None:
+    """The rating buttons under a resolution summary: stored as a `/case rate` of the
+    requester, worked like any command (so only the requester's first rating counts)."""
+
+    @app.action(re.compile(rf"^{FEEDBACK_ACTION}:"))
+    def on_feedback(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        team = guard.slack_id(installation_team(body))
+        user = guard.slack_id((body.get("user") or {}).get("id"))
+        where = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        channel = guard.slack_id(where)
+        value = action.get("value")
+        number, _, rating = value.partition(":") if isinstance(value, str) else ("", "", "")
+        if not (team and user and channel) or guard.small_number(number) is None:
+            return
+        if rating not in RATINGS:
+            return
+        url = body.get("response_url")
+        stamp = str(action.get("action_ts") or body.get("trigger_id") or "")
+        store(
+            InboundRequest(
+                kind="command",
+                team_id=team,
+                dedupe_key=guard.key("rate", team, user, stamp),
+                payload={
+                    "command": "/case",
+                    "text": f"rate CASE-{int(number)} {rating}",
+                    "user_id": user,
+                    "channel_id": channel,
+                    "response_url": url if isinstance(url, str) else None,
+                },
+            )
+        )
+
+
 class CommandIntake:
     """Works a stored command: its reads (who is a responder) first, then the change and
     its private answer in one transaction."""
@@ -141,6 +178,8 @@ class CommandIntake:
             policy = self.policy_for_case(session, case)
             if command.verb == "show":
                 return self._reply(row, self._show(case, policy))
+            if command.verb == "rate":
+                return self._rate(row, case.id, user, command.level or "", source)
         responders = policy.responders
         is_responder = self.directory.is_responder(
             responders.users, responders.groups, case.requester_id, user, row.team_id
@@ -213,6 +252,20 @@ class CommandIntake:
                 return f"{case.key} is resolved."
             return f"{case.key} is already resolved."
         raise service.CaseError(f"`{command.verb}` is not a command I know.")
+
+    def _rate(self, row: Row, case_id: int, user: str, rating: str, source: str) -> Effects:
+        def rate(session: Session) -> None:
+            current = session.get(Case, case_id)
+            assert current is not None
+            outcome = lifecycle.record_feedback(session, self.clock, current, user, rating, source)
+            text = {
+                "thanks": f"Thanks for rating {current.key}.",
+                "already": f"You have rated {current.key} already: thanks!",
+                "not_requester": f"Only the requester can rate {current.key}.",
+            }[outcome]
+            self._enqueue_reply(session, row, text)
+
+        return rate
 
     # -- answers --------------------------------------------------------------------------
 

@@ -125,7 +125,8 @@ def case_changed(o: Outgoing) -> ApiCall:
 @renders("resolution_summary")
 def resolution_summary(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
-    return _post(o, render.resolution_summary(case, policy, o.data))
+    text = render.resolution_summary(case, policy, o.data)
+    return _post(o, text, blocks=render.feedback_blocks(case, text))
 
 
 @renders("command_reply")

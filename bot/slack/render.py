@@ -10,6 +10,8 @@ from bot.cases.view import CaseView
 from bot.policies.schema import Policy
 
 SET_SEVERITY_ACTION = "set_severity"
+FEEDBACK_ACTION = "feedback"
+RATINGS = {"good": ":+1: Helpful", "bad": ":-1: Not helpful"}
 CASE_ACTION = "case_action"
 STATUS_NAMES = {"open": "open", "waiting": "waiting on the requester", "resolved": "resolved"}
 
@@ -248,3 +250,25 @@ def resolution_summary(case: CaseView, policy: Policy, data: dict[str, Any]) -> 
         f"{span(waited) if waited >= timedelta(minutes=1) else 'none'}. "
         f"Breaches: {breaches}."
     )
+
+
+def feedback_blocks(case: CaseView, text: str) -> list[dict[str, Any]]:
+    """The summary, then the requester is asked how it went (one rating per case)."""
+    ask = f"<@{case.requester_id}>, how did we do?" if case.requester_id else "How did we do?"
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": ask}},
+        {
+            "type": "actions",
+            "block_id": "feedback",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": f"{FEEDBACK_ACTION}:{rating}",
+                    "text": {"type": "plain_text", "text": label, "emoji": True},
+                    "value": f"{case.number}:{rating}",
+                }
+                for rating, label in RATINGS.items()
+            ],
+        },
+    ]

@@ -1,5 +1,5 @@
 """Timers say what they are about: the target, its clock and due instant, and why one was
-dropped; cases say who gave the first response and who is assigned
+dropped; cases say who gave the first response and who is assigned; requesters' feedback
 
 Revision ID: 0002
 Revises: 0001
@@ -53,9 +53,19 @@ def upgrade() -> None:
     # the foreign keys that point at it.
     op.add_column("cases", sa.Column("first_response_by", sa.String(length=40), nullable=True))
     op.add_column("cases", sa.Column("assignee_id", sa.String(length=40), nullable=True))
+    op.create_table(
+        "feedback",
+        sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.String(length=40), nullable=False),
+        sa.Column("rating", sa.String(length=20), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+        sa.PrimaryKeyConstraint("case_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("feedback")
     op.execute("ALTER TABLE cases DROP COLUMN assignee_id")
     op.execute("ALTER TABLE cases DROP COLUMN first_response_by")
     timers = sa.table(
