@@ -16,6 +16,8 @@ MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "slack-manifest.yaml")
 def test_the_manifest_lists_the_commands_events_and_scopes_the_code_uses() -> None:
     features, settings = MANIFEST["features"], MANIFEST["settings"]
     assert tuple(c["command"] for c in features["slash_commands"]) == surface.COMMANDS
+    assert tuple(s["callback_id"] for s in features["shortcuts"]) == surface.SHORTCUTS
+    assert {s["type"] for s in features["shortcuts"]} == {"message"}
     assert tuple(settings["event_subscriptions"]["bot_events"]) == surface.EVENTS
     assert tuple(MANIFEST["oauth_config"]["scopes"]["bot"]) == surface.SCOPES
     assert settings["interactivity"]["is_enabled"] is True

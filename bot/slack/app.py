@@ -15,6 +15,7 @@ from bot.db.errors import is_transient_db
 from bot.inbox import InboundRequest
 from bot.slack import commands, guard
 from bot.slack.render import SET_SEVERITY_ACTION
+from bot.slack.surface import OPEN_CASE
 from bot.slack.teams import installation_team
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,39 @@ def build_app(
                 team_id=team,
                 dedupe_key=guard.key("event", team, event_id),
                 payload=_clean({**body, "event_id": event_id}),
+            )
+        )
+
+    @app.shortcut(OPEN_CASE)
+    def on_open_case_shortcut(ack: Ack, body: dict[str, Any]) -> None:
+        """ "Open a case" on a message: stored as the trigger reaction it stands for, so the
+        case it opens is the same one a :ticket: on that message opens (one per message)."""
+        ack()
+        team = guard.slack_id(installation_team(body))
+        user = guard.slack_id((body.get("user") or {}).get("id"))
+        channel = guard.slack_id((body.get("channel") or {}).get("id"))
+        message = body.get("message") or {}
+        ts = guard.slack_ts(message.get("ts")) if isinstance(message, dict) else None
+        if not (team and user and channel and ts):
+            _ignored("shortcut", "team, user, channel or message missing or malformed")
+            return
+        trigger = str(body.get("trigger_id") or body.get("action_ts") or ts)
+        event_id = guard.key("shortcut", trigger, limit=100)
+        store(
+            InboundRequest(
+                kind="reaction_added",
+                team_id=team,
+                dedupe_key=guard.key("event", team, event_id),
+                payload={
+                    "event_id": event_id,
+                    "event": {
+                        "type": "reaction_added",
+                        "user": user,
+                        "reaction": "open_case shortcut",
+                        "item": {"type": "message", "channel": channel, "ts": ts},
+                        "item_user": guard.slack_id(message.get("user")),
+                    },
+                },
             )
         )
 

@@ -5,6 +5,9 @@ compares them)."""
 from __future__ import annotations
 
 COMMANDS = ("/severity", "/case")
+# Message shortcuts (callback ids): "Open a case" does what the trigger reaction does.
+OPEN_CASE = "open_case"
+SHORTCUTS = (OPEN_CASE,)
 # Event subscriptions (bot events): a trigger reaction, and replies in case threads.
 EVENTS = ("reaction_added", "message.channels", "message.groups")
 SCOPES = (
