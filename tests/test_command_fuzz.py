@@ -91,6 +91,8 @@ def test_any_text_gets_a_private_answer_and_bad_text_changes_nothing(
             return
         if parsed.verb == "help":
             assert ack is not None and ack["response_type"] == "ephemeral"
+        elif parsed.verb == "severity" and parsed.number is None and parsed.level is None:
+            assert ack is None and answers == []  # the severity modal asks instead
         else:
             assert ack is None and len(answers) == 1 and answers[0]
 

@@ -78,9 +78,11 @@ def test_severity_without_a_case_needs_exactly_one_open_case(bot: Bot) -> None:
     open_case(bot)
     assert run(bot, "/severity", "high")[2] == ["CASE-1 is now SEV 2 - High."]
     open_case(bot)
-    assert run(bot, "/severity", "sev1")[2] == [
-        "This channel has 2 open cases (CASE-1, CASE-2): name one, e.g. `/severity CASE-1 sev1`."
-    ]
+    assert run(bot, "/severity", "sev1 it got worse")[2] == []  # two open cases: a modal asks
+    [view] = [c.params["view"] for c in bot.slack.calls("views.open") if c.ok]
+    assert [o["value"] for o in view["blocks"][0]["element"]["options"]] == ["1", "2"]
+    assert view["blocks"][1]["element"]["initial_option"]["value"] == "sev1"
+    assert view["blocks"][2]["element"]["initial_value"] == "it got worse"
 
 
 def test_a_case_of_another_channel_is_answered_as_one_that_does_not_exist(bot: Bot) -> None:
@@ -136,7 +138,6 @@ def test_bad_input_gets_a_usage_message_at_once_and_changes_nothing(bot: Bot) ->
         ("/case", "take", "Which case? Usage: `/case take CASE-n`, e.g. `/case take CASE-12`."),
         ("/case", "assign CASE-1 bob", "Usage: `/case assign CASE-n @someone`."),
         ("/case", "list everything", "Usage: `/case list [all]`"),
-        ("/severity", "", "Usage: `/severity CASE-n LEVEL [reason]`"),
         ("/severity", "CASE-1", "Which severity for CASE-1?"),
         ("/case", "x" * 2001, "That is 2001 characters; a command takes at most 2000."),
     ]:
@@ -318,3 +319,67 @@ def test_the_requesters_feedback_is_stored_once_however_often_pressed(bot: Bot) 
         stored = session.execute(select(Feedback.user_id, Feedback.rating)).all()
     assert [tuple(r) for r in stored] == [(CUSTOMER, "good")]
     assert kinds(bot).count("feedback") == 1
+
+
+def level_options(view: dict) -> list[str]:
+    return [o["value"] for o in view["blocks"][1]["element"]["options"]]
+
+
+def submit(bot: Bot, view: dict, case: str | None, level: str | None, reason: str = ""):
+    def pick(value: str | None) -> dict:
+        if value is None:
+            return {"type": "static_select", "selected_option": None}
+        return {"type": "static_select", "selected_option": {"value": value}}
+
+    payload = payloads.view_submission(
+        "severity_modal",
+        {
+            "case": {"pick": pick(case)},
+            "level": {"pick": pick(level)},
+            "reason": {"pick": {"type": "plain_text_input", "value": reason or None}},
+        },
+        user=ENGINEER,
+        team=bot.slack.team_id,
+        private_metadata=view["private_metadata"],
+    )
+    resp = bot.driver.interaction(payload)
+    bot.settle()
+    return resp
+
+
+def test_severity_alone_opens_a_modal_that_sets_it(bot: Bot) -> None:
+    from slack_sdk.models.views import View
+
+    bot.slack.add_member(SUPPORT, ENGINEER)  # where the ephemeral answer goes
+    root = open_case(bot)
+    status, ack, answers = run(bot, "/severity", "")
+    assert (status, ack, answers) == (200, None, [])
+    [call] = [c for c in bot.slack.calls("views.open") if c.ok]
+    view = call.params["view"]
+    View(**view).validate_json()  # Slack's own limits, as slack-sdk's models know them
+    assert view["blocks"][0]["element"]["initial_option"]["value"] == "1"
+    assert level_options(view) == ["sev1", "sev2", "sev3", "sev4", "sev5"]
+    options = view["blocks"][1]["element"]["options"]
+    assert options[0]["description"]["text"].startswith("Broad impact platform outage")
+
+    # Submitted without a severity: the modal shows the error under the field.
+    resp = submit(bot, view, "1", None)
+    assert resp.status == 200 and resp.json() == {
+        "response_action": "errors",
+        "errors": {"level": "Pick a severity."},
+    }
+    [case] = bot.cases()
+    assert case.severity == "sev3"
+
+    resp = submit(bot, view, "1", "sev2", "customers cannot pay")
+    assert resp.status == 200 and not resp.body
+    [case] = bot.cases()
+    assert case.severity == "sev2"
+    [answer] = [c for c in bot.slack.calls("chat.postEphemeral") if c.ok]
+    assert (answer.params["user"], answer.params["text"]) == (
+        ENGINEER,
+        "CASE-1 is now SEV 2 - High.",
+    )
+    assert thread_lines(bot, root)[-1].startswith(
+        f"<@{ENGINEER}> set severity to *SEV 2 - High* (was SEV 3 - Medium): customers cannot pay."
+    )

@@ -30,6 +30,6 @@ def test_the_manifest_lists_the_commands_events_and_scopes_the_code_uses() -> No
 def test_each_command_of_the_manifest_is_answered(bot: Bot) -> None:
     """A command the app did not register would get an empty 200; each of ours answers."""
     for command in surface.COMMANDS:
-        status, ack, _ = run(bot, command, "")
-        assert status == 200 and ack is not None and ack["response_type"] == "ephemeral"
-        assert ack["text"]
+        status, ack, answers = run(bot, command, "")
+        said = [ack["text"]] if ack is not None else answers
+        assert status == 200 and len(said) == 1 and said[0]

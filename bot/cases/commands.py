@@ -62,7 +62,7 @@ def _check(text: str) -> list[str]:
 def parse_severity(text: str) -> Command:
     words = _check(text)
     if not words:
-        raise UsageError(SEVERITY_USAGE)
+        return Command("severity")  # the modal asks for the case and the level
     number = case_number(words[0])
     if number is not None:
         if len(words) < 2:

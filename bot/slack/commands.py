@@ -4,6 +4,7 @@ the handler here works it after the ack and answers privately through the respon
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.cases import lifecycle, service
 from bot.cases.commands import (
     CASE_USAGE,
+    SEVERITY_USAGE,
     Command,
     UsageError,
     parse_case,
@@ -24,7 +26,7 @@ from bot.clock import Clock
 from bot.db.models import Case
 from bot.inbox import Effects, InboundRequest, Row
 from bot.policies.schema import Policy
-from bot.slack import guard
+from bot.slack import guard, views
 from bot.slack.directory import Directory
 from bot.slack.render import CASE_ACTION, FEEDBACK_ACTION, RATINGS, first_response
 from bot.slack.surface import COMMANDS
@@ -66,11 +68,54 @@ def register(app: App, store: Callable[[InboundRequest], None]) -> None:
                         "user_id": user,
                         "channel_id": channel,
                         "response_url": url if isinstance(url, str) else None,
+                        "trigger_id": trigger if isinstance(trigger, str) else None,
                     }
                 ),
             )
         )
         ack()
+
+    @app.view(views.SEVERITY_MODAL)
+    def on_severity_modal(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values, errors = views.submitted(view)
+        if errors:
+            ack(response_action="errors", errors=errors)  # shown under the fields
+            return
+        ack()
+        team = guard.slack_id(installation_team(body))
+        user = guard.slack_id((body.get("user") or {}).get("id"))
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            meta = {}
+        channel = guard.slack_id(meta.get("channel") if isinstance(meta, dict) else None)
+        if not (team and user and channel):
+            return
+        text = " ".join(
+            part
+            for part in (
+                f"CASE-{values[views.CASE_BLOCK]}",
+                values[views.LEVEL_BLOCK],
+                values[views.REASON_BLOCK],
+            )
+            if part
+        )
+        store(
+            InboundRequest(
+                kind="command",
+                team_id=team,
+                dedupe_key=guard.key("modal", team, user, str(view.get("id") or text)),
+                payload=guard.storable(
+                    {
+                        "command": "/severity",
+                        "text": text,
+                        "user_id": user,
+                        "channel_id": channel,
+                        "response_url": None,
+                    }
+                ),
+            )
+        )
 
 
 def register_buttons(app: App, store: Callable[[InboundRequest], None]) -> None:
@@ -172,6 +217,12 @@ class CommandIntake:
             if command.verb == "list":
                 text = self._list(session, row.team_id, channel, command.all)
                 return self._reply(row, text)
+            if command.verb == "severity" and command.number is None:
+                choices = lifecycle.unresolved_in_channel(session, row.team_id, channel)
+                if command.level is None or len(choices) > 1:
+                    if not choices:
+                        return self._reply(row, "No open case in this channel.")
+                    return self._open_modal(session, row, choices, command)
             case, problem = self._target(session, row.team_id, channel, command)
             if case is None:
                 return self._reply(row, problem)
@@ -252,6 +303,43 @@ class CommandIntake:
                 return f"{case.key} is resolved."
             return f"{case.key} is already resolved."
         raise service.CaseError(f"`{command.verb}` is not a command I know.")
+
+    def _open_modal(
+        self, session: Session, row: Row, choices: list[Case], command: Command
+    ) -> Effects:
+        """The severity modal, for `/severity` alone or a level with several open cases."""
+        policy = self.policy_for_case(session, choices[0])
+        cases = [
+            (c.number, f"{c.key}: {_severity_name(policy, c.severity)}, {c.text[:40]}")
+            for c in choices
+        ]
+        levels = [(s.id, s.name, s.description or "") for s in policy.ordered_severities]
+        chosen = policy.severity(command.level) if command.level else None
+        view = views.severity_modal(
+            cases,
+            levels,
+            str(row.payload["channel_id"]),
+            chosen.id if chosen else None,
+            command.note,
+        )
+        trigger = row.payload.get("trigger_id")
+
+        def open_it(session: Session) -> None:
+            if not trigger:
+                self._enqueue_reply(session, row, SEVERITY_USAGE)
+                return
+            service.enqueue(
+                session,
+                self.clock.now(),
+                team_id=row.team_id,
+                channel_id=str(row.payload["channel_id"]),
+                intent="open_view",
+                dedupe_key=f"view:{row.id}",
+                trigger_id=trigger,
+                view=view,
+            )
+
+        return open_it
 
     def _rate(self, row: Row, case_id: int, user: str, rating: str, source: str) -> Effects:
         def rate(session: Session) -> None:

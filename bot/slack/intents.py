@@ -141,3 +141,8 @@ def command_reply(o: Outgoing) -> ApiCall:
             "response_type": "ephemeral",
         }
     return "chat.postEphemeral", {"channel": o.channel_id, "user": o.data["user"], "text": text}
+
+
+@renders("open_view")
+def open_view(o: Outgoing) -> ApiCall:
+    return "views.open", {"trigger_id": o.data["trigger_id"], "view": o.data["view"]}
