@@ -40,3 +40,13 @@ class FakeClock:
     def set(self, instant: datetime) -> None:
         with self._lock:
             self._now = instant.astimezone(UTC)
+
+
+class FixedClock:
+    """A clock stopped at one instant: the moment a timer fires, for the services it calls."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = at
+
+    def now(self) -> datetime:
+        return self._at

@@ -383,3 +383,52 @@ def test_severity_alone_opens_a_modal_that_sets_it(bot: Bot) -> None:
     assert thread_lines(bot, root)[-1].startswith(
         f"<@{ENGINEER}> set severity to *SEV 2 - High* (was SEV 3 - Medium): customers cannot pay."
     )
+
+
+@pytest.fixture
+def patient_bot(db_url: str, slack: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
+    """The default policy, resolving cases that wait on the requester for two days."""
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    text = (ROOT / "policies/five-severities-urgent-around-the-clock.yaml").read_text()
+    text = text.replace("default_severity: sev3", "default_severity: sev3\nauto_resolve_after: 2d")
+    (folder / "policy.yaml").write_text(text)
+    yield from make_bot(db_url, slack, policies_path=str(folder))
+
+
+def test_a_case_waiting_too_long_on_the_requester_is_resolved(patient_bot: Bot) -> None:
+    bot = patient_bot
+    root = open_case(bot)
+    assert say(bot, ENGINEER, "which version?", root) == 200
+    bot.settle()
+    run(bot, "/case", "wait CASE-1 asked for the version")
+    waited_from = bot.clock.now()
+    bot.clock.set(waited_from + timedelta(days=2) - timedelta(minutes=1))
+    bot.settle()
+    [case] = bot.cases()
+    assert case.status == "waiting"
+    bot.clock.set(waited_from + timedelta(days=2))
+    bot.settle()
+    [case] = bot.cases()
+    assert case.status == "resolved"
+    assert thread_lines(bot, root)[-2:] == [
+        "escalation-bot resolved CASE-1: no answer from the requester for 2 d.",
+        ":white_check_mark: CASE-1 resolved after 2 d. First response: after under a minute,"
+        " met with 6 h to spare. Waiting on the requester: 2 d. Breaches: 0.",
+    ]
+
+
+def test_a_wait_that_ended_does_not_resolve_the_case_later(patient_bot: Bot) -> None:
+    bot = patient_bot
+    root = open_case(bot)
+    run(bot, "/case", "wait CASE-1")
+    bot.clock.advance(timedelta(hours=5))
+    assert say(bot, CUSTOMER, "here it is", root) == 200
+    bot.settle()
+    bot.clock.advance(timedelta(days=3))
+    bot.settle()
+    [case] = bot.cases()
+    assert case.status == "open"
+    with bot.runtime.sessions() as session:
+        note = session.execute(select(Timer.note).where(Timer.kind == "auto_resolve")).scalar_one()
+    assert note == "the case is no longer in that wait"

@@ -4,7 +4,7 @@ thread, in the caller's transaction. Plain values in; no Slack I/O."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,7 +19,7 @@ from bot.cases.service import (
     set_severity,
 )
 from bot.clock import Clock
-from bot.db.models import Case, Feedback, Timer
+from bot.db.models import Case, CaseEvent, Feedback, Timer
 from bot.db.ops import insert_ignore
 from bot.policies.schema import Policy
 
@@ -119,6 +119,19 @@ def wait(
     record(session, case, now, actor, "waiting_on_requester", source, note=note)
     reschedule(session, policy, case, now)
     _changed(session, now, case, actor, "waiting", source, note=note)
+    if policy.auto_resolve_after is not None:
+        after = policy.auto_resolve_after.to_timedelta(timedelta(days=1))
+        session.add(
+            Timer(
+                case_id=case.id,
+                kind="auto_resolve",
+                target="waiting",
+                clock_start=now,  # the wait it belongs to: a later wait makes it stale
+                target_due_at=now + after,
+                due_at=now + after,
+                status="pending",
+            )
+        )
     return True
 
 
@@ -260,3 +273,14 @@ def record_feedback(
         return "already"
     record(session, case, now, user, "feedback", source, rating=rating)
     return "thanks"
+
+
+def last_wait_started(session: Session, case: Case) -> datetime | None:
+    """When the case's current wait on the requester began, if it is waiting."""
+    if case.status != WAITING:
+        return None
+    return session.execute(
+        select(func.max(CaseEvent.at)).where(
+            CaseEvent.case_id == case.id, CaseEvent.kind == "waiting_on_requester"
+        )
+    ).scalar_one_or_none()

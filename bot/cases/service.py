@@ -157,6 +157,8 @@ def _snapshot(session: Session, policy: Policy, now: datetime) -> None:
     )
 
 
+SLA_TIMER_KINDS = ("reminder", "breach")
+
 # The timeline kinds that move SLA clocks carry the clocks module's own names.
 _CLOCK_KINDS = frozenset(get_args(clocks.EventKind))
 
@@ -194,7 +196,12 @@ def reschedule(session: Session, policy: Policy, case: Case, now: datetime) -> N
         (d for d in clocks.deadlines(policy, events, now) if d.kind == "first_response"), None
     )
     case.first_response_due = first.due_at if first else None
-    existing = list(session.execute(select(Timer).where(Timer.case_id == case.id)).scalars())
+    # The SLA timers only: other kinds (auto-resolve, pages) are kept by their own owners.
+    existing = list(
+        session.execute(
+            select(Timer).where(Timer.case_id == case.id, Timer.kind.in_(SLA_TIMER_KINDS))
+        ).scalars()
+    )
     announced = {
         (t.target or "", t.clock_start or case.opened_at)
         for t in existing

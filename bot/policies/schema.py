@@ -322,6 +322,8 @@ class Policy(_Model):
     channels: tuple[ChannelId, ...] = ()
     responders: Responders = Responders()
     requester_may_set_severity: bool = False
+    # Resolve a case that has waited on the requester this long (days of 24 hours).
+    auto_resolve_after: DurationField | None = None
     default_severity: Text | None = None
     calendars: dict[Text, CalendarSpec] = {}
     severities: tuple[Severity, ...]

@@ -377,8 +377,8 @@ def render(simulation: Simulation, tz: tzinfo | None = None) -> list[str]:
             (
                 "Page",
                 _instant(sim.page_at, tz),
-                "page on-call: this severity pages when the case opens "
-                "(escalation chains are not simulated yet)",
+                "page on-call: this severity is marked to page when the case opens; the bot "
+                "does not send pages yet (escalation chains are not simulated yet)",
             )
         )
     for a, b in sim.pauses:

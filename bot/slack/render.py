@@ -8,8 +8,11 @@ from typing import Any
 
 from bot.cases.view import CaseView
 from bot.policies.schema import Policy
+from bot.words import span
 
 SET_SEVERITY_ACTION = "set_severity"
+# The timeline's actor for what the bot does by itself (timers).
+SYSTEM_ACTOR = "escalation-bot"
 FEEDBACK_ACTION = "feedback"
 RATINGS = {"good": ":+1: Helpful", "bad": ":-1: Not helpful"}
 CASE_ACTION = "case_action"
@@ -194,23 +197,11 @@ def mentions(policy: Policy) -> str:
     return " ".join(people + groups)
 
 
-def span(d: timedelta) -> str:
-    """A duration as people say it: "15 min", "2 h 5 min", "3 d 4 h"."""
-    minutes = max(0, round(d.total_seconds() / 60))
-    if minutes < 1:
-        return "under a minute"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    return f"{mins} min"
-
-
 def case_changed(case: CaseView, data: dict[str, Any]) -> str:
     """The one line a change leaves in the case thread: who, what, from what to what, why."""
-    actor, what = f"<@{data.get('actor')}>", data.get("what")
+    who = str(data.get("actor"))
+    actor = "escalation-bot" if who == SYSTEM_ACTOR else f"<@{who}>"
+    what = data.get("what")
     note = f": {data['note']}" if data.get("note") else ""
     if what == "assigned":
         if data.get("new") == data.get("actor"):

@@ -75,8 +75,8 @@ def _fire_one(
     lag = max(0.0, (now - timer.due_at).total_seconds())
     TIMER_LAG.labels(timer.kind).observe(lag)
     on_lag(lag)
-    if case.status != "open":
-        return _drop(session, case, timer, now, f"the case is {case.status}")
+    if case.status == "resolved":
+        return _drop(session, case, timer, now, "the case is resolved")
     handler = HANDLERS.get(timer.kind)
     if handler is None or timer.target is None:
         return _drop(session, case, timer, now, f"no handler for timer kind {timer.kind!r}")

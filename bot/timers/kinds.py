@@ -12,11 +12,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.cases import lifecycle
 from bot.cases.service import notify, record
+from bot.clock import FixedClock
 from bot.db.models import Case, Timer
 from bot.metrics import BREACHES
 from bot.policies.schema import Policy
 from bot.sla import clocks
+from bot.words import span
 
 
 @dataclass(frozen=True)
@@ -143,4 +146,22 @@ def breach(f: Firing) -> str | None:
             **data,
         )
     notify(f.session, f.now, f.case, "case_card_update")
+    return None
+
+
+@handles("auto_resolve")
+def auto_resolve(f: Firing) -> str | None:
+    """A case that waited on the requester as long as the policy allows is resolved."""
+    started = lifecycle.last_wait_started(f.session, f.case)
+    if started is None or started != f.timer.clock_start:
+        return "the case is no longer in that wait"
+    waited = span(f.now - started)
+    lifecycle.resolve(
+        f.session,
+        FixedClock(f.now),
+        f.policy,
+        f.case,
+        "escalation-bot",
+        f"no answer from the requester for {waited}",
+    )
     return None
