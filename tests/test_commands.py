@@ -432,3 +432,32 @@ def test_a_wait_that_ended_does_not_resolve_the_case_later(patient_bot: Bot) -> 
     with bot.runtime.sessions() as session:
         note = session.execute(select(Timer.note).where(Timer.kind == "auto_resolve")).scalar_one()
     assert note == "the case is no longer in that wait"
+
+
+def test_list_show_assign_and_resume_by_command(bot: Bot) -> None:
+    bot.slack.add_user("U0ALEX0001", "alex")
+    first = open_case(bot)
+    open_case(bot)
+    assert run(bot, "/case", "assign CASE-1 <@U0ALEX0001|alex>")[2] == [
+        "CASE-1 is assigned to <@U0ALEX0001>."
+    ]
+    assert run(bot, "/case", "wait CASE-2")[2] == [
+        "CASE-2 is waiting on the requester; its clocks are stopped."
+    ]
+    due = "<!date^1767625200^{date_short_pretty} at {time}|Mon 05 Jan 2026 15:00 UTC>"
+    assert run(bot, "/case", "list")[2] == [
+        f"*CASE-1* SEV 3 - Medium, open, assigned to <@U0ALEX0001>: first response due {due}\n"
+        f"*CASE-2* SEV 3 - Medium, waiting: first response due {due}"
+    ]
+    assert run(bot, "/case", "resume CASE-2")[2] == ["CASE-2 is open again; its clocks run."]
+    assert run(bot, "/case", "resolve CASE-2")[2] == ["CASE-2 is resolved."]
+    assert run(bot, "/case", "list")[2][0].count("*CASE-") == 1
+    assert run(bot, "/case", "list all")[2][0].count("*CASE-") == 2
+    [case] = [c for c in bot.cases() if c.number == 1]
+    assert run(bot, "/case", "show CASE-1")[2] == [
+        f"*<{case.permalink}|CASE-1>*: SEV 3 - Medium, open\n"
+        f"Requester: <@{CUSTOMER}>\n"
+        "Assigned to: <@U0ALEX0001>\n"
+        f"First response: due {due}"
+    ]
+    assert thread_lines(bot, first)[0] == f"<@{ENGINEER}> assigned CASE-1 to <@U0ALEX0001>."

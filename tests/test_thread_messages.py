@@ -118,3 +118,17 @@ def test_a_reply_in_a_thread_with_two_cases_counts_for_both(bot: Bot) -> None:
     assert say(bot, ENGINEER, "looking at both", root) == 200
     bot.settle()
     assert [c.first_response_at == bot.clock.now() for c in bot.cases()] == [True, True]
+
+
+def test_a_bots_reply_does_not_count(bot: Bot) -> None:
+    root = open_case(bot)
+    event = _reply_event(bot, ENGINEER, root, "bot_message")
+    event["event"]["bot_id"] = "B0OTHERBOT"
+    assert bot.driver.event(event).status == 200
+    plain = _reply_event(bot, ENGINEER, root, None)
+    plain["event"]["bot_id"] = "B0OTHERBOT"  # an app posting as a user-like message
+    assert bot.driver.event(plain).status == 200
+    bot.settle()
+    [case] = bot.cases()
+    assert case.first_response_at is None
+    assert kinds(bot) == ["opened"]
