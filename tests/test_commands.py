@@ -461,3 +461,31 @@ def test_list_show_assign_and_resume_by_command(bot: Bot) -> None:
         f"First response: due {due}"
     ]
     assert thread_lines(bot, first)[0] == f"<@{ENGINEER}> assigned CASE-1 to <@U0ALEX0001>."
+
+
+def test_a_rating_asks_for_an_optional_comment_kept_once(bot: Bot) -> None:
+    from slack_sdk.models.views import View
+
+    root = open_case(bot)
+    run(bot, "/case", "resolve CASE-1")
+    assert rate(bot, root, "bad", CUSTOMER) == ["Thanks for rating CASE-1."]
+    [view] = [c.params["view"] for c in bot.slack.calls("views.open") if c.ok]
+    View(**view).validate_json()
+    assert view["callback_id"] == "feedback_comment"
+
+    def comment(text: str) -> None:
+        payload = payloads.view_submission(
+            "feedback_comment",
+            {"comment": {"pick": {"type": "plain_text_input", "value": text}}},
+            user=CUSTOMER,
+            team=bot.slack.team_id,
+            private_metadata=view["private_metadata"],
+        )
+        assert bot.driver.interaction(payload).status == 200
+        bot.settle()
+
+    comment("It took a day to hear back.")
+    comment("Second thoughts")
+    with bot.runtime.sessions() as session:
+        stored = session.execute(select(Feedback.rating, Feedback.comment)).all()
+    assert [tuple(r) for r in stored] == [("bad", "It took a day to hear back.")]

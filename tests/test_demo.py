@@ -34,4 +34,5 @@ def test_demo_prints_a_transcript_with_case_1_and_the_thread_reply() -> None:
         "@bot: :white_check_mark: CASE-1 resolved after 1 h 49 min. First response: after"
         " 1 h 4 min, missed by 4 min. Waiting on the requester: 20 min. Breaches: 1." in out
     )
+    assert "(only @ana sees) Thanks for rating CASE-1." in out
     assert "xoxb-" not in out + result.stderr

@@ -84,6 +84,11 @@ def parse_case(text: str) -> Command:
         if len(words) > 2 or (len(words) == 2 and words[1].lower() != "all"):
             raise UsageError("Usage: `/case list [all]`")
         return Command("list", all=len(words) == 2)
+    if verb == "comment":
+        # What the feedback modal sends; not typed by people.
+        if len(words) >= 2 and case_number(words[1]) is not None:
+            return Command("comment", case_number(words[1]), note=" ".join(words[2:]))
+        raise UsageError(f"`/case {words[0][:40]}` is not a command I know.\n{CASE_USAGE}")
     if verb == "rate":
         # What the rating buttons under a resolution summary send; not typed by people.
         if len(words) == 3 and case_number(words[1]) is not None and words[2] in RATINGS:

@@ -284,3 +284,12 @@ def last_wait_started(session: Session, case: Case) -> datetime | None:
             CaseEvent.case_id == case.id, CaseEvent.kind == "waiting_on_requester"
         )
     ).scalar_one_or_none()
+
+
+def comment_feedback(session: Session, case: Case, user: str, comment: str) -> bool:
+    """The requester's optional comment on their rating; the first one is kept."""
+    found = session.get(Feedback, case.id)
+    if found is None or found.user_id != user or found.comment is not None or not comment:
+        return False
+    found.comment = comment[:3000]
+    return True

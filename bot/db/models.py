@@ -157,6 +157,7 @@ class Feedback(Base):
     )
     user_id: Mapped[str] = mapped_column(String(40))
     rating: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
 
 

@@ -175,6 +175,24 @@ class Demo:
         clock.advance(timedelta(minutes=25))
         self.say(f"   ... {readable(clock.now())}")
         self.command(runtime, driver, "/case", f"resolve {case.key} registry failed over")
+        summary = [m for m in slack.posted_messages(SUPPORT) if m.thread_ts == ts][-1]
+        self.say("#support (thread)  @ana presses [:+1: Helpful] under the summary")
+        driver.interaction(
+            payloads.block_actions(
+                action_id="feedback:good",
+                value=f"{case.number}:good",
+                user=CUSTOMER,
+                channel=SUPPORT,
+                message_ts=summary.ts,
+                team=slack.team_id,
+                response_url=slack.response_url("rating"),
+            )
+        )
+        runtime.settle()
+        for answer in slack.responses("rating"):
+            self.say(f"          (only @ana sees) {answer['text']}")
+        if slack.opened_views():
+            self.say("          (a window asks @ana for an optional comment)")
         self.say()
         self.say("== the case's timeline, as stored ==")
         with runtime.sessions() as session:

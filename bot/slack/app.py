@@ -182,6 +182,7 @@ def build_app(
     commands.register(app, store)
     commands.register_buttons(app, store)
     commands.register_feedback(app, store)
+    commands.register_feedback_comment(app, store)
 
     @app.event(re.compile(".*"))
     def on_other_event() -> None:

@@ -175,7 +175,8 @@ def register_feedback(app: App, store: Callable[[InboundRequest], None]) -> None
         if rating not in RATINGS:
             return
         url = body.get("response_url")
-        stamp = str(action.get("action_ts") or body.get("trigger_id") or "")
+        trigger = body.get("trigger_id")
+        stamp = str(action.get("action_ts") or trigger or "")
         store(
             InboundRequest(
                 kind="command",
@@ -187,7 +188,42 @@ def register_feedback(app: App, store: Callable[[InboundRequest], None]) -> None
                     "user_id": user,
                     "channel_id": channel,
                     "response_url": url if isinstance(url, str) else None,
+                    "trigger_id": trigger if isinstance(trigger, str) else None,
                 },
+            )
+        )
+
+
+def register_feedback_comment(app: App, store: Callable[[InboundRequest], None]) -> None:
+    @app.view(views.FEEDBACK_MODAL)
+    def on_comment(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ack()
+        comment = views.comment_of(view)
+        team = guard.slack_id(installation_team(body))
+        user = guard.slack_id((body.get("user") or {}).get("id"))
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            meta = {}
+        meta = meta if isinstance(meta, dict) else {}
+        channel = guard.slack_id(meta.get("channel"))
+        number = meta.get("case")
+        if not (comment and team and user and channel and isinstance(number, int)):
+            return
+        store(
+            InboundRequest(
+                kind="command",
+                team_id=team,
+                dedupe_key=guard.key("comment", team, user, str(view.get("id") or number)),
+                payload=guard.storable(
+                    {
+                        "command": "/case",
+                        "text": f"comment CASE-{number} {comment}",
+                        "user_id": user,
+                        "channel_id": channel,
+                        "response_url": None,
+                    }
+                ),
             )
         )
 
@@ -231,6 +267,8 @@ class CommandIntake:
                 return self._reply(row, self._show(case, policy))
             if command.verb == "rate":
                 return self._rate(row, case.id, user, command.level or "", source)
+            if command.verb == "comment":
+                return self._comment(case.id, user, command.note)
         responders = policy.responders
         is_responder = self.directory.is_responder(
             responders.users, responders.groups, case.requester_id, user, row.team_id
@@ -352,8 +390,29 @@ class CommandIntake:
                 "not_requester": f"Only the requester can rate {current.key}.",
             }[outcome]
             self._enqueue_reply(session, row, text)
+            trigger = row.payload.get("trigger_id")
+            if outcome == "thanks" and trigger:
+                view = views.feedback_modal(current.key, current.number, current.channel_id)
+                service.enqueue(
+                    session,
+                    self.clock.now(),
+                    team_id=row.team_id,
+                    channel_id=current.channel_id,
+                    intent="open_view",
+                    dedupe_key=f"view:{row.id}",
+                    trigger_id=trigger,
+                    view=view,
+                )
 
         return rate
+
+    def _comment(self, case_id: int, user: str, comment: str) -> Effects:
+        def keep(session: Session) -> None:
+            current = session.get(Case, case_id)
+            if current is not None and lifecycle.comment_feedback(session, current, user, comment):
+                service.record(session, current, self.clock.now(), user, "feedback_comment")
+
+        return keep
 
     # -- answers --------------------------------------------------------------------------
 

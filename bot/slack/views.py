@@ -107,3 +107,39 @@ def submitted(view: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     if not values[LEVEL_BLOCK]:
         errors[LEVEL_BLOCK] = "Pick a severity."
     return values, errors
+
+
+FEEDBACK_MODAL = "feedback_comment"
+COMMENT_BLOCK = "comment"
+
+
+def feedback_modal(case_key: str, number: int, channel: str) -> dict[str, Any]:
+    """After a rating: an optional comment, in the requester's own words."""
+    return {
+        "type": "modal",
+        "callback_id": FEEDBACK_MODAL,
+        "private_metadata": json.dumps({"channel": channel, "case": number}),
+        "title": {"type": "plain_text", "text": "Thanks for rating"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Skip"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": COMMENT_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": f"Anything to add about {case_key}?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": PICK,
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+            }
+        ],
+    }
+
+
+def comment_of(view: dict[str, Any]) -> str:
+    state = (view.get("state") or {}).get("values") or {}
+    value = ((state.get(COMMENT_BLOCK) or {}).get(PICK) or {}).get("value")
+    return value.strip() if isinstance(value, str) else ""

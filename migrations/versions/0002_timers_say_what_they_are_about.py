@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("user_id", sa.String(length=40), nullable=False),
         sa.Column("rating", sa.String(length=20), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
         sa.PrimaryKeyConstraint("case_id"),
