@@ -189,8 +189,8 @@ class Demo:
             )
         )
         runtime.settle()
-        for answer in slack.responses("rating"):
-            self.say(f"          (only @ana sees) {answer['text']}")
+        for rated in slack.responses("rating"):
+            self.say(f"          (only @ana sees) {rated['text']}")
         if slack.opened_views():
             self.say("          (a window asks @ana for an optional comment)")
         self.say()
