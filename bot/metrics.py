@@ -16,8 +16,12 @@ INBOX_PARKED = Counter(
 )
 CASES_OPENED = Counter("escbot_cases_opened_total", "Cases opened")
 OUTBOX_SENT = Counter("escbot_outbox_sent_total", "Slack writes delivered", ["intent"])
-OUTBOX_RETRIED = Counter("escbot_outbox_retried_total", "Slack writes deferred", ["intent"])
-OUTBOX_FAILED = Counter("escbot_outbox_failed_total", "Slack writes given up on", ["intent"])
+OUTBOX_RETRIED = Counter(
+    "escbot_outbox_retried_total", "Slack writes deferred", ["intent", "method"]
+)
+OUTBOX_FAILED = Counter(
+    "escbot_outbox_failed_total", "Slack writes given up on", ["intent", "method"]
+)
 ACK_SECONDS = Histogram(
     "escbot_ack_seconds",
     "Time from receiving a Slack request to acking it",

@@ -489,3 +489,26 @@ def test_a_rating_asks_for_an_optional_comment_kept_once(bot: Bot) -> None:
     with bot.runtime.sessions() as session:
         stored = session.execute(select(Feedback.rating, Feedback.comment)).all()
     assert [tuple(r) for r in stored] == [("bad", "It took a day to hear back.")]
+
+
+def test_the_card_shows_a_running_next_response_clock(cet_bot: Bot) -> None:
+    """Four priorities, Critical: next response in 2 open hours (06:00-18:00 CET)."""
+    root = open_case(cet_bot)
+    assert say(cet_bot, ENGINEER, "looking", root) == 200
+    cet_bot.settle()
+    cet_bot.clock.advance(timedelta(minutes=30))
+    assert say(cet_bot, CUSTOMER, "any news?", root) == 200
+    cet_bot.settle()
+
+    def fields() -> list[str]:
+        last = [c for c in cet_bot.slack.calls("chat.update") if c.ok][-1]
+        return [f["text"] for f in last.params["blocks"][1]["fields"]]
+
+    # Asked at 09:30 UTC (10:30 CET): due 11:30 UTC, shown in the calendar's zone.
+    assert fields()[-1] == (
+        "*Next response*\ndue <!date^1767612600^{date_short_pretty} at {time}|"
+        "Mon 05 Jan 2026 12:30 CET>"
+    )
+    assert say(cet_bot, ENGINEER, "fixed", root) == 200
+    cet_bot.settle()
+    assert not any(f.startswith("*Next response*") for f in fields())

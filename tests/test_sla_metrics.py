@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tests.conftest import ENGINEER, Bot
 from tests.test_poison_rows import metrics
@@ -47,3 +47,19 @@ def test_late_timers_give_one_warning_and_one_all_clear(bot: Bot, caplog) -> Non
         "timers are firing 10800 s after their due time",
         "timers are firing on time again",
     ]
+
+
+def test_outbox_failures_are_counted_by_intent_and_method(bot: Bot) -> None:
+    before = metrics(bot)
+    bot.slack.fail("chat.postMessage", status=429, retry_after=1, times=1)
+    bot.slack.fail("chat.postMessage", error="channel_not_found", times=1)
+    open_case(bot)
+    bot.clock.advance(timedelta(seconds=1))  # the Retry-After
+    bot.settle()
+    seen = metrics(bot)
+
+    def delta(name: str) -> float:
+        return seen.get(name, 0.0) - before.get(name, 0.0)
+
+    assert delta('escbot_outbox_retried_total{intent="case_card",method="chat.postMessage"}') == 1
+    assert delta('escbot_outbox_failed_total{intent="case_card",method="chat.postMessage"}') == 1

@@ -192,10 +192,12 @@ def reschedule(session: Session, policy: Policy, case: Case, now: datetime) -> N
     a clock whose breach was announced gets no second one."""
     session.flush()
     events = clock_events(session, case)
-    first = next(
-        (d for d in clocks.deadlines(policy, events, now) if d.kind == "first_response"), None
-    )
+    found = clocks.deadlines(policy, events, now)
+    first = next((d for d in found if d.kind == "first_response"), None)
     case.first_response_due = first.due_at if first else None
+    # The card shows a next-response clock while one runs (unanswered, not paused).
+    running = [d for d in found if d.kind == "next_response" and d.met_at is None and d.due_at]
+    case.next_response_due = running[-1].due_at if running else None
     # The SLA timers only: other kinds (auto-resolve, pages) are kept by their own owners.
     existing = list(
         session.execute(
@@ -420,6 +422,7 @@ def record_message(
         case.status = "open"  # the requester answered: the clocks run again
         notify(session, now, case, "case_card_update")
     first = role == "responder" and case.first_response_at is None
+    next_before = case.next_response_due
     if first:
         case.first_response_at = at
         case.first_response_by = user
@@ -427,5 +430,5 @@ def record_message(
         FIRST_RESPONSES.labels("met" if due is None or at < due else "missed").inc()
     case.updated_at = now
     reschedule(session, policy, case, now)
-    if first:
+    if first or case.next_response_due != next_before:
         notify(session, now, case, "case_card_update")

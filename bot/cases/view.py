@@ -24,6 +24,7 @@ class CaseView:
     first_response_due: datetime | None
     first_response_at: datetime | None
     first_response_by: str | None
+    next_response_due: datetime | None
     assignee_id: str | None
     card_ts: str | None
 
@@ -48,6 +49,7 @@ class CaseView:
             first_response_due=case.first_response_due,
             first_response_at=case.first_response_at,
             first_response_by=case.first_response_by,
+            next_response_due=case.next_response_due,
             assignee_id=case.assignee_id,
             card_ts=case.card_ts,
         )

@@ -186,7 +186,7 @@ class Deliverer:
             self._finish(row_id, "skipped", None, None)
             return "skipped"
         except Exception as exc:
-            self._retry_or_fail(row_id, intent, channel, exc)
+            self._retry_or_fail(row_id, intent, channel, exc, method="render")
             return "failed"
         if method == "chat.postMessage":
             kwargs["metadata"] = {
@@ -212,7 +212,7 @@ class Deliverer:
                 resp = self.client.api_call(method, json=kwargs)
                 answer = dict(resp.data) if isinstance(resp.data, dict) else {}
         except Exception as exc:
-            return self._retry_or_fail(row_id, intent, channel, exc)
+            return self._retry_or_fail(row_id, intent, channel, exc, method=method)
         self._finish(
             row_id, "sent", {"ts": answer.get("ts"), "channel": answer.get("channel")}, view
         )
@@ -277,7 +277,9 @@ class Deliverer:
                     .values(status="skipped", sent_at=now)
                 )
 
-    def _retry_or_fail(self, row_id: int, intent: str, channel: str, exc: Exception) -> str:
+    def _retry_or_fail(
+        self, row_id: int, intent: str, channel: str, exc: Exception, method: str
+    ) -> str:
         now = self.clock.now()
         wait = retry_after(exc)
         answered = isinstance(exc, SlackApiError)
@@ -292,17 +294,17 @@ class Deliverer:
                 self._channel_free[channel] = now + timedelta(seconds=wait)
                 row.status = "pending"
                 row.next_attempt_at = now + timedelta(seconds=wait)
-                OUTBOX_RETRIED.labels(intent).inc()
+                OUTBOX_RETRIED.labels(intent, method).inc()
                 log.warning("outbox %s rate limited: retry in %.0fs", row_id, wait)
                 return "deferred"
             if is_transient(exc) and row.attempts < MAX_ATTEMPTS:
                 delay = min(120.0, 2.0 ** min(row.attempts, 7))
                 row.status = "pending"
                 row.next_attempt_at = now + timedelta(seconds=delay)
-                OUTBOX_RETRIED.labels(intent).inc()
+                OUTBOX_RETRIED.labels(intent, method).inc()
                 log.warning("outbox %s deferred %.0fs: %s", row_id, delay, error)
                 return "deferred"
             row.status = "failed"
-            OUTBOX_FAILED.labels(intent).inc()
+            OUTBOX_FAILED.labels(intent, method).inc()
             log.error("outbox %s failed for good: %s", row_id, error)
             return "failed"

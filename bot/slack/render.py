@@ -78,6 +78,14 @@ def case_card(
         },
         {"type": "mrkdwn", "text": f"*Status*\n{STATUS_NAMES.get(case.status, case.status)}"},
     ]
+    if case.next_response_due is not None and case.status == "open":
+        tz = _tz(policy, case.severity)
+        fields.append(
+            {
+                "type": "mrkdwn",
+                "text": f"*Next response*\ndue {slack_date(case.next_response_due, tz)}",
+            }
+        )
     buttons = [
         {
             "type": "button",

@@ -53,6 +53,7 @@ def upgrade() -> None:
     # the foreign keys that point at it.
     op.add_column("cases", sa.Column("first_response_by", sa.String(length=40), nullable=True))
     op.add_column("cases", sa.Column("assignee_id", sa.String(length=40), nullable=True))
+    op.add_column("cases", sa.Column("next_response_due", sa.DateTime(timezone=True)))
     op.create_table(
         "feedback",
         sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -67,6 +68,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("feedback")
+    op.execute("ALTER TABLE cases DROP COLUMN next_response_due")
     op.execute("ALTER TABLE cases DROP COLUMN assignee_id")
     op.execute("ALTER TABLE cases DROP COLUMN first_response_by")
     timers = sa.table(
