@@ -87,11 +87,12 @@ def test_severity_without_a_case_needs_exactly_one_open_case(bot: Bot) -> None:
 
 def test_a_case_of_another_channel_is_answered_as_one_that_does_not_exist(bot: Bot) -> None:
     bot.slack.add_channel(OTHER, "other", bot_member=True)
+    # Before CASE-1 exists anywhere, then once it exists in #support: the same bytes.
+    forms = [("/severity", "CASE-1 sev1 outage"), ("/case", "show CASE-1"), ("/case", "take 1")]
+    missing = [run(bot, command, text, channel=OTHER)[2] for command, text in forms]
     open_case(bot)
-    elsewhere = run(bot, "/severity", "CASE-1 sev1", channel=OTHER)[2]
-    missing = run(bot, "/severity", "CASE-1 sev1", channel=OTHER)[2]
-    assert elsewhere == missing == ["No case CASE-1 in this channel."]
-    assert run(bot, "/case", "show CASE-1", channel=OTHER)[2] == ["No case CASE-1 in this channel."]
+    elsewhere = [run(bot, command, text, channel=OTHER)[2] for command, text in forms]
+    assert elsewhere == missing == [["No case CASE-1 in this channel."]] * 3
     assert run(bot, "/case", "show CASE-77")[2] == ["No case CASE-77 in this channel."]
     [case] = bot.cases()
     assert case.severity == "sev3"
