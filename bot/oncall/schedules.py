@@ -1,0 +1,146 @@
+"""Who is on call at an instant: rotations in layers, with overrides. Pure: no I/O.
+
+A layer hands its rotation on every `shift` from `start`, counted in the schedule's local
+wall-clock time, so a weekly handoff at Monday 09:00 stays at 09:00 across daylight-saving
+changes (the shift that contains the change is an hour shorter or longer). A layer with
+`only` is active only in that weekly window (an overnight window, 18:00 to 09:00, runs from
+the listed day into the next). Where several layers have someone, the later layer wins; an
+override wins over every layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from itertools import pairwise
+
+Naive = datetime  # local wall-clock time of the schedule, without a zone
+
+
+@dataclass(frozen=True)
+class Window:
+    """Days of the week (0 = Monday) and the local hours [start, end) on each."""
+
+    days: frozenset[int]
+    start: time
+    end: time
+
+    def contains(self, local: Naive) -> bool:
+        t, day = local.time(), local.weekday()
+        if self.start < self.end:
+            return day in self.days and self.start <= t < self.end
+        # Overnight: from `start` on a listed day to `end` on the next day.
+        return (day in self.days and t >= self.start) or (
+            (day - 1) % 7 in self.days and t < self.end
+        )
+
+
+@dataclass(frozen=True)
+class Layer:
+    rotation: tuple[str, ...]
+    shift: timedelta
+    start: Naive
+    only: Window | None = None
+
+    def __post_init__(self) -> None:
+        if not self.rotation:
+            raise ValueError("a rotation needs at least one person")
+        if self.shift <= timedelta(0):
+            raise ValueError("a shift must be longer than zero")
+
+    def at(self, local: Naive) -> str | None:
+        if local < self.start or (self.only is not None and not self.only.contains(local)):
+            return None
+        turns = (local - self.start) // self.shift
+        return self.rotation[turns % len(self.rotation)]
+
+    def boundaries(self, start: Naive, end: Naive) -> Iterator[Naive]:
+        """Local instants in [start, end) where this layer may change hands."""
+        if end <= self.start:
+            return
+        first = max(start, self.start)
+        turn = self.start + ((first - self.start) // self.shift) * self.shift
+        while turn < end:
+            if turn >= start:
+                yield turn
+            turn += self.shift
+        if self.only is not None:
+            day = datetime.combine(start.date(), time()) - timedelta(days=1)
+            while day < end:
+                for edge in (self.only.start, self.only.end):
+                    at = datetime.combine(day.date(), edge)
+                    if start <= at < end:
+                        yield at
+                day += timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Override:
+    user: str
+    start: Naive
+    end: Naive
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError("an override must end after it starts")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    tz: tzinfo
+    layers: tuple[Layer, ...]
+    overrides: tuple[Override, ...] = field(default=())
+
+    def local(self, instant: datetime) -> Naive:
+        if instant.tzinfo is None:
+            raise ValueError("pass an aware instant")
+        return instant.astimezone(self.tz).replace(tzinfo=None)
+
+    def instant(self, local: Naive) -> datetime:
+        """The UTC instant of a local time; a time skipped by a clock change counts as the
+        moment after the change, a repeated one as its first occurrence."""
+        aware = local.replace(tzinfo=self.tz, fold=0)
+        back = aware.astimezone(UTC).astimezone(self.tz).replace(tzinfo=None)
+        if back != local:  # in the gap of a spring-forward change
+            aware = local.replace(tzinfo=self.tz, fold=1)
+        return aware.astimezone(UTC)
+
+    def on_call(self, instant: datetime) -> str | None:
+        """Who is on call at `instant`, or None if nobody is."""
+        local = self.local(instant)
+        for override in reversed(self.overrides):
+            if override.start <= local < override.end:
+                return override.user
+        for layer in reversed(self.layers):
+            who = layer.at(local)
+            if who is not None:
+                return who
+        return None
+
+    def shifts(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str | None]]:
+        """Who is on call from `start` to `end`, as consecutive (from, to, user) spans."""
+        lo, hi = self.local(start), self.local(end)
+        edges = {lo, hi}
+        for layer in self.layers:
+            edges.update(layer.boundaries(lo, hi))
+        for override in self.overrides:
+            edges.update(e for e in (override.start, override.end) if lo <= e < hi)
+        instants = sorted({start, end, *(self.instant(e) for e in edges)})
+        instants = [t for t in instants if start <= t <= end]
+        out: list[tuple[datetime, datetime, str | None]] = []
+        for a, b in pairwise(instants):
+            who = self.on_call(a)
+            if out and out[-1][2] == who:
+                out[-1] = (out[-1][0], b, who)
+            else:
+                out.append((a, b, who))
+        return out
+
+    def next_handoff(
+        self, instant: datetime, horizon: timedelta = timedelta(days=60)
+    ) -> tuple[datetime, str | None] | None:
+        """When the person on call next changes, and to whom, within `horizon`."""
+        spans = self.shifts(instant, instant + horizon)
+        return (spans[1][0], spans[1][2]) if len(spans) > 1 else None
