@@ -81,6 +81,28 @@ def _changed(
     )
 
 
+def _move(
+    session: Session,
+    clock: Clock,
+    policy: Policy,
+    case: Case,
+    actor: str,
+    status: str,
+    event: str,
+    what: str,
+    source: str | None,
+    **data: str,
+) -> datetime:
+    """A change of status: the timeline entry `event`, recomputed clocks and timers, the
+    card and the thread line `what`. Returns the instant of the change."""
+    now = clock.now()
+    case.status = status
+    record(session, case, now, actor, event, source, **data)
+    reschedule(session, policy, case, now)
+    _changed(session, now, case, actor, what, source, **data)
+    return now
+
+
 def assign(
     session: Session,
     clock: Clock,
@@ -114,11 +136,18 @@ def wait(
         raise CaseError(f"{case.key} is resolved.")
     if case.status == WAITING:
         return False
-    now = clock.now()
-    case.status = WAITING
-    record(session, case, now, actor, "waiting_on_requester", source, note=note)
-    reschedule(session, policy, case, now)
-    _changed(session, now, case, actor, "waiting", source, note=note)
+    now = _move(
+        session,
+        clock,
+        policy,
+        case,
+        actor,
+        WAITING,
+        "waiting_on_requester",
+        "waiting",
+        source,
+        note=note,
+    )
     if policy.auto_resolve_after is not None:
         after = policy.auto_resolve_after.to_timedelta(timedelta(days=1))
         session.add(
@@ -145,11 +174,7 @@ def resume(
 ) -> bool:
     if case.status != WAITING:
         return False
-    now = clock.now()
-    case.status = OPEN
-    record(session, case, now, actor, "resumed", source)
-    reschedule(session, policy, case, now)
-    _changed(session, now, case, actor, "resumed", source)
+    _move(session, clock, policy, case, actor, OPEN, "resumed", "resumed", source)
     return True
 
 
@@ -165,11 +190,7 @@ def reopen(
     next-response clock and a resolution clock from now)."""
     if case.status != RESOLVED:
         return False
-    now = clock.now()
-    case.status = OPEN
-    record(session, case, now, actor, "reopened", source)
-    reschedule(session, policy, case, now)
-    _changed(session, now, case, actor, "reopened", source)
+    _move(session, clock, policy, case, actor, OPEN, "reopened", "reopened", source)
     return True
 
 
@@ -218,11 +239,9 @@ def resolve(
 ) -> bool:
     if case.status == RESOLVED:
         return False
-    now = clock.now()
-    case.status = RESOLVED
-    record(session, case, now, actor, "resolved", source, note=note)
-    reschedule(session, policy, case, now)
-    _changed(session, now, case, actor, "resolved", source, note=note)
+    now = _move(
+        session, clock, policy, case, actor, RESOLVED, "resolved", "resolved", source, note=note
+    )
     notify(
         session,
         now,

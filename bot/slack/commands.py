@@ -37,6 +37,53 @@ def parse(name: str, text: str) -> Command:
     return parse_severity(text) if name == "/severity" else parse_case(text)
 
 
+def command_row(
+    team: str,
+    user: str,
+    channel: str,
+    command: str,
+    text: str,
+    key: str,
+    response_url: object = None,
+    trigger_id: object = None,
+) -> InboundRequest:
+    """The inbox row of a command, however it came: typed, a button, a modal."""
+    return InboundRequest(
+        kind="command",
+        team_id=team,
+        dedupe_key=key,
+        payload=guard.storable(
+            {
+                "command": command,
+                "text": text,
+                "user_id": user,
+                "channel_id": channel,
+                "response_url": response_url if isinstance(response_url, str) else None,
+                "trigger_id": trigger_id if isinstance(trigger_id, str) else None,
+            }
+        ),
+    )
+
+
+def _actor(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The workspace and user of an interaction (button press, modal submission)."""
+    user = body.get("user") or {}
+    return guard.slack_id(installation_team(body)), guard.slack_id(user.get("id"))
+
+
+def _action_channel(body: dict[str, Any]) -> str | None:
+    where = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    return guard.slack_id(where)
+
+
+def _view_meta(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 def register(app: App, store: Callable[[InboundRequest], None]) -> None:
     @app.command(re.compile(f"^({'|'.join(re.escape(c) for c in COMMANDS)})$"))
     def on_command(ack: Ack, body: dict[str, Any]) -> None:
@@ -55,22 +102,10 @@ def register(app: App, store: Callable[[InboundRequest], None]) -> None:
             ack(response_type="ephemeral", text="This command is missing its channel or user.")
             return
         trigger = body.get("trigger_id")
-        url = body.get("response_url")
+        key = guard.key("command", team, user, str(trigger or text))
         store(
-            InboundRequest(
-                kind="command",
-                team_id=team,
-                dedupe_key=guard.key("command", team, user, str(trigger or text)),
-                payload=guard.storable(
-                    {
-                        "command": name,
-                        "text": text,
-                        "user_id": user,
-                        "channel_id": channel,
-                        "response_url": url if isinstance(url, str) else None,
-                        "trigger_id": trigger if isinstance(trigger, str) else None,
-                    }
-                ),
+            command_row(
+                team, user, channel, name, str(text or ""), key, body.get("response_url"), trigger
             )
         )
         ack()
@@ -82,13 +117,8 @@ def register(app: App, store: Callable[[InboundRequest], None]) -> None:
             ack(response_action="errors", errors=errors)  # shown under the fields
             return
         ack()
-        team = guard.slack_id(installation_team(body))
-        user = guard.slack_id((body.get("user") or {}).get("id"))
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            meta = {}
-        channel = guard.slack_id(meta.get("channel") if isinstance(meta, dict) else None)
+        team, user = _actor(body)
+        channel = guard.slack_id(_view_meta(view).get("channel"))
         if not (team and user and channel):
             return
         text = " ".join(
@@ -100,22 +130,8 @@ def register(app: App, store: Callable[[InboundRequest], None]) -> None:
             )
             if part
         )
-        store(
-            InboundRequest(
-                kind="command",
-                team_id=team,
-                dedupe_key=guard.key("modal", team, user, str(view.get("id") or text)),
-                payload=guard.storable(
-                    {
-                        "command": "/severity",
-                        "text": text,
-                        "user_id": user,
-                        "channel_id": channel,
-                        "response_url": None,
-                    }
-                ),
-            )
-        )
+        key = guard.key("modal", team, user, str(view.get("id") or text))
+        store(command_row(team, user, channel, "/severity", text, key))
 
 
 def register_buttons(app: App, store: Callable[[InboundRequest], None]) -> None:
@@ -125,34 +141,18 @@ def register_buttons(app: App, store: Callable[[InboundRequest], None]) -> None:
     @app.action(re.compile(rf"^{CASE_ACTION}:"))
     def on_case_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        team = guard.slack_id(installation_team(body))
-        user = guard.slack_id((body.get("user") or {}).get("id"))
-        where = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id"
-        )
-        channel = guard.slack_id(where)
+        team, user = _actor(body)
+        channel = _action_channel(body)
         value = action.get("value")
         number, _, verb = value.partition(":") if isinstance(value, str) else ("", "", "")
         if not (team and user and channel) or guard.small_number(number) is None:
             return
         if verb not in ("take", "wait", "resume", "resolve"):
             return
-        url = body.get("response_url")
         stamp = str(action.get("action_ts") or body.get("trigger_id") or "")
-        store(
-            InboundRequest(
-                kind="command",
-                team_id=team,
-                dedupe_key=guard.key("button", team, user, stamp, str(action.get("action_id"))),
-                payload={
-                    "command": "/case",
-                    "text": f"{verb} CASE-{int(number)}",
-                    "user_id": user,
-                    "channel_id": channel,
-                    "response_url": url if isinstance(url, str) else None,
-                },
-            )
-        )
+        key = guard.key("button", team, user, stamp, str(action.get("action_id")))
+        text = f"{verb} CASE-{int(number)}"
+        store(command_row(team, user, channel, "/case", text, key, body.get("response_url")))
 
 
 def register_feedback(app: App, store: Callable[[InboundRequest], None]) -> None:
@@ -162,35 +162,19 @@ def register_feedback(app: App, store: Callable[[InboundRequest], None]) -> None
     @app.action(re.compile(rf"^{FEEDBACK_ACTION}:"))
     def on_feedback(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        team = guard.slack_id(installation_team(body))
-        user = guard.slack_id((body.get("user") or {}).get("id"))
-        where = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id"
-        )
-        channel = guard.slack_id(where)
+        team, user = _actor(body)
+        channel = _action_channel(body)
         value = action.get("value")
         number, _, rating = value.partition(":") if isinstance(value, str) else ("", "", "")
         if not (team and user and channel) or guard.small_number(number) is None:
             return
         if rating not in RATINGS:
             return
-        url = body.get("response_url")
         trigger = body.get("trigger_id")
-        stamp = str(action.get("action_ts") or trigger or "")
+        key = guard.key("rate", team, user, str(action.get("action_ts") or trigger or ""))
+        text = f"rate CASE-{int(number)} {rating}"
         store(
-            InboundRequest(
-                kind="command",
-                team_id=team,
-                dedupe_key=guard.key("rate", team, user, stamp),
-                payload={
-                    "command": "/case",
-                    "text": f"rate CASE-{int(number)} {rating}",
-                    "user_id": user,
-                    "channel_id": channel,
-                    "response_url": url if isinstance(url, str) else None,
-                    "trigger_id": trigger if isinstance(trigger, str) else None,
-                },
-            )
+            command_row(team, user, channel, "/case", text, key, body.get("response_url"), trigger)
         )
 
 
@@ -199,33 +183,14 @@ def register_feedback_comment(app: App, store: Callable[[InboundRequest], None])
     def on_comment(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
         comment = views.comment_of(view)
-        team = guard.slack_id(installation_team(body))
-        user = guard.slack_id((body.get("user") or {}).get("id"))
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            meta = {}
-        meta = meta if isinstance(meta, dict) else {}
+        team, user = _actor(body)
+        meta = _view_meta(view)
         channel = guard.slack_id(meta.get("channel"))
         number = meta.get("case")
         if not (comment and team and user and channel and isinstance(number, int)):
             return
-        store(
-            InboundRequest(
-                kind="command",
-                team_id=team,
-                dedupe_key=guard.key("comment", team, user, str(view.get("id") or number)),
-                payload=guard.storable(
-                    {
-                        "command": "/case",
-                        "text": f"comment CASE-{number} {comment}",
-                        "user_id": user,
-                        "channel_id": channel,
-                        "response_url": None,
-                    }
-                ),
-            )
-        )
+        key = guard.key("comment", team, user, str(view.get("id") or number))
+        store(command_row(team, user, channel, "/case", f"comment CASE-{number} {comment}", key))
 
 
 class CommandIntake:
@@ -443,7 +408,7 @@ class CommandIntake:
             lines.append(
                 f"*{case.key}* {_severity_name(policy, case.severity)}, {case.status}"
                 + (f", assigned to <@{case.assignee_id}>" if case.assignee_id else "")
-                + f": first response {first_response(_view(case), policy, self.clock.now())}"
+                + f": first response {first_response(CaseView.of(case), policy, self.clock.now())}"
             )
         return "\n".join(lines)
 
@@ -453,7 +418,7 @@ class CommandIntake:
             f"*{link}*: {_severity_name(policy, case.severity)}, {case.status}",
             f"Requester: <@{case.requester_id}>" if case.requester_id else "Requester: unknown",
             f"Assigned to: <@{case.assignee_id}>" if case.assignee_id else "Assigned to: nobody",
-            f"First response: {first_response(_view(case), policy, self.clock.now())}",
+            f"First response: {first_response(CaseView.of(case), policy, self.clock.now())}",
         ]
         return "\n".join(lines)
 
@@ -481,7 +446,3 @@ class CommandIntake:
 def _severity_name(policy: Policy, severity: str) -> str:
     found = policy.severity(severity)
     return found.name if found else severity
-
-
-def _view(case: Case) -> CaseView:
-    return CaseView.of(case)
