@@ -513,3 +513,16 @@ def test_the_card_shows_a_running_next_response_clock(cet_bot: Bot) -> None:
     assert say(cet_bot, ENGINEER, "fixed", root) == 200
     cet_bot.settle()
     assert not any(f.startswith("*Next response*") for f in fields())
+
+
+def test_the_summary_says_when_the_first_response_was_late(bot: Bot) -> None:
+    root = open_case(bot)
+    bot.clock.set(datetime(2026, 1, 5, 15, 20, tzinfo=UTC))  # due 15:00
+    assert say(bot, ENGINEER, "sorry, on it", root) == 200
+    bot.settle()
+    bot.clock.set(datetime(2026, 1, 5, 16, 0, tzinfo=UTC))
+    assert run(bot, "/case", "resolve CASE-1")[2] == ["CASE-1 is resolved."]
+    assert thread_lines(bot, root)[-1] == (
+        ":white_check_mark: CASE-1 resolved after 7 h. First response: after 6 h 20 min,"
+        " missed by 20 min. Waiting on the requester: none. Breaches: 1."
+    )

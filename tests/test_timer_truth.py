@@ -179,3 +179,46 @@ def test_events_arriving_out_of_order_never_wedge_the_case(bot: Bot) -> None:
         ("responder_reply", datetime(2026, 1, 5, 10, 30, tzinfo=UTC)),
     ]
     assert set(statuses) == {"done"}
+
+
+def test_a_reminder_mentions_the_assignee(bot: Bot) -> None:
+    root = open_case(bot)
+    [case] = bot.cases()
+    with bot.runtime.sessions.begin() as session:
+        from bot.cases import lifecycle
+        from bot.db.models import Case
+
+        current = session.get(Case, case.id)
+        assert current is not None
+        lifecycle.assign(session, bot.clock, current, ENGINEER, ENGINEER)
+    bot.clock.set(datetime(2026, 1, 5, 14, 0, tzinfo=UTC))
+    bot.settle()
+    reminders = [t for t in thread_texts(bot, root) if t.startswith(":hourglass")]
+    assert reminders == [
+        f":hourglass_flowing_sand: CASE-1: first response due {DUE_TOKEN}, in 1 h. <@{ENGINEER}>"
+    ]
+
+
+def test_after_downtime_breaches_go_out_in_due_order(bot: Bot) -> None:
+    first = open_case(bot)  # SEV3: due 15:00
+    bot.clock.set(datetime(2026, 1, 5, 9, 5, tzinfo=UTC))
+    second = open_case(bot)
+    # Raised to SEV2 (2h around the clock): due 11:05, earlier than the first case's.
+    [_, case2] = bot.cases()
+    with bot.runtime.sessions.begin() as session:
+        from bot.cases import service
+        from bot.db.models import Case
+
+        current = session.get(Case, case2.id)
+        assert current is not None
+        policy = bot.runtime.policy_for_case(session, current)
+        service.set_severity(session, bot.clock, policy, current, "sev2", ENGINEER)
+    bot.settle()
+    bot.clock.set(datetime(2026, 1, 5, 16, 0, tzinfo=UTC))  # back after a long outage
+    bot.settle()
+    alerts = [
+        m.thread_ts
+        for m in bot.slack.posted_messages(SUPPORT)
+        if m.text.startswith(":rotating_light:")
+    ]
+    assert alerts == [second, first]
