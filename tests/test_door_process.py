@@ -16,6 +16,7 @@ from bot.testing.signing import SlackDriver, sign
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
 from tests.support.logscan import BODY_MARKER
 from tests.support.server import SIGNING_SECRET, ServeProcess
+from tests.test_hostile_input import CASES
 from tests.test_serve_process import env_for, replies, wait_until
 
 pytestmark = pytest.mark.slow
@@ -81,6 +82,15 @@ def test_ten_megabytes_are_refused_unread_and_the_process_stays_small(
         assert grown < 4 * 1024, f"resident memory grew {grown} KiB"
         new_lines = proc.output().splitlines()[before_log:]
         assert new_lines == ["WARNING bot.web: refused a request: body over 1000000 bytes"] * 4
+
+        # The whole table of hostile inputs, against the process as an operator runs it.
+        got = {
+            case.name: driver.raw(
+                case.body, {"Content-Type": case.content_type, **case.headers(case.body)}
+            ).status
+            for case in CASES
+        }
+        assert got == {case.name: case.status for case in CASES}
 
         # The process is the same one, and a good reaction still opens a case.
         ts = slack.post_user_message(SUPPORT, CUSTOMER, "still there?")
