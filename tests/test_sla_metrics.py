@@ -63,3 +63,23 @@ def test_outbox_failures_are_counted_by_intent_and_method(bot: Bot) -> None:
 
     assert delta('escbot_outbox_retried_total{intent="case_card",method="chat.postMessage"}') == 1
     assert delta('escbot_outbox_failed_total{intent="case_card",method="chat.postMessage"}') == 1
+
+
+def test_a_pass_books_the_next_one_and_there_is_never_a_second(bot: Bot) -> None:
+    """Each pass books the next when it ends, replacing any booking: there is never more
+    than one pass job, so a pass that overruns its tick never finds another one due beside
+    it (APScheduler's "maximum number of running instances reached" line)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    runtime = bot.runtime
+    runtime.scheduler = BackgroundScheduler(timezone="UTC")
+    runtime.scheduler.start(paused=True)  # jobs are booked, none runs by itself
+    try:
+        booked = []
+        for _ in range(3):
+            runtime._tick()
+            booked.append([(j.id, type(j.trigger).__name__) for j in runtime.scheduler.get_jobs()])
+        assert booked == [[("work", "DateTrigger")]] * 3
+    finally:
+        runtime.scheduler.shutdown(wait=False)
+        runtime.scheduler = None
