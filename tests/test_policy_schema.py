@@ -150,7 +150,13 @@ def test_calendar_types_and_targets(shipped: PolicySet) -> None:
     assert sevs.target("sev1", "first_response") == timedelta(hours=1)
     assert sevs.target("sev4", "first_response") == timedelta(hours=20)  # 1d of core hours
     assert sevs.target("sev1", "resolution") is None
-    assert [s.page for s in sevs.ordered_severities] == [True, True, False, False, False]
+    assert [sevs.chain_for(s.id) for s in sevs.ordered_severities] == [
+        "urgent",
+        "urgent",
+        None,
+        None,
+        None,
+    ]
 
     cet = shipped.get("four-priorities-cet-business-hours")
     assert cet is not None

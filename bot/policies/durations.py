@@ -114,3 +114,47 @@ def parse_reminder(value: object) -> Reminder:
     if match := _BEFORE.fullmatch(text):
         return Reminder(before=parse_duration(match.group(1)))
     raise ValueError(f"'{value}' is not a reminder: {_REMINDER_HINT}")
+
+
+_SPAN_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_SPAN_HINT = "use a number followed by w, d, h, m or s, e.g. 10m, 12h, 1d, 1w"
+
+
+class Span(timedelta):
+    """Wall-clock time, as written (`1w`, `12h`, `10m`): a day is 24 hours, a week 7 days.
+    On-call shifts and escalation waits run around the clock, unlike SLA targets."""
+
+    def __str__(self) -> str:
+        left = int(self.total_seconds())
+        parts = []
+        for unit, size in _SPAN_SECONDS.items():
+            count, left = divmod(left, size)
+            if count:
+                parts.append(f"{count}{unit}")
+        return "".join(parts) or "0s"
+
+
+def parse_span(value: object) -> Span:
+    """Parse `1w`, `1d`, `2h30m`, `10m`. Raises ValueError with a message fit for a lead."""
+    if isinstance(value, Span):
+        return value
+    if isinstance(value, timedelta):
+        return Span(seconds=value.total_seconds())
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(f"expected a duration such as 10m, 12h or 1w, got {value!r}")
+    text = value.strip().lower()
+    if text.startswith("-"):
+        raise ValueError(f"'{value}' is negative: a duration must be longer than zero")
+    if not _SHAPE.fullmatch(text):
+        raise ValueError(f"'{value}' is not a duration: {_SPAN_HINT}")
+    seconds, seen = 0, set()
+    for number, unit in _PART.findall(text):
+        if unit not in _SPAN_SECONDS:
+            raise ValueError(f"'{value}' is not a duration: {_SPAN_HINT}")
+        if unit in seen:
+            raise ValueError(f"'{value}' names the unit '{unit}' twice: write it once, e.g. 1h30m")
+        seen.add(unit)
+        seconds += int(number) * _SPAN_SECONDS[unit]
+    if seconds == 0:
+        raise ValueError(f"'{value}' is zero: a duration must be longer than zero")
+    return Span(seconds=seconds)

@@ -7,32 +7,42 @@ PolicyProblems, which also carries locations so the loader can name the line.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time, timedelta
-from functools import cache
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
 from pydantic import (
-    AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
-    PlainValidator,
     PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from bot.policies.durations import Duration, Reminder, parse_duration, parse_reminder
+from bot.policies.durations import Duration
+from bot.policies.fields import (
+    DAY_NAMES,
+    ChannelId,
+    ClosedDate,
+    DurationField,
+    EndTime,
+    GroupId,
+    ReminderField,
+    Slug,
+    StartTime,
+    StrictModel,
+    Text,
+    UserId,
+    Weekday,
+    expand_days,
+    known_zone,
+)
+from bot.policies.oncall import OncallSpec, ScheduleSpec, oncall_problems
 
 if TYPE_CHECKING:
     from bot.sla.calendar import Calendar
@@ -41,7 +51,6 @@ Loc = tuple[str | int, ...]
 TargetKind = Literal["first_response", "next_response", "resolution"]
 TARGET_KINDS: tuple[TargetKind, ...] = ("first_response", "next_response", "resolution")
 ALWAYS_OPEN = "24/7"
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class PolicyProblems(Exception):
@@ -67,126 +76,18 @@ def lookup_key(text: str) -> str:
     return re.sub(r"[\s_\-]+", "", text.lower())
 
 
-# --- scalar types -----------------------------------------------------------------------
-
-
-def _slack_id(kind: str, prefixes: str, example: str) -> AfterValidator:
-    pattern = re.compile(rf"[{prefixes}][A-Z0-9]{{4,}}")
-
-    def check(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise ValueError(
-                f"'{value}' is not a {kind} id: use the id Slack shows, e.g. {example}"
-            )
-        return value
-
-    return AfterValidator(check)
-
-
-def _check_slug(value: str) -> str:
-    if not re.fullmatch(r"[a-z0-9][a-z0-9._\-]*", value):
-        raise ValueError(
-            f"'{value}' is not a usable id: use lowercase letters, digits, '.', '-' or '_'"
-        )
-    return value
-
-
-def _parse_time(value: object, *, end: bool) -> time:
-    if isinstance(value, time) and value == value.replace(second=0, microsecond=0, tzinfo=None):
-        return value  # whole minutes of wall time only, so the HH:MM form round-trips
-    text = value.strip() if isinstance(value, str) else ""
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
-    if match:
-        hour, minute = int(match.group(1)), int(match.group(2))
-        if end and (hour, minute) == (24, 0):
-            return time(0, 0)  # midnight at the end of the day
-        if hour < 24 and minute < 60:
-            return time(hour, minute)
-    upper = "24:00" if end else "23:59"
-    raise ValueError(
-        f"{value!r} is not a time of day: write HH:MM in quotes, from '00:00' to '{upper}'"
-    )
-
-
-def _parse_date(value: object) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"{value!r} is not a date: write YYYY-MM-DD, e.g. 2026-12-24")
-
-
-_DAY_WORDS = {name: i for i, name in enumerate(DAY_NAMES)} | {
-    name: i
-    for i, name in enumerate(
-        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-    )
-}
-
-
-def _expand_days(value: object) -> tuple[str, ...]:
-    """`[mon, tue]`, `[mon-fri]` or `mon-fri` -> ('mon', ...), in week order, no repeats."""
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not items:
-        raise ValueError("list the days the window opens on, e.g. [mon, tue, wed, thu, fri]")
-    days: set[int] = set()
-    for item in items:
-        ends = [_DAY_WORDS.get(part.strip().lower()) for part in str(item).split("-")]
-        if len(ends) > 2 or None in ends:
-            raise ValueError(
-                f"{item!r} is not a day: use mon, tue, wed, thu, fri, sat, sun or a range mon-fri"
-            )
-        first, last = ends[0], ends[-1]
-        assert first is not None and last is not None
-        # a range may wrap past Sunday: fri-mon is fri, sat, sun, mon
-        days.update(
-            range(first, last + 1) if first <= last else [*range(first, 7), *range(last + 1)]
-        )
-    return tuple(DAY_NAMES[d] for d in sorted(days))
-
-
-DurationField = Annotated[
-    Duration, PlainValidator(parse_duration), PlainSerializer(str, return_type=str)
-]
-ReminderField = Annotated[
-    Reminder, PlainValidator(parse_reminder), PlainSerializer(str, return_type=str)
-]
-_time_out = PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)
-StartTime = Annotated[time, PlainValidator(lambda v: _parse_time(v, end=False)), _time_out]
-EndTime = Annotated[time, PlainValidator(lambda v: _parse_time(v, end=True)), _time_out]
-ClosedDate = Annotated[date, PlainValidator(_parse_date), PlainSerializer(str, return_type=str)]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Slug = Annotated[str, AfterValidator(_check_slug)]
-ChannelId = Annotated[str, _slack_id("channel", "CG", "C0123ABCD (not the #name)")]
-UserId = Annotated[str, _slack_id("user", "UW", "U0123ABCD")]
-GroupId = Annotated[str, _slack_id("user group", "S", "S0123ABCD")]
-Text = Annotated[str, Field(min_length=1)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
 # --- calendars --------------------------------------------------------------------------
 
 
-@cache
-def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-class WindowSpec(_Model):
+class WindowSpec(StrictModel):
     """Open hours starting on each of `days`; `to` at or before `from` runs past midnight."""
 
-    days: Annotated[tuple[Weekday, ...], BeforeValidator(_expand_days)]
+    days: Annotated[tuple[Weekday, ...], BeforeValidator(expand_days)]
     from_: StartTime = Field(alias="from")
     to: EndTime
 
 
-class HolidaySpec(_Model):
+class HolidaySpec(StrictModel):
     """Public holidays from the `holidays` package: an ISO country code, maybe a subdivision."""
 
     country: str
@@ -216,7 +117,7 @@ class HolidaySpec(_Model):
         raise ValueError(f"unknown subdivision '{value}' of {country}: known ones are {listed}")
 
 
-class CalendarSpec(_Model):
+class CalendarSpec(StrictModel):
     """A named business calendar: weekly open windows in a time zone, minus closed days."""
 
     timezone: str
@@ -228,13 +129,7 @@ class CalendarSpec(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            close = difflib.get_close_matches(value, _zone_names(), n=1)
-            hint = f"did you mean {close[0]}?" if close else "use an IANA name like Europe/Berlin"
-            raise ValueError(f"unknown time zone '{value}': {hint}") from None
-        return value
+        return known_zone(value)
 
     @field_validator("windows")
     @classmethod
@@ -273,7 +168,7 @@ class CalendarSpec(_Model):
 # --- severities and rules ---------------------------------------------------------------
 
 
-class Targets(_Model):
+class Targets(StrictModel):
     """How long responders have, in open time of the severity's calendar; null means none."""
 
     first_response: DurationField | None = None
@@ -281,7 +176,7 @@ class Targets(_Model):
     resolution: DurationField | None = None
 
 
-class Severity(_Model):
+class Severity(StrictModel):
     id: Slug
     name: Text
     aliases: tuple[Text, ...] = ()
@@ -289,10 +184,11 @@ class Severity(_Model):
     calendar: Text
     targets: Targets
     reminders: tuple[ReminderField, ...] = ()
-    page: bool = False
+    # The escalation chain a case of this severity pages (`true`: the policy's only one).
+    page: bool | Slug = False
 
 
-class Rule(_Model):
+class Rule(StrictModel):
     """A known workaround lowers the severity by `lower_by` levels, for `severities` or all."""
 
     when: Literal["workaround"]
@@ -300,7 +196,7 @@ class Rule(_Model):
     severities: tuple[Text, ...] | None = None
 
 
-class Responders(_Model):
+class Responders(StrictModel):
     users: tuple[UserId, ...] = ()
     groups: tuple[GroupId, ...] = ()
 
@@ -308,7 +204,7 @@ class Responders(_Model):
 # --- the policy -------------------------------------------------------------------------
 
 
-class Policy(_Model):
+class Policy(StrictModel):
     """One support contract: who it covers, its severities, their calendars and targets.
 
     Equality and hashing follow the canonical content, so a policy rebuilt from a case's
@@ -328,6 +224,7 @@ class Policy(_Model):
     calendars: dict[Text, CalendarSpec] = {}
     severities: tuple[Severity, ...]
     rules: tuple[Rule, ...] = ()
+    oncall: OncallSpec | None = None
 
     _lookup: dict[str, Severity] = PrivateAttr(default_factory=dict)
     _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
@@ -461,6 +358,15 @@ class Policy(_Model):
             return None
         return duration.to_timedelta(self.calendar_for(severity_id).day_length)
 
+    def chain_for(self, severity_id: str) -> str | None:
+        """The name of the escalation chain this severity pages, or None."""
+        page = self._require(severity_id).page
+        if page is False or self.oncall is None:
+            return None
+        if page is True:
+            return next(iter(self.oncall.escalations), None)
+        return page if page in self.oncall.escalations else None
+
     def reminder_offsets(self, severity_id: str, kind: TargetKind) -> list[timedelta]:
         """Open time after the clock starts at which each reminder for this target is due."""
         target = self.target(severity_id, kind)
@@ -492,6 +398,8 @@ def _policy_problems(policy: Policy) -> list[tuple[Loc, str]]:
         )
     problems += _rule_problems(policy)
     problems += _channel_problems(policy)
+    pages = [(i, s.page) for i, s in enumerate(policy.severities) if s.page is not False]
+    problems += oncall_problems(policy.oncall, pages)
     return problems
 
 
@@ -609,7 +517,20 @@ def set_problems(policies: list[Policy]) -> list[tuple[int, Loc, str]]:
     ids: dict[str, Policy] = {}
     channels: dict[str, Policy] = {}
     default: Policy | None = None
+    schedules: dict[str, Policy] = {}
     for i, policy in enumerate(policies):
+        for name in policy.oncall.schedules if policy.oncall else ():
+            # `/oncall NAME` and run-time overrides name a schedule without its policy.
+            if name in schedules:
+                problems.append(
+                    (
+                        i,
+                        ("oncall", "schedules", name),
+                        f"schedule '{name}' is already defined by {_where(schedules[name])}: "
+                        "schedule names are shared by all policies",
+                    )
+                )
+            schedules.setdefault(name, policy)
         if policy.id in ids:
             where = _where(ids[policy.id])
             problems.append((i, ("id",), f"policy id '{policy.id}' is already used by {where}"))
@@ -674,6 +595,18 @@ class PolicySet:
     @property
     def severity_count(self) -> int:
         return sum(len(p.severities) for p in self.policies)
+
+    def schedules(self) -> dict[str, ScheduleSpec]:
+        """Every on-call schedule of every policy, by name."""
+        return {
+            name: spec
+            for policy in self.policies
+            for name, spec in (policy.oncall.schedules if policy.oncall else {}).items()
+        }
+
+    def ack_emoji(self) -> frozenset[str]:
+        """The emoji that acknowledge a page, in any policy."""
+        return frozenset(p.oncall.ack_emoji for p in self.policies if p.oncall)
 
     def __iter__(self) -> Iterator[Policy]:
         return iter(self.policies)
