@@ -90,6 +90,11 @@ class Runtime:
             bot_user_id=self.bot_user_id,
             channel_interval=channel_interval,
             between=self._between_units,
+            webhook_secret=(
+                settings.page_webhook_secret.get_secret_value()
+                if settings.page_webhook_secret
+                else None
+            ),
         )
         self.scheduler: BackgroundScheduler | None = None
         self._lagging = False
@@ -183,6 +188,7 @@ class Runtime:
             store=self.store,
             has_case=self.has_case,
             trigger_emoji=self.settings.trigger_emoji_set,
+            ack_emoji=self.policies.ack_emoji(),
         )
 
     # -- background work ----------------------------------------------------------------

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # Where `serve` and `socket` run the background work (bot/worker.py): `auto` is a
     # separate worker process on PostgreSQL and a thread on SQLite.
     background_work: Literal["auto", "thread", "process", "off"] = "auto"
+    # Signs the JSON POST of `webhook:` page targets (HMAC-SHA256), so a receiver can check it.
+    page_webhook_secret: SecretStr | None = None
 
     @field_validator("slack_api_url")
     @classmethod
@@ -86,7 +88,12 @@ class Settings(BaseSettings):
         """The configured credentials, for the log filter to mask wherever they appear."""
         from sqlalchemy.engine import make_url
 
-        values = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+        values = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.page_webhook_secret,
+        )
         found = [v.get_secret_value() for v in values if v is not None]
         password = make_url(self.database_url).password
         return [*found, str(password)] if password else found

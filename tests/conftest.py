@@ -85,8 +85,10 @@ class Bot:
         return self.count(InboxEvent)
 
 
-def make_bot(db_url: str, slack: FakeSlack, **settings: Any) -> Iterator[Bot]:
-    clock = FakeClock()
+def make_bot(
+    db_url: str, slack: FakeSlack, clock: FakeClock | None = None, **settings: Any
+) -> Iterator[Bot]:
+    clock = clock or FakeClock()
     runtime = Runtime(
         settings_for(db_url, slack.base_url, slack.token, **settings),
         clock=clock,

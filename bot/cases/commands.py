@@ -19,6 +19,7 @@ CASE_USAGE = """\
 severity
 `/case resolve CASE-n [note]`: resolve a case
 `/case reopen CASE-n`: open a resolved case again
+`/case ack CASE-n`: acknowledge a page for a case: paging stops
 `/case help`: this list
 `/severity CASE-n LEVEL [reason]` (or `/severity LEVEL [reason]` for the channel's only open \
 case): set a case's severity"""
@@ -72,7 +73,17 @@ def parse_severity(text: str) -> Command:
 
 
 RATINGS = ("good", "bad")
-_NEEDS_CASE = ("show", "take", "assign", "wait", "resume", "workaround", "resolve", "reopen")
+_NEEDS_CASE = (
+    "show",
+    "take",
+    "assign",
+    "wait",
+    "resume",
+    "workaround",
+    "resolve",
+    "reopen",
+    "ack",
+)
 
 
 def parse_case(text: str) -> Command:
@@ -105,6 +116,6 @@ def parse_case(text: str) -> Command:
         if found is None:
             raise UsageError("Usage: `/case assign CASE-n @someone`.")
         return Command("assign", number, user=found.group(1))
-    if verb in ("show", "take", "resume", "reopen") and rest:
+    if verb in ("show", "take", "resume", "reopen", "ack") and rest:
         raise UsageError(f"Usage: `/case {verb} CASE-n`.")
     return Command(verb, number, note=" ".join(rest))

@@ -36,6 +36,14 @@ def in_channel(session: Session, team_id: str, channel_id: str, number: int) -> 
     ).scalar_one_or_none()
 
 
+def by_number(session: Session, team_id: str, number: int) -> Case | None:
+    """A case by number anywhere in the workspace: for pages, which reach people outside
+    the case's channel. Callers decide who may act on it."""
+    return session.execute(
+        select(Case).where(Case.team_id == team_id, Case.number == number)
+    ).scalar_one_or_none()
+
+
 def unresolved_in_channel(session: Session, team_id: str, channel_id: str) -> list[Case]:
     return list(
         session.execute(

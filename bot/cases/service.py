@@ -239,6 +239,10 @@ def reschedule(session: Session, policy: Policy, case: Case, now: datetime) -> N
                 status="pending",
             )
         )
+    # Paging follows the severity and status the same way: started, kept or stopped.
+    from bot.oncall import paging  # paging writes through this module's helpers
+
+    paging.sync(session, policy, case, now)
 
 
 def record_reaction(

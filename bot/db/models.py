@@ -172,11 +172,15 @@ class Timer(Base):
     __tablename__ = "timers"
     __table_args__ = (
         UniqueConstraint("case_id", "target", "kind", "due_at", name="uq_timer"),
+        UniqueConstraint("key", name="uq_timer_key"),
         Index("ix_timers_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # None for a timer about no one case (an on-call handoff); such a timer has a `key`, so
+    # replicas booking the same moment book it once.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    key: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
     target: Mapped[str | None] = mapped_column(String(40))
     clock_start: Mapped[datetime | None]
@@ -185,6 +189,43 @@ class Timer(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     fired_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Page(Base):
+    """Paging for a case: the escalation chain as it was when paging started (`plan`, so
+    editing the policy does not change a page in flight), and how it ended. Status:
+    "climbing" until someone acknowledges ("acknowledged") or the case is resolved or
+    lowered out of a paging severity ("stopped")."""
+
+    __tablename__ = "pages"
+    __table_args__ = (Index("ix_pages_case", "case_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    chain: Mapped[str] = mapped_column(String(100))
+    plan: Mapped[dict[str, Any]]
+    started_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="climbing")
+    acknowledged_by: Mapped[str | None] = mapped_column(String(40))
+    acknowledged_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class OncallOverride(Base):
+    """Someone covering a schedule from `starts_at` to `ends_at`, set with `/oncall override`;
+    it wins over the schedule's layers and the policy file's overrides."""
+
+    __tablename__ = "oncall_overrides"
+    __table_args__ = (Index("ix_oncall_overrides_schedule", "schedule", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    schedule: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str] = mapped_column(String(40))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
 
 
 class OutboxMessage(Base):

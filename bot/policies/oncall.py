@@ -209,19 +209,19 @@ def oncall_problems(spec: OncallSpec | None, pages: list[tuple[int, Any]]) -> li
     for name, schedule in schedules.items():
         problems += _override_problems(name, schedule)
     for index, page in pages:
-        loc: Loc = ("severities", index, "page")
+        where: Loc = ("severities", index, "page")
         if page is True:
             if len(chains) != 1:
                 problems.append(
                     (
-                        loc,
+                        where,
                         "page: true needs exactly one chain under oncall.escalations "
                         f"(there are {len(chains)}): name the chain instead",
                     )
                 )
         elif page not in chains:
             known = ", ".join(chains) or "none is defined under oncall.escalations"
-            problems.append((loc, f"chain '{page}' is not defined: known: {known}"))
+            problems.append((where, f"chain '{page}' is not defined: known: {known}"))
     return problems
 
 

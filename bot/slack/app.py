@@ -69,6 +69,7 @@ def build_app(
     store: Store,
     has_case: HasCase,
     trigger_emoji: frozenset[str],
+    ack_emoji: frozenset[str] = frozenset(),
 ) -> App:
     app = GuardedApp(
         signing_secret=signing_secret or "unused",
@@ -95,7 +96,14 @@ def build_app(
 
     @app.event("reaction_added")
     def on_reaction(body: dict[str, Any], event: dict[str, Any]) -> None:
-        if guard.name(event.get("reaction")) not in trigger_emoji:
+        # A trigger reaction opens a case; an acknowledgement emoji may answer a page (the
+        # handler checks the message is one).
+        reaction = guard.name(event.get("reaction"))
+        if reaction in trigger_emoji:
+            kind = "reaction_added"
+        elif reaction in ack_emoji:
+            kind = "page_reaction"
+        else:
             return
         item = event.get("item")
         if not isinstance(item, dict) or item.get("type") != "message":
@@ -109,7 +117,7 @@ def build_app(
         event_id = _event_id(body, f"{event.get('event_ts')}:{user}")
         store(
             InboundRequest(
-                kind="reaction_added",
+                kind=kind,
                 team_id=team,
                 dedupe_key=guard.key("event", team, event_id),
                 payload=_clean({**body, "event_id": event_id}),
@@ -181,6 +189,7 @@ def build_app(
 
     commands.register(app, store)
     commands.register_buttons(app, store)
+    commands.register_page_ack(app, store)
     commands.register_feedback(app, store)
     commands.register_feedback_comment(app, store)
 

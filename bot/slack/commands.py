@@ -25,10 +25,12 @@ from bot.cases.view import CaseView
 from bot.clock import Clock
 from bot.db.models import Case
 from bot.inbox import Effects, InboundRequest, Row
+from bot.oncall import paging
 from bot.policies.schema import Policy
 from bot.slack import guard, views
 from bot.slack.directory import Directory
-from bot.slack.render import CASE_ACTION, FEEDBACK_ACTION, RATINGS, first_response
+from bot.slack.page_intents import PAGE_ACK_ACTION
+from bot.slack.render import CASE_ACTION, FEEDBACK_ACTION, RATINGS, first_response, readable
 from bot.slack.surface import COMMANDS
 from bot.slack.teams import installation_team
 
@@ -155,6 +157,24 @@ def register_buttons(app: App, store: Callable[[InboundRequest], None]) -> None:
         store(command_row(team, user, channel, "/case", text, key, body.get("response_url")))
 
 
+def register_page_ack(app: App, store: Callable[[InboundRequest], None]) -> None:
+    """The Acknowledge button on a page: stored as the `/case ack` it stands for."""
+
+    @app.action(PAGE_ACK_ACTION)
+    def on_page_ack(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        team, user = _actor(body)
+        channel = _action_channel(body)
+        value = action.get("value")
+        number = guard.small_number(value.partition(":")[0]) if isinstance(value, str) else None
+        if not (team and user and channel) or number is None:
+            return
+        stamp = str(action.get("action_ts") or body.get("trigger_id") or "")
+        key = guard.key("button", team, user, stamp, PAGE_ACK_ACTION)
+        text = f"ack CASE-{number}"
+        store(command_row(team, user, channel, "/case", text, key, body.get("response_url")))
+
+
 def register_feedback(app: App, store: Callable[[InboundRequest], None]) -> None:
     """The rating buttons under a resolution summary: stored as a `/case rate` of the
     requester, worked like any command (so only the requester's first rating counts)."""
@@ -224,6 +244,8 @@ class CommandIntake:
                     if not choices:
                         return self._reply(row, "No open case in this channel.")
                     return self._open_modal(session, row, choices, command)
+            if command.verb == "ack":
+                return self._ack(session, row, user, command.number or 0, source)
             case, problem = self._target(session, row.team_id, channel, command)
             if case is None:
                 return self._reply(row, problem)
@@ -306,6 +328,48 @@ class CommandIntake:
                 return f"{case.key} is resolved."
             return f"{case.key} is already resolved."
         raise service.CaseError(f"`{command.verb}` is not a command I know.")
+
+    def _ack(self, session: Session, row: Row, user: str, number: int, source: str) -> Effects:
+        """Acknowledge a case's page from wherever the page reached the person (a direct
+        message, the chain's channel): allowed for those it paged and for responders."""
+        case = lifecycle.by_number(session, row.team_id, number)
+        if case is None:
+            return self._reply(row, f"No case CASE-{number}.")
+        policy = self.policy_for_case(session, case)
+        page = paging.latest_page(session, case)
+        users, groups = paging.paged_so_far(session, case, page) if page else (set(), set())
+        case_id, key = case.id, case.key
+        session.close()  # Slack reads next, with no database connection held
+        responders = policy.responders
+        allowed = (
+            user in users
+            or any(user in self.directory.group_members(g) for g in sorted(groups))
+            or self.directory.is_responder(
+                responders.users, responders.groups, case.requester_id, user, row.team_id
+            )
+        )
+
+        def apply(session: Session) -> None:
+            current = session.get(Case, case_id)
+            assert current is not None
+            if not allowed:
+                text = (
+                    f"You cannot acknowledge {key}: you were not paged for it and are not "
+                    "on its support team."
+                )
+            else:
+                done = paging.acknowledge(session, current, user, self.clock.now(), source)
+                text = {
+                    "acknowledged": f"You acknowledged the page for {key}: paging has stopped.",
+                    "no_page": f"{key} has no page to acknowledge.",
+                    "already": (
+                        f"{key} was already acknowledged by <@{done.by}>"
+                        + (f" at {readable(done.at)}." if done.at else ".")
+                    ),
+                }[done.outcome]
+            self._enqueue_reply(session, row, text)
+
+        return apply
 
     def _open_modal(
         self, session: Session, row: Row, choices: list[Case], command: Command

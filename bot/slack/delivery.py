@@ -25,6 +25,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import webhooks
 from bot.cases.view import CaseView
 from bot.clock import Clock
 from bot.db.models import Case, OutboxMessage
@@ -33,6 +34,7 @@ from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
 from bot.policies.schema import Policy
 from bot.slack.errors import error_code, is_transient, retry_after
 from bot.slack.intents import RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
+from bot.slack.page_intents import WEBHOOK
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,9 @@ class Deliverer:
         bot_user_id: Callable[[], str | None] = lambda: None,
         channel_interval: float = 1.0,
         between: Callable[[], None] = lambda: None,
+        webhook_secret: str | None = None,
     ) -> None:
+        self.webhook_secret = webhook_secret
         self.sessions = sessions
         self.clock = clock
         self.client = client
@@ -208,6 +212,9 @@ class Deliverer:
         try:
             if method == RESPONSE_URL:
                 answer = self._respond(kwargs)
+            elif method == WEBHOOK:
+                webhooks.post(kwargs["url"], kwargs["body"], self.webhook_secret, str(row_id))
+                answer = {}
             else:
                 resp = self.client.api_call(method, json=kwargs)
                 answer = dict(resp.data) if isinstance(resp.data, dict) else {}
@@ -230,6 +237,10 @@ class Deliverer:
         """The message this row already posted, found by its metadata, if Slack has it."""
         channel = kwargs["channel"]
         try:
+            if channel[:1] in ("U", "W"):
+                # A direct message was posted to a user id: look in the conversation it
+                # made with them.
+                channel = self.client.conversations_open(users=channel)["channel"]["id"]
             if kwargs.get("thread_ts"):
                 resp = self.client.conversations_replies(
                     channel=channel,

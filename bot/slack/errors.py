@@ -10,8 +10,18 @@ from slack_sdk.errors import SlackApiError
 NO_ACCESS = frozenset({"not_in_channel", "channel_not_found", "missing_scope", "thread_not_found"})
 
 
+class HttpStatusError(Exception):
+    """An HTTP endpoint other than the Web API (a page webhook) answered with an error."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"answered {status}: {body[:100]}")
+        self.status = status
+
+
 def is_transient(exc: BaseException) -> bool:
     """A failure worth retrying later: rate limits, Slack's 5xx, network trouble."""
+    if isinstance(exc, HttpStatusError):
+        return exc.status == 429 or exc.status >= 500
     if isinstance(exc, SlackApiError):
         status = exc.response.status_code
         return (

@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.db.models import Case
 from bot.inbox import Effects, Handler, Row
 from bot.metrics import CASES_OPENED
+from bot.oncall import messages as paging_messages
 from bot.policies.schema import NoPolicyForChannel, Policy, PolicySet
 from bot.slack import guard, reader
 from bot.slack.commands import CommandIntake
@@ -47,16 +48,43 @@ class Intake:
         self.policy_for_case = policy_for_case
         self.triage_channel = triage_channel
         self.directory = Directory(client)
+        self.commands = CommandIntake(sessions, clock, self.directory, policy_for_case)
 
     def handlers(self) -> dict[str, Handler]:
         return {
             "reaction_added": self.reaction_added,
+            "page_reaction": self.page_reaction,
             "thread_message": self.thread_message,
             "set_severity": self.set_severity,
-            "command": CommandIntake(
-                self.sessions, self.clock, self.directory, self.policy_for_case
-            ).handle,
+            "command": self.commands.handle,
         }
+
+    def page_reaction(self, row: Row) -> Effects | None:
+        """The acknowledgement emoji on a page the bot sent: worked as `/case ack`, with
+        the answer as a private message where the reaction was."""
+        event: dict[str, Any] = row.payload["event"]
+        item = event.get("item") or {}
+        channel, ts = str(item.get("channel") or ""), str(item.get("ts") or "")
+        user = str(event.get("user") or "")
+        with self.sessions() as session:
+            number = paging_messages.case_of_page_message(
+                session, row.team_id, channel, ts, self.clock.now()
+            )
+        if number is None:
+            return None  # the emoji on some other message: nothing to do
+        command = Row(
+            id=row.id,
+            kind="command",
+            team_id=row.team_id,
+            payload={
+                "command": "/case",
+                "text": f"ack CASE-{number}",
+                "user_id": user,
+                "channel_id": channel,
+            },
+            attempts=row.attempts,
+        )
+        return self.commands.handle(command)
 
     def reaction_added(self, row: Row) -> Effects | None:
         event: dict[str, Any] = row.payload["event"]

@@ -1081,6 +1081,14 @@ class FakeSlack:
         ch = self._channel_for(p.get("channel"))
         return {"channel": self._channel_api(ch, _truthy(p.get("include_num_members")))}
 
+    def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        users = [u for u in str(p.get("users") or "").split(",") if u]
+        if len(users) != 1:
+            raise _ApiError("not_enough_users" if not users else "method_not_supported")
+        if users[0] not in self._users:
+            raise _ApiError("user_not_found")
+        return {"channel": {"id": self._im_with(users[0]).id}}
+
     def _conversations_join(self, p: dict[str, Any]) -> dict[str, Any]:
         ch = self._channel_for(p.get("channel"))
         if ch.is_private or ch.is_im:
@@ -1203,6 +1211,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "conversations.history": FakeSlack._conversations_history,
     "conversations.replies": FakeSlack._conversations_replies,
     "conversations.join": FakeSlack._conversations_join,
+    "conversations.open": FakeSlack._conversations_open,
     "users.info": FakeSlack._users_info,
     "usergroups.users.list": FakeSlack._usergroups_users_list,
     "reactions.add": FakeSlack._reactions_add,

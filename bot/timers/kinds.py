@@ -1,7 +1,7 @@
 """One handler per timer kind. A handler gets the timer with the case's clocks as they are
 at fire time; it either acts (timeline entry and outbox rows, in the caller's transaction)
-or says why the timer is stale, and the caller drops it. New kinds (pages, escalation
-steps, handoffs) register here with `@handles`."""
+or says why the timer is stale, and the caller drops it. New kinds register here with
+`@handles`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bot.cases.service import notify, record
 from bot.clock import FixedClock
 from bot.db.models import Case, Timer
 from bot.metrics import BREACHES
+from bot.oncall import paging
 from bot.policies.schema import Policy
 from bot.sla import clocks
 from bot.words import span
@@ -147,6 +148,16 @@ def breach(f: Firing) -> str | None:
         )
     notify(f.session, f.now, f.case, "case_card_update")
     return None
+
+
+@handles(paging.STEP)
+def page_step(f: Firing) -> str | None:
+    return paging.fire_step(f.session, f.policy, f.case, f.timer, f.now)
+
+
+@handles(paging.REPAGE)
+def repage(f: Firing) -> str | None:
+    return paging.fire_repage(f.session, f.case, f.timer, f.now)
 
 
 @handles("auto_resolve")

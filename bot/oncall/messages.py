@@ -1,0 +1,35 @@
+"""Which page a Slack message is: pages are outbox rows, and a sent row keeps the channel
+and ts Slack gave it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import Case, OutboxMessage
+
+PAGE_INTENTS = ("page_dm", "page_post")
+# A reaction on a page older than this is not an acknowledgement any more.
+RECENT = timedelta(days=14)
+
+
+def case_of_page_message(
+    session: Session, team_id: str, channel: str, ts: str, now: datetime
+) -> int | None:
+    """The number of the case whose page is the message (channel, ts), if it is one."""
+    rows = session.execute(
+        select(OutboxMessage.result, Case.number)
+        .join(Case, Case.id == OutboxMessage.case_id)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.intent.in_(PAGE_INTENTS),
+            OutboxMessage.status == "sent",
+            OutboxMessage.created_at >= now - RECENT,
+        )
+    ).all()
+    for result, number in rows:
+        if result and result.get("ts") == ts and result.get("channel") == channel:
+            return int(number)
+    return None

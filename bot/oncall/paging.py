@@ -1,0 +1,438 @@
+"""Paging a case's escalation chain: start, climb, acknowledge, stop. No Slack I/O: each
+step writes the case's timeline, outbox rows (the direct messages, the chain channel's post,
+webhook calls) and the timer of the next step, in the caller's transaction.
+
+A case pages while its severity names a chain and it is not resolved. The chain is frozen
+onto a `pages` row when paging starts. Each step is a timer ("page_step", target
+"<page id>/<step>"): level by level, `repeat` more rounds, then the fallback. A step fires
+once (timers are claimed), and one whose page was acknowledged or stopped is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.cases.service import notify, record
+from bot.db.models import Case, CaseEvent, OncallOverride, Page, Timer
+from bot.db.ops import rowcount
+from bot.oncall.schedules import Schedule
+from bot.policies.oncall import EscalationSpec, ScheduleSpec, target_parts
+from bot.policies.schema import Policy
+
+CLIMBING, ACKNOWLEDGED, STOPPED = "climbing", "acknowledged", "stopped"
+ACTIVE = (CLIMBING, ACKNOWLEDGED)
+STEP, REPAGE = "page_step", "repage"
+SYSTEM = "escalation-bot"
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int
+    round: int  # 1-based
+    level: int  # 1-based; 0 for the fallback
+    targets: tuple[str, ...]
+    wait: Any  # timedelta until the next step, None after the last
+
+
+@dataclass
+class Paged:
+    """Who one step reaches."""
+
+    users: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    webhooks: list[str] = field(default_factory=list)
+    nobody_on_call: list[str] = field(default_factory=list)
+    fallback: bool = False
+
+    def add(self, kind: str, value: str) -> None:
+        bucket = {
+            "user": self.users,
+            "group": self.groups,
+            "channel": self.channels,
+            "webhook": self.webhooks,
+        }[kind]
+        if value not in bucket:
+            bucket.append(value)
+
+
+# -- the frozen chain ---------------------------------------------------------------------
+
+
+def plan_of(policy: Policy, chain: str) -> dict[str, Any]:
+    """The chain and the schedules it names, as JSON, to freeze onto a page."""
+    assert policy.oncall is not None
+    content = policy.oncall.model_dump(mode="json", by_alias=True)
+    spec = policy.oncall.escalations[chain]
+    named = {
+        value
+        for target in (*[t for lv in spec.levels for t in lv.notify], *spec.fallback)
+        for kind, value in [target_parts(target)]
+        if kind == "schedule"
+    }
+    return {
+        "chain": content["escalations"][chain],
+        "schedules": {name: content["schedules"][name] for name in sorted(named)},
+        "ack_emoji": policy.oncall.ack_emoji,
+    }
+
+
+def chain_of(page: Page) -> EscalationSpec:
+    return EscalationSpec.model_validate(page.plan["chain"])
+
+
+def steps(chain: EscalationSpec) -> list[Step]:
+    out: list[Step] = []
+    for r in range(chain.repeat + 1):
+        for i, level in enumerate(chain.levels):
+            out.append(Step(len(out), r + 1, i + 1, level.notify, level.wait))
+    if chain.fallback:
+        out.append(Step(len(out), chain.repeat + 1, 0, chain.fallback, None))
+    last = out[-1]
+    out[-1] = Step(last.index, last.round, last.level, last.targets, None)
+    return out
+
+
+def schedule(session: Session, name: str, spec: ScheduleSpec, now: datetime) -> Schedule:
+    """The schedule with the overrides stored at run time that have not ended."""
+    rows = session.execute(
+        select(OncallOverride.user_id, OncallOverride.starts_at, OncallOverride.ends_at)
+        .where(OncallOverride.schedule == name, OncallOverride.ends_at > now)
+        .order_by(OncallOverride.id)
+    ).all()
+    return spec.build(name, [(u, s, e) for u, s, e in rows])
+
+
+# -- starting and stopping ----------------------------------------------------------------
+
+
+def active_page(session: Session, case: Case) -> Page | None:
+    return session.execute(
+        select(Page)
+        .where(Page.case_id == case.id, Page.status.in_(ACTIVE))
+        .order_by(Page.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def sync(session: Session, policy: Policy, case: Case, now: datetime) -> None:
+    """Start paging when the case is in a paging severity and unresolved with no page
+    running; stop it when it no longer is."""
+    wanted = policy.chain_for(case.severity) if case.status != "resolved" else None
+    page = active_page(session, case)
+    if page is not None and page.chain != wanted:
+        why = "the case is resolved" if case.status == "resolved" else "the severity was lowered"
+        stop(session, case, page, now, why)
+        page = None
+    if wanted is not None and page is None:
+        start(session, policy, case, wanted, now)
+
+
+def start(session: Session, policy: Policy, case: Case, chain: str, now: datetime) -> Page:
+    page = Page(
+        case_id=case.id,
+        chain=chain,
+        plan=plan_of(policy, chain),
+        started_at=now,
+        status=CLIMBING,
+    )
+    session.add(page)
+    session.flush()
+    record(session, case, now, SYSTEM, "page_started", None, page=page.id, chain=chain)
+    _book(session, case, page, 0, now)
+    return page
+
+
+def _book(session: Session, case: Case, page: Page, index: int, at: datetime) -> None:
+    session.add(
+        Timer(
+            case_id=case.id,
+            kind=STEP,
+            target=f"{page.id}/{index}",
+            clock_start=page.started_at,
+            due_at=at,
+            status="pending",
+        )
+    )
+
+
+def stop(session: Session, case: Case, page: Page, now: datetime, why: str) -> None:
+    was = page.status
+    page.status, page.ended_at, page.note = STOPPED, now, why
+    session.execute(
+        update(Timer)
+        .where(
+            Timer.case_id == case.id,
+            Timer.kind.in_((STEP, REPAGE)),
+            Timer.target.like(f"{page.id}/%") | (Timer.target == str(page.id)),
+            Timer.status == "pending",
+        )
+        .values(status="cancelled", note=why)
+    )
+    record(session, case, now, SYSTEM, "page_stopped", None, page=page.id, why=why)
+    channel = chain_of(page).channel
+    if was == CLIMBING and channel:
+        notify(
+            session,
+            now,
+            case,
+            "page_stopped",
+            channel_id=channel,
+            dedupe_key=f"page:{page.id}:stopped",
+            why=why,
+        )
+
+
+# -- a step -------------------------------------------------------------------------------
+
+
+def page_for_timer(session: Session, timer: Timer) -> tuple[Page | None, int]:
+    page_id, _, index = (timer.target or "").partition("/")
+    if not page_id.isdigit():
+        return None, 0
+    return session.get(Page, int(page_id)), int(index) if index.isdigit() else 0
+
+
+def fire_step(
+    session: Session, policy: Policy, case: Case, timer: Timer, now: datetime
+) -> str | None:
+    """Page one step's targets and book the next step; or say why the step is stale."""
+    page, index = page_for_timer(session, timer)
+    if page is None:
+        return "the page is gone"
+    if page.status != CLIMBING:
+        if page.status == ACKNOWLEDGED:
+            return f"acknowledged by {page.acknowledged_by}"
+        return f"paging stopped: {page.note or page.status}"
+    chain = chain_of(page)
+    plan = steps(chain)
+    if index >= len(plan):
+        return "no such step"
+    step = plan[index]
+    paged = _resolve(session, page, chain, step, now)
+    key = f"timer:{timer.id}"
+    data = _page_data(policy, case, page, step)
+    for user in paged.users:
+        notify(
+            session, now, case, "page_dm", channel_id=user, dedupe_key=f"{key}:dm:{user}", **data
+        )
+    mentions = {"users": paged.users, "groups": paged.groups}
+    posts = list(dict.fromkeys([*paged.channels, *([chain.channel] if chain.channel else [])]))
+    for channel in posts:
+        notify(
+            session,
+            now,
+            case,
+            "page_post",
+            channel_id=channel,
+            dedupe_key=f"{key}:post:{channel}",
+            **data,
+            **mentions,
+        )
+    for i, url in enumerate(paged.webhooks):
+        notify(
+            session,
+            now,
+            case,
+            "page_webhook",
+            channel_id="webhook",
+            dedupe_key=f"{key}:hook:{i}",
+            url=url,
+            **data,
+            **mentions,
+        )
+    if paged.nobody_on_call and chain.channel:
+        notify(
+            session,
+            now,
+            case,
+            "page_warning",
+            channel_id=chain.channel,
+            dedupe_key=f"{key}:warning",
+            schedules=paged.nobody_on_call,
+            fallback=list(chain.fallback),
+            **data,
+        )
+    record(
+        session,
+        case,
+        now,
+        SYSTEM,
+        "paged",
+        None,
+        page=page.id,
+        step=step.index,
+        round=step.round,
+        level=step.level,
+        users=paged.users,
+        groups=paged.groups,
+        channels=posts,
+        webhooks=len(paged.webhooks),
+        nobody_on_call=paged.nobody_on_call,
+        fallback=paged.fallback,
+    )
+    if step.wait is not None:
+        # From this step's own instant, so a late step does not push the chain back.
+        _book(session, case, page, index + 1, timer.due_at + step.wait)
+    return None
+
+
+def _resolve(
+    session: Session, page: Page, chain: EscalationSpec, step: Step, now: datetime
+) -> Paged:
+    paged = Paged(fallback=step.level == 0)
+    _expand(session, page, step.targets, now, paged)
+    if paged.nobody_on_call and not paged.fallback:
+        paged.fallback = bool(chain.fallback)
+        _expand(session, page, chain.fallback, now, paged)
+    return paged
+
+
+def _expand(
+    session: Session, page: Page, targets: Iterable[str], now: datetime, paged: Paged
+) -> None:
+    specs = {n: ScheduleSpec.model_validate(s) for n, s in page.plan["schedules"].items()}
+    for target in targets:
+        kind, value = target_parts(target)
+        if kind != "schedule":
+            paged.add(kind, value)
+            continue
+        who = schedule(session, value, specs[value], now).on_call(now)
+        if who is None:
+            if value not in paged.nobody_on_call:
+                paged.nobody_on_call.append(value)
+        else:
+            paged.add("user", who)
+
+
+def _page_data(policy: Policy, case: Case, page: Page, step: Step) -> dict[str, Any]:
+    severity = policy.severity(case.severity)
+    return {
+        "page": page.id,
+        "step": step.index,
+        "round": step.round,
+        "level": step.level,
+        "severity_name": severity.name if severity else case.severity,
+        "summary": " ".join(case.text.split())[:300],
+        "ack_emoji": page.plan.get("ack_emoji", "eyes"),
+    }
+
+
+# -- acknowledging ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ack:
+    outcome: str  # "acknowledged", "already", "no_page"
+    by: str | None = None
+    at: datetime | None = None
+
+
+def paged_so_far(session: Session, case: Case, page: Page) -> tuple[set[str], set[str]]:
+    """The users and user groups this page has reached."""
+    users: set[str] = set()
+    groups: set[str] = set()
+    rows = session.execute(
+        select(CaseEvent.data).where(CaseEvent.case_id == case.id, CaseEvent.kind == "paged")
+    ).scalars()
+    for data in rows:
+        if data.get("page") == page.id:
+            users.update(data.get("users") or ())
+            groups.update(data.get("groups") or ())
+    return users, groups
+
+
+def latest_page(session: Session, case: Case) -> Page | None:
+    return session.execute(
+        select(Page).where(Page.case_id == case.id).order_by(Page.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def acknowledge(session: Session, case: Case, user: str, now: datetime, source: str | None) -> Ack:
+    """Stop the climb, once: of two acknowledgements only the first is announced."""
+    page = latest_page(session, case)
+    if page is None or page.status == STOPPED:
+        return Ack("no_page")
+    won = rowcount(
+        session.execute(
+            update(Page)
+            .where(Page.id == page.id, Page.status == CLIMBING)
+            .values(status=ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=now)
+        )
+    )
+    if not won:
+        session.refresh(page)
+        return Ack("already", page.acknowledged_by, page.acknowledged_at)
+    session.refresh(page)
+    record(session, case, now, user, "page_acknowledged", source, page=page.id)
+    data: dict[str, Any] = {"page": page.id, "user": user, "at": now.isoformat()}
+    notify(
+        session,
+        now,
+        case,
+        "page_acknowledged",
+        thread_ts=case.thread_ts,
+        dedupe_key=f"page:{page.id}:ack:thread",
+        **data,
+    )
+    chain = chain_of(page)
+    if chain.channel and chain.channel != case.channel_id:
+        notify(
+            session,
+            now,
+            case,
+            "page_acknowledged",
+            channel_id=chain.channel,
+            dedupe_key=f"page:{page.id}:ack:channel",
+            **data,
+        )
+    if chain.repage_after is not None:
+        session.add(
+            Timer(
+                case_id=case.id,
+                kind=REPAGE,
+                target=str(page.id),
+                clock_start=now,
+                due_at=now + chain.repage_after,
+                status="pending",
+            )
+        )
+    return Ack("acknowledged", user, now)
+
+
+def fire_repage(session: Session, case: Case, timer: Timer, now: datetime) -> str | None:
+    """An acknowledged page with no responder reply since: the chain climbs again."""
+    page = session.get(Page, int(timer.target or 0))
+    if page is None or page.status != ACKNOWLEDGED or page.acknowledged_at != timer.clock_start:
+        return "the page is no longer in that acknowledgement"
+    replied = session.execute(
+        select(CaseEvent.id)
+        .where(
+            CaseEvent.case_id == case.id,
+            CaseEvent.kind == "responder_reply",
+            CaseEvent.at >= page.acknowledged_at,
+        )
+        .limit(1)
+    ).first()
+    if replied is not None:
+        return "a responder replied"
+    acked_by = page.acknowledged_by
+    page.status, page.acknowledged_by, page.acknowledged_at = CLIMBING, None, None
+    record(session, case, now, SYSTEM, "repaged", None, page=page.id, acknowledged_by=acked_by)
+    session.add(
+        Timer(
+            case_id=case.id,
+            kind=STEP,
+            target=f"{page.id}/0",
+            clock_start=page.started_at,
+            due_at=now,
+            status="pending",
+        )
+    )
+    return None

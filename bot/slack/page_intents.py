@@ -1,0 +1,174 @@
+"""What the bot says when it pages: the direct message with its Acknowledge button, the post
+in the chain's channel, the warning when a schedule has nobody on call, the announcement of
+an acknowledgement, the end of a climb, and the JSON a page webhook receives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.cases.view import CaseView
+from bot.slack.intents import ApiCall, Outgoing, renders
+from bot.slack.render import slack_date
+
+PAGE_ACK_ACTION = "page_ack"
+# Not a Web API method: a signed JSON POST to the "url" it names (bot.slack.delivery).
+WEBHOOK = "webhook"
+
+
+def _link(case: CaseView) -> str:
+    return f"<{case.permalink}|{case.key}>" if case.permalink else f"*{case.key}*"
+
+
+def _where(o: Outgoing, case: CaseView) -> str:
+    level = o.data.get("level") or 0
+    if level == 0:
+        return "the fallback of the escalation chain"
+    return f"level {level} of the escalation chain, round {o.data.get('round', 1)}"
+
+
+def _ack_button(case: CaseView, page: int) -> dict[str, Any]:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": PAGE_ACK_ACTION,
+                "style": "primary",
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+                "value": f"{case.number}:{page}",
+            }
+        ],
+    }
+
+
+def _how_to_ack(o: Outgoing, case: CaseView) -> str:
+    emoji = o.data.get("ack_emoji") or "eyes"
+    return f"Acknowledge with the button, `/case ack {case.key}` or a :{emoji}: on this message."
+
+
+def _page_blocks(text: str, case: CaseView, o: Outgoing) -> list[dict[str, Any]]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": _how_to_ack(o, case)}],
+        },
+        _ack_button(case, int(o.data["page"])),
+    ]
+
+
+def _summary_lines(o: Outgoing, case: CaseView) -> str:
+    requester = f"<@{case.requester_id}>" if case.requester_id else "unknown"
+    summary = str(o.data.get("summary") or "").strip()
+    quoted = f"\n> {summary}" if summary else ""
+    return f"Requester: {requester}, in <#{case.channel_id}>{quoted}"
+
+
+@renders("page_dm")
+def page_dm(o: Outgoing) -> ApiCall:
+    case, _ = o.need_case()
+    text = (
+        f":rotating_light: You are paged for {_link(case)} ({o.data['severity_name']}), "
+        f"{_where(o, case)}.\n{_summary_lines(o, case)}"
+    )
+    return "chat.postMessage", {
+        "channel": o.channel_id,
+        "text": text,
+        "blocks": _page_blocks(text, case, o),
+        "unfurl_links": False,
+    }
+
+
+@renders("page_post")
+def page_post(o: Outgoing) -> ApiCall:
+    case, _ = o.need_case()
+    mentions = [f"<@{u}>" for u in o.data.get("users") or []]
+    mentions += [f"<!subteam^{g}>" for g in o.data.get("groups") or []]
+    who = " ".join(mentions) + " paged" if mentions else "Paging"
+    text = (
+        f":rotating_light: {who} for {_link(case)} ({o.data['severity_name']}), "
+        f"{_where(o, case)}.\n{_summary_lines(o, case)}"
+    )
+    return "chat.postMessage", {
+        "channel": o.channel_id,
+        "text": text,
+        "blocks": _page_blocks(text, case, o),
+        "unfurl_links": False,
+    }
+
+
+def _target_words(targets: list[str]) -> str:
+    words = []
+    for target in targets:
+        kind, _, value = target.partition(":")
+        words.append(
+            {
+                "user": f"<@{value}>",
+                "group": f"<!subteam^{value}>",
+                "channel": f"<#{value}>",
+                "schedule": f"whoever is on call in `{value}`",
+                "webhook": "the webhook",
+            }.get(kind, value)
+        )
+    return ", ".join(words)
+
+
+@renders("page_warning")
+def page_warning(o: Outgoing) -> ApiCall:
+    case, _ = o.need_case()
+    schedules = ", ".join(f"`{s}`" for s in o.data.get("schedules") or [])
+    fallback = list(o.data.get("fallback") or [])
+    then = (
+        f"paging the fallback: {_target_words(fallback)}."
+        if fallback
+        else "this chain has no fallback, so nobody else was paged for this level."
+    )
+    text = f":warning: Nobody is on call in {schedules} for {_link(case)}: {then}"
+    return "chat.postMessage", {"channel": o.channel_id, "text": text, "unfurl_links": False}
+
+
+@renders("page_acknowledged")
+def page_acknowledged(o: Outgoing) -> ApiCall:
+    case, _ = o.need_case()
+    at = datetime.fromisoformat(str(o.data["at"]))
+    text = (
+        f":eyes: <@{o.data['user']}> acknowledged the page for {_link(case)} "
+        f"{slack_date(at)}; paging has stopped."
+    )
+    args: dict[str, Any] = {"channel": o.channel_id, "text": text, "unfurl_links": False}
+    if o.data.get("thread_ts"):
+        args["thread_ts"] = o.data["thread_ts"]
+    return "chat.postMessage", args
+
+
+@renders("page_stopped")
+def page_stopped(o: Outgoing) -> ApiCall:
+    case, _ = o.need_case()
+    text = f"Paging for {_link(case)} has stopped: {o.data.get('why')}."
+    return "chat.postMessage", {"channel": o.channel_id, "text": text, "unfurl_links": False}
+
+
+@renders("page_webhook")
+def page_webhook(o: Outgoing) -> ApiCall:
+    case, policy = o.need_case()
+    body = {
+        "type": "page",
+        "case": case.key,
+        "team_id": case.team_id,
+        "channel_id": case.channel_id,
+        "permalink": case.permalink,
+        "requester_id": case.requester_id,
+        "policy": policy.id,
+        "severity": case.severity,
+        "severity_name": o.data.get("severity_name"),
+        "summary": o.data.get("summary"),
+        "page": o.data.get("page"),
+        "step": o.data.get("step"),
+        "round": o.data.get("round"),
+        "level": o.data.get("level"),
+        "users": o.data.get("users") or [],
+        "groups": o.data.get("groups") or [],
+        "status": case.status,
+    }
+    return WEBHOOK, {"url": o.data["url"], "body": body}

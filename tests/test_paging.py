@@ -1,0 +1,302 @@
+"""Paging through the real endpoint, on a fast-forwarded clock shared with the Slack
+stand-in, so the call log's instants are the bot's: a SEV1 opened on Saturday at 03:00
+pages whoever is on call, climbs to level 2 when nobody answers, and stops at the first
+acknowledgement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.db.models import CaseEvent, Page, Timer
+from bot.testing import payloads
+from bot.testing.fake_slack import Call, FakeSlack
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
+from tests.test_commands import run
+from tests.test_thread_messages import open_case
+
+PRIMARY, SECOND, LEAD = "U0PRIMARY1", "U0SECOND01", "U0LEAD0001"
+LEADS, STRANGER, ONCALL = "S0LEADS001", "U0STRANGR1", "C0ONCALL01"
+SATURDAY_3AM = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
+
+POLICY = f"""
+id: paging
+name: Paging
+default: true
+default_severity: sev1
+responders: {{users: [{ENGINEER}]}}
+severities:
+  - id: sev1
+    name: SEV 1
+    calendar: 24/7
+    targets: {{first_response: 1h}}
+    page: urgent
+  - id: sev3
+    name: SEV 3
+    calendar: 24/7
+    targets: {{first_response: 8h}}
+oncall:
+  schedules:
+    platform:
+      timezone: Europe/Berlin
+      layers:
+        - rotation: [{PRIMARY}, {SECOND}]
+          shift: 1w
+          start: "2026-01-05 09:00"
+  escalations:
+    urgent:
+      levels:
+        - {{notify: ["schedule:platform"], wait: 10m}}
+        - {{notify: ["user:{LEAD}", "group:{LEADS}"], wait: 15m}}
+      repeat: 1
+      fallback: ["channel:{ONCALL}"]
+      channel: {ONCALL}
+"""
+
+
+def paging_bot_for(db_url: str, tmp_path: Path, policy: str = POLICY) -> Iterator[Bot]:
+    clock = FakeClock(SATURDAY_3AM)
+    with FakeSlack(clock=clock) as fake:
+        for user, name in (
+            (CUSTOMER, "ana"),
+            (ENGINEER, "sam"),
+            (PRIMARY, "pia"),
+            (SECOND, "sol"),
+            (LEAD, "lee"),
+            (STRANGER, "stu"),
+        ):
+            fake.add_user(user, name, name.title())
+        fake.add_usergroup(LEADS, [LEAD])
+        fake.add_channel(SUPPORT, "support", bot_member=True)
+        fake.add_channel(ONCALL, "oncall", bot_member=True)
+        folder = tmp_path / "policies"
+        folder.mkdir(exist_ok=True)
+        (folder / "paging.yaml").write_text(policy)
+        yield from make_bot(db_url, fake, clock=clock, policies_path=str(folder))
+
+
+@pytest.fixture
+def paging_bot(db_url: str, tmp_path: Path) -> Iterator[Bot]:
+    yield from paging_bot_for(db_url, tmp_path)
+
+
+def posts(bot: Bot) -> list[tuple[str, str, str]]:
+    """Every message the bot posted, as (instant HH:MM, channel as given, first line)."""
+    return [
+        (c.at.strftime("%H:%M"), str(c.params["channel"]), str(c.params["text"]).split("\n")[0])
+        for c in bot.slack.calls("chat.postMessage")
+        if c.ok
+    ]
+
+
+def pages(bot: Bot) -> list[tuple[str, str, str]]:
+    return [p for p in posts(bot) if p[1] != SUPPORT]
+
+
+def dm_to(bot: Bot, user: str) -> Call:
+    [*_, call] = [c for c in bot.slack.calls("chat.postMessage") if c.params["channel"] == user]
+    return call
+
+
+def press_ack(bot: Bot, call: Call, user: str) -> list[str]:
+    """Press the Acknowledge button on the page `call` posted; returns the private answers."""
+    [button] = [e for b in call.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert call.response is not None
+    name = f"ack{len(bot.slack.calls())}"
+    resp = bot.driver.interaction(
+        payloads.block_actions(
+            action_id=button["action_id"],
+            value=button["value"],
+            user=user,
+            channel=call.response["channel"],
+            message_ts=call.response["ts"],
+            team=bot.slack.team_id,
+            response_url=bot.slack.response_url(name),
+        )
+    )
+    assert resp.status == 200
+    bot.settle()
+    return [r["text"] for r in bot.slack.responses(name)]
+
+
+def forward(bot: Bot, minutes: float) -> None:
+    """Move the clock a minute at a time, running the background work at each instant."""
+    for _ in range(int(minutes)):
+        bot.clock.advance(timedelta(minutes=1))
+        bot.settle()
+
+
+def link(bot: Bot) -> str:
+    [case] = bot.cases()
+    return f"<{case.permalink}|{case.key}>"
+
+
+def page_line(bot: Bot, who: str, level: str) -> str:
+    return f":rotating_light: {who} for {link(bot)} (SEV 1), {level}."
+
+
+def dm_line(bot: Bot, level: str) -> str:
+    return f":rotating_light: You are paged for {link(bot)} (SEV 1), {level}."
+
+
+def test_a_saturday_sev1_pages_the_primary_then_level_2_and_stops_at_the_ack(
+    paging_bot: Bot,
+) -> None:
+    bot = paging_bot
+    open_case(bot)
+    level1 = "level 1 of the escalation chain, round 1"
+    level2 = "level 2 of the escalation chain, round 1"
+    assert pages(bot) == [
+        ("03:00", PRIMARY, dm_line(bot, level1)),
+        ("03:00", ONCALL, page_line(bot, f"<@{PRIMARY}> paged", level1)),
+    ]
+    forward(bot, 9)
+    assert len(pages(bot)) == 2  # nothing before the wait is over
+    forward(bot, 1)
+    assert pages(bot)[2:] == [
+        ("03:10", LEAD, dm_line(bot, level2)),
+        ("03:10", ONCALL, page_line(bot, f"<@{LEAD}> <!subteam^{LEADS}> paged", level2)),
+    ]
+    forward(bot, 2)
+    assert press_ack(bot, dm_to(bot, LEAD), LEAD) == [
+        "You acknowledged the page for CASE-1: paging has stopped."
+    ]
+    announced = (
+        f":eyes: <@{LEAD}> acknowledged the page for {link(bot)} "
+        "<!date^1768014720^{date_short_pretty} at {time}|Sat 10 Jan 2026 03:12 UTC>; "
+        "paging has stopped."
+    )
+    assert posts(bot)[-2:] == [("03:12", SUPPORT, announced), ("03:12", ONCALL, announced)]
+    before = pages(bot)
+    forward(bot, 120)  # past every later step of the chain: round 2 and the fallback
+    assert pages(bot) == before
+    with bot.runtime.sessions() as session:
+        [page] = session.execute(select(Page)).scalars()
+        assert (page.status, page.acknowledged_by) == ("acknowledged", LEAD)
+        dropped = session.execute(
+            select(Timer.target, Timer.due_at, Timer.note).where(Timer.status == "dropped")
+        ).all()
+    assert [(t, d.strftime("%H:%M"), n) for t, d, n in dropped] == [
+        (f"{page.id}/2", "03:25", f"acknowledged by {LEAD}")
+    ]
+
+
+def test_a_stranger_is_refused_and_two_acknowledgements_announce_once(paging_bot: Bot) -> None:
+    bot = paging_bot
+    open_case(bot)
+    page = dm_to(bot, PRIMARY)
+    assert press_ack(bot, page, STRANGER) == [
+        "You cannot acknowledge CASE-1: you were not paged for it and are not on its support team."
+    ]
+    assert run(bot, "/case", "ack CASE-1", user=STRANGER, channel=ONCALL)[2] == [
+        "You cannot acknowledge CASE-1: you were not paged for it and are not on its support team."
+    ]
+    forward(bot, 1)
+    assert press_ack(bot, page, PRIMARY) == [
+        "You acknowledged the page for CASE-1: paging has stopped."
+    ]
+    # A responder who was not paged may acknowledge too, but the page is already answered.
+    assert run(bot, "/case", "ack CASE-1", user=ENGINEER, channel=ONCALL)[2] == [
+        f"CASE-1 was already acknowledged by <@{PRIMARY}> at Sat 10 Jan 2026 03:01 UTC."
+    ]
+    assert press_ack(bot, page, PRIMARY) == [
+        f"CASE-1 was already acknowledged by <@{PRIMARY}> at Sat 10 Jan 2026 03:01 UTC."
+    ]
+    acks = [p for p in posts(bot) if "acknowledged the page" in p[2]]
+    assert [(at, channel) for at, channel, _ in acks] == [("03:01", SUPPORT), ("03:01", ONCALL)]
+    with bot.runtime.sessions() as session:
+        kinds = list(session.execute(select(CaseEvent.kind).order_by(CaseEvent.id)).scalars())
+    assert kinds == ["opened", "page_started", "paged", "page_acknowledged"]
+
+
+def test_the_ack_emoji_on_a_page_acknowledges_it(paging_bot: Bot) -> None:
+    bot = paging_bot
+    open_case(bot)
+    page = dm_to(bot, PRIMARY)
+    assert page.response is not None
+    event = payloads.reaction_added(
+        team=bot.slack.team_id,
+        channel=page.response["channel"],
+        ts=page.response["ts"],
+        user=PRIMARY,
+        reaction="eyes",
+    )
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+    [answer] = [c for c in bot.slack.calls("chat.postEphemeral") if c.ok]
+    assert (answer.params["user"], answer.params["text"]) == (
+        PRIMARY,
+        "You acknowledged the page for CASE-1: paging has stopped.",
+    )
+    # The same emoji on any other message does nothing.
+    other = bot.slack.post_user_message(SUPPORT, CUSTOMER, "looking")
+    event = payloads.reaction_added(
+        team=bot.slack.team_id, channel=SUPPORT, ts=other, user=ENGINEER, reaction="eyes"
+    )
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+    assert len([c for c in bot.slack.calls("chat.postEphemeral") if c.ok]) == 1
+
+
+def test_resolving_mid_climb_stops_it(paging_bot: Bot) -> None:
+    bot = paging_bot
+    open_case(bot)
+    forward(bot, 10)
+    assert [p[1] for p in pages(bot)] == [PRIMARY, ONCALL, LEAD, ONCALL]
+    forward(bot, 5)
+    assert run(bot, "/case", "resolve CASE-1 fixed", user=ENGINEER)[2] == ["CASE-1 is resolved."]
+    assert pages(bot)[-1] == (
+        "03:15",
+        ONCALL,
+        f"Paging for {link(bot)} has stopped: the case is resolved.",
+    )
+    before = pages(bot)
+    forward(bot, 120)
+    assert pages(bot) == before
+
+
+def test_lowering_out_of_the_paging_severity_stops_it(paging_bot: Bot) -> None:
+    bot = paging_bot
+    open_case(bot)
+    forward(bot, 3)
+    assert run(bot, "/severity", "CASE-1 sev3", user=ENGINEER)[2] == ["CASE-1 is now SEV 3."]
+    assert pages(bot)[-1] == (
+        "03:03",
+        ONCALL,
+        f"Paging for {link(bot)} has stopped: the severity was lowered.",
+    )
+    before = pages(bot)
+    forward(bot, 60)
+    assert pages(bot) == before
+    # Raised again: a new page starts at once.
+    assert run(bot, "/severity", "CASE-1 sev1", user=ENGINEER)[2] == ["CASE-1 is now SEV 1."]
+    assert [p[:2] for p in pages(bot)[len(pages(bot)) - 2 :]] == [
+        ("04:03", PRIMARY),
+        ("04:03", ONCALL),
+    ]
+
+
+def test_with_nobody_on_call_the_fallback_is_paged_and_the_channel_warned(
+    db_url: str, tmp_path: Path
+) -> None:
+    # The only layer starts next month: nobody is on call on Saturday.
+    policy = POLICY.replace('start: "2026-01-05 09:00"', 'start: "2026-02-02 09:00"')
+    policy = policy.replace(f'fallback: ["channel:{ONCALL}"]', f'fallback: ["user:{SECOND}"]')
+    for bot in paging_bot_for(db_url, tmp_path, policy):
+        open_case(bot)
+        level1 = "level 1 of the escalation chain, round 1"
+        assert pages(bot) == [
+            ("03:00", SECOND, dm_line(bot, level1)),
+            ("03:00", ONCALL, page_line(bot, f"<@{SECOND}> paged", level1)),
+            (
+                "03:00",
+                ONCALL,
+                f":warning: Nobody is on call in `platform` for {link(bot)}: paging the "
+                f"fallback: <@{SECOND}>.",
+            ),
+        ]
