@@ -189,6 +189,7 @@ class Runtime:
             has_case=self.has_case,
             trigger_emoji=self.settings.trigger_emoji_set,
             ack_emoji=self.policies.ack_emoji(),
+            bot_user_id=self.bot_user_id,
         )
 
     # -- background work ----------------------------------------------------------------

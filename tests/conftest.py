@@ -23,6 +23,8 @@ TRIAGE = "C0TRIAGE01"
 PRIVATE = "G0PRIVATE1"
 CUSTOMER = "U0CUSTOMR1"
 ENGINEER = "U0ENGINEER"
+SHIPPED_ONCALL_USERS = ("U00000000E1", "U00000000E2", "U00000000E3", "U00000000L1")
+SHIPPED_ONCALL_CHANNEL = "C00000000P1"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -59,6 +61,10 @@ def slack() -> Iterator[FakeSlack]:
         fake.add_channel(SUPPORT, "support", bot_member=True)
         fake.add_channel(TRIAGE, "support-triage", bot_member=True)
         fake.add_channel(PRIVATE, "secret-project", bot_member=False, is_private=True)
+        # The shipped default policy pages these placeholder people and on-call channel.
+        for user in SHIPPED_ONCALL_USERS:
+            fake.add_user(user, user.lower(), user)
+        fake.add_channel(SHIPPED_ONCALL_CHANNEL, "oncall", bot_member=True)
         yield fake
 
 

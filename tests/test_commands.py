@@ -60,7 +60,8 @@ def test_severity_by_case_number_moves_the_due_time_and_says_so(bot: Bot) -> Non
     [case] = bot.cases()
     assert case.severity == "sev1"
     assert case.first_response_due == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
-    assert kinds(bot) == ["opened", "severity_changed"]
+    # SEV 1 pages on-call (tests/test_paging.py has the pages themselves).
+    assert kinds(bot) == ["opened", "severity_changed", "page_started", "paged"]
     [line] = thread_lines(bot, root)
     assert line == (
         f"<@{ENGINEER}> set severity to *SEV 1 - Critical* (was SEV 3 - Medium): checkout is"

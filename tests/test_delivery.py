@@ -141,7 +141,8 @@ def test_through_429s_and_500s_every_message_once_and_in_order_per_case(bot: Bot
     bot.slack.fail_randomly("chat.postMessage", {429: 0.3, 500: 0.1}, seed=7)
     cases = {c.message_ts: c for c in bot.cases()}
     for root in roots:
-        press(bot, cases[root].id, "sev2", root)
+        # A level that pages nobody: this test is about the case's own thread.
+        press(bot, cases[root].id, "sev4", root)
     settle_for(bot, 600)
     bot.slack.stop_failing_randomly("chat.postMessage")
     assert outbox_left(bot) == []
@@ -152,7 +153,7 @@ def test_through_429s_and_500s_every_message_once_and_in_order_per_case(bot: Bot
         assert len(posted) == 2, posted
         assert posted[0] == "card"
         assert posted[1].startswith(
-            f"<@{ENGINEER}> set severity to *SEV 2 - High* (was SEV 3 - Medium). First response due"
+            f"<@{ENGINEER}> set severity to *SEV 4 - Low* (was SEV 3 - Medium). First response due"
         )
     ids = [
         (m.metadata or {}).get("event_payload", {}).get("outbox_id")

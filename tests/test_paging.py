@@ -225,6 +225,7 @@ def test_the_ack_emoji_on_a_page_acknowledges_it(paging_bot: Bot) -> None:
         ts=page.response["ts"],
         user=PRIMARY,
         reaction="eyes",
+        item_user=bot.slack.bot_user_id,
     )
     assert bot.driver.event(event).status == 200
     bot.settle()

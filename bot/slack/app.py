@@ -70,6 +70,7 @@ def build_app(
     has_case: HasCase,
     trigger_emoji: frozenset[str],
     ack_emoji: frozenset[str] = frozenset(),
+    bot_user_id: Callable[[], str | None] = lambda: None,
 ) -> App:
     app = GuardedApp(
         signing_secret=signing_secret or "unused",
@@ -96,13 +97,13 @@ def build_app(
 
     @app.event("reaction_added")
     def on_reaction(body: dict[str, Any], event: dict[str, Any]) -> None:
-        # A trigger reaction opens a case; an acknowledgement emoji may answer a page (the
-        # handler checks the message is one).
+        # A trigger reaction opens a case; an acknowledgement emoji on one of the bot's
+        # messages may answer a page (the handler checks the message is one).
         reaction = guard.name(event.get("reaction"))
         if reaction in trigger_emoji:
             kind = "reaction_added"
-        elif reaction in ack_emoji:
-            kind = "page_reaction"
+        elif reaction in ack_emoji and event.get("item_user") == bot_user_id():
+            kind = "page_reaction"  # only the bot's own messages can be pages
         else:
             return
         item = event.get("item")
