@@ -168,13 +168,23 @@ def test_christmas_and_the_observed_boxing_day_are_skipped_by_name() -> None:
     assert "Due         Tue 29 Dec 2026 12:00 GMT (= UTC)" in out
 
 
-def test_urgent_severity_pages_at_the_opening() -> None:
+def test_urgent_severity_pages_its_chain_step_by_step() -> None:
     result = run(FIVE, "--severity", "critical", "--opened", "2026-11-20T23:30:00Z")
     assert result.exit_code == 0, result.output
     assert "calendar 24/7 (always open)" in result.output
-    page = next(line for line in result.output.splitlines() if line.startswith("Page"))
-    assert page.startswith("Page        Fri 20 Nov 2026 23:30 UTC")
-    assert "page on-call" in page and "escalation chains" in page
+    pages = [line for line in result.output.splitlines() if line.startswith("Page")]
+    # The weekly rotation from Monday 5 Jan 09:00 has handed over 45 times by then: the
+    # first of its three people is on call again.
+    on_call = "U00000000E1 (on call in engineering)"
+    tail = ", if nobody has acknowledged"
+    gap = " " * 17  # the column is as wide as the widest time printed
+    assert [line.replace(gap, "  ") for line in pages] == [
+        f"Page        Fri 20 Nov 2026 23:30 UTC  chain urgent level 1, round 1: {on_call}{tail}",
+        f"Page        Fri 20 Nov 2026 23:40 UTC  chain urgent level 2, round 1: U00000000L1{tail}",
+        f"Page        Fri 20 Nov 2026 23:55 UTC  chain urgent level 1, round 2: {on_call}{tail}",
+        f"Page        Sat 21 Nov 2026 00:05 UTC  chain urgent level 2, round 2: U00000000L1{tail}",
+        f"Page        Sat 21 Nov 2026 00:20 UTC  chain urgent fallback: channel C00000000P1{tail}",
+    ]
     assert "Due         Sat 21 Nov 2026 00:30 UTC" in result.output
 
 
@@ -263,7 +273,7 @@ def test_check_still_works_next_to_simulate() -> None:
 def test_simulation_of_the_acceptance_case(policies: dict[str, Policy]) -> None:
     sim = simulate(policies[FIVE], "medium", utc(2026, 11, 20, 23, 30))
     assert sim.severity.id == "sev3"
-    assert sim.page_at is None
+    assert sim.pages == ()
     (target,) = sim.targets
     assert target.kind == "first_response"
     assert target.open_time == 6 * H
@@ -295,7 +305,14 @@ def test_the_stretches_add_up_to_the_target(policies: dict[str, Policy]) -> None
 def test_urgent_severity_pages_at_the_opening_instant(policies: dict[str, Policy]) -> None:
     opened = datetime(2026, 11, 21, 0, 30, tzinfo=ZoneInfo("Europe/Berlin"))
     sim = simulate(policies[FIVE], "P1", opened)
-    assert sim.page_at == opened == sim.opened
+    assert sim.pages[0][0] == opened == sim.opened
+    assert [at - opened for at, _ in sim.pages] == [
+        0 * H,
+        H / 6,
+        H * 25 / 60,
+        H * 35 / 60,
+        H * 50 / 60,
+    ]
     assert sim.opened.tzinfo is UTC
     (target,) = sim.targets
     assert target.due == opened + H

@@ -10,7 +10,7 @@ once (timers are claimed), and one whose page was acknowledged or stopped is dro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,6 +50,8 @@ class Paged:
     webhooks: list[str] = field(default_factory=list)
     nobody_on_call: list[str] = field(default_factory=list)
     fallback: bool = False
+    # user -> the schedule that put them on call
+    on_call_in: dict[str, str] = field(default_factory=dict)
 
     def add(self, kind: str, value: str) -> None:
         bucket = {
@@ -286,29 +288,53 @@ def fire_step(
 def _resolve(
     session: Session, page: Page, chain: EscalationSpec, step: Step, now: datetime
 ) -> Paged:
+    specs = {n: ScheduleSpec.model_validate(s) for n, s in page.plan["schedules"].items()}
+    return resolve(chain, step, now, lambda name: schedule(session, name, specs[name], now))
+
+
+def resolve(
+    chain: EscalationSpec, step: Step, now: datetime, schedule_for: Callable[[str], Schedule]
+) -> Paged:
+    """Who one step reaches at `now`: a schedule pages whoever is on call, and the chain's
+    fallback when nobody is."""
     paged = Paged(fallback=step.level == 0)
-    _expand(session, page, step.targets, now, paged)
+    _expand(step.targets, now, schedule_for, paged)
     if paged.nobody_on_call and not paged.fallback:
         paged.fallback = bool(chain.fallback)
-        _expand(session, page, chain.fallback, now, paged)
+        _expand(chain.fallback, now, schedule_for, paged)
     return paged
 
 
 def _expand(
-    session: Session, page: Page, targets: Iterable[str], now: datetime, paged: Paged
+    targets: Iterable[str], now: datetime, schedule_for: Callable[[str], Schedule], paged: Paged
 ) -> None:
-    specs = {n: ScheduleSpec.model_validate(s) for n, s in page.plan["schedules"].items()}
     for target in targets:
         kind, value = target_parts(target)
         if kind != "schedule":
             paged.add(kind, value)
             continue
-        who = schedule(session, value, specs[value], now).on_call(now)
+        who = schedule_for(value).on_call(now)
         if who is None:
             if value not in paged.nobody_on_call:
                 paged.nobody_on_call.append(value)
         else:
             paged.add("user", who)
+            paged.on_call_in.setdefault(who, value)
+
+
+def simulate(policy: Policy, chain: str, opened: datetime) -> list[tuple[datetime, Step, Paged]]:
+    """Every step a page would take if nobody acknowledged, with whom it would reach, from
+    the policy file alone (overrides stored at run time are not known here)."""
+    assert policy.oncall is not None
+    spec = policy.oncall.escalations[chain]
+    built = {name: s.build(name) for name, s in policy.oncall.schedules.items()}
+    out: list[tuple[datetime, Step, Paged]] = []
+    at = opened
+    for step in steps(spec):
+        out.append((at, step, resolve(spec, step, at, built.__getitem__)))
+        if step.wait is not None:
+            at = at + step.wait
+    return out
 
 
 def _page_data(policy: Policy, case: Case, page: Page, step: Step) -> dict[str, Any]:

@@ -110,7 +110,9 @@ class Simulation:
     calendar: Calendar
     opened: datetime
     pauses: tuple[Interval, ...]
-    page_at: datetime | None
+    # When each step of the severity's escalation chain would page, and whom, if nobody
+    # acknowledged: (instant, what it pages).
+    pages: tuple[tuple[datetime, str], ...]
     targets: tuple[TargetTimeline, ...]
 
 
@@ -216,9 +218,34 @@ def simulate(
         calendar=calendar,
         opened=opened,
         pauses=pauses,
-        page_at=opened if found.page else None,
+        pages=_pages(policy, found, opened),
         targets=tuple(timelines),
     )
+
+
+def _pages(
+    policy: Policy, severity: Severity, opened: datetime
+) -> tuple[tuple[datetime, str], ...]:
+    from bot.oncall import paging
+
+    chain = policy.chain_for(severity.id)
+    if chain is None:
+        return ()
+    out = []
+    for at, step, paged in paging.simulate(policy, chain, opened):
+        where = "fallback" if step.level == 0 else f"level {step.level}, round {step.round}"
+        reached = [
+            f"{u} (on call in {paged.on_call_in[u]})" if u in paged.on_call_in else u
+            for u in paged.users
+        ]
+        reached += [f"group {g}" for g in paged.groups]
+        reached += [f"channel {c}" for c in paged.channels]
+        reached += ["a webhook"] * len(paged.webhooks)
+        text = f"chain {chain} {where}: {', '.join(reached) or 'nobody'}"
+        if paged.nobody_on_call:
+            text += f" (nobody on call in {', '.join(paged.nobody_on_call)})"
+        out.append((at, text))
+    return tuple(out)
 
 
 def _severity_names(severity: Severity) -> str:
@@ -372,15 +399,8 @@ def render(simulation: Simulation, tz: tzinfo | None = None) -> list[str]:
         f"{_describe_calendar(sim.policy, sim.severity.calendar)}"
     )
     rows: list[Row | None] = [("Opened", _instant(sim.opened, tz), "")]
-    if sim.page_at is not None:
-        rows.append(
-            (
-                "Page",
-                _instant(sim.page_at, tz),
-                "page on-call: this severity is marked to page when the case opens; the bot "
-                "does not send pages yet (escalation chains are not simulated yet)",
-            )
-        )
+    for at, paged in sim.pages:
+        rows.append(("Page", _instant(at, tz), f"{paged}, if nobody has acknowledged"))
     for a, b in sim.pauses:
         rows.append(("Paused", _span(a, b, tz), "waiting on the requester"))
     if not sim.targets:
