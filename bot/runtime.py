@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers import SchedulerNotRunningError
@@ -28,6 +28,7 @@ from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot, Timer
 from bot.gate import RequestGate
 from bot.inbox_writer import InboxWriter, Pending
+from bot.oncall import handoffs
 from bot.policies.loader import load_policies
 from bot.policies.schema import Policy, PolicySet
 from bot.settings import Settings
@@ -98,6 +99,7 @@ class Runtime:
         )
         self.scheduler: BackgroundScheduler | None = None
         self._lagging = False
+        self._handoffs_booked = False
 
     # -- database -----------------------------------------------------------------------
     def migrate(self) -> None:
@@ -193,8 +195,20 @@ class Runtime:
         )
 
     # -- background work ----------------------------------------------------------------
+    def _fire_caseless(self, session: Session, timer: Timer, now: datetime) -> str | None:
+        if timer.kind == handoffs.HANDOFF:
+            return handoffs.fire(session, self.policies, timer, now)
+        return f"no handler for timer kind {timer.kind!r}"
+
+    def book_handoffs(self) -> None:
+        with self.sessions.begin() as session:
+            handoffs.book_all(session, self.policies, self.clock.now())
+        self._handoffs_booked = True
+
     def run_once(self) -> dict[str, int]:
         """One pass of every job: what the scheduler runs each tick, and what tests call."""
+        if not self._handoffs_booked:
+            self.book_handoffs()  # once per process; each handoff books the next
         between = self._between_units
         processed = inbox.drain(self.sessions, self.clock, self.intake.handlers(), between)
         fired = fire_due(
@@ -204,6 +218,7 @@ class Runtime:
             self.settings.triage_channel,
             between,
             on_lag=self.note_lag,
+            caseless=self._fire_caseless,
         )
         sent = self.deliverer.drain()
         return {"processed": processed, "fired": fired, "sent": sent}

@@ -23,10 +23,12 @@ from bot.cases.commands import (
 )
 from bot.cases.view import CaseView
 from bot.clock import Clock
-from bot.db.models import Case
+from bot.db.models import Case, OncallOverride
 from bot.inbox import Effects, InboundRequest, Row
-from bot.oncall import paging
-from bot.policies.schema import Policy
+from bot.oncall import handoffs, paging
+from bot.oncall import text as oncall_text
+from bot.oncall.commands import ONCALL_USAGE, OncallCommand, parse_oncall
+from bot.policies.schema import Policy, PolicySet
 from bot.slack import guard, views
 from bot.slack.directory import Directory
 from bot.slack.page_intents import PAGE_ACK_ACTION
@@ -35,7 +37,9 @@ from bot.slack.surface import COMMANDS
 from bot.slack.teams import installation_team
 
 
-def parse(name: str, text: str) -> Command:
+def parse(name: str, text: str) -> Command | OncallCommand:
+    if name == "/oncall":
+        return parse_oncall(text)
     return parse_severity(text) if name == "/severity" else parse_case(text)
 
 
@@ -96,7 +100,8 @@ def register(app: App, store: Callable[[InboundRequest], None]) -> None:
             ack(response_type="ephemeral", text=str(exc))
             return
         if command.verb == "help":
-            ack(response_type="ephemeral", text=CASE_USAGE)
+            usage = ONCALL_USAGE if isinstance(command, OncallCommand) else CASE_USAGE
+            ack(response_type="ephemeral", text=usage)
             return
         team, user = guard.slack_id(body.get("team_id")), guard.slack_id(body.get("user_id"))
         channel = guard.slack_id(body.get("channel_id"))
@@ -223,17 +228,21 @@ class CommandIntake:
         clock: Clock,
         directory: Directory,
         policy_for_case: Callable[[Session, Case], Policy],
+        policies: PolicySet | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.directory = directory
         self.policy_for_case = policy_for_case
+        self.policies = policies or PolicySet([])
 
     def handle(self, row: Row) -> Effects | None:
         p = row.payload
         user, channel = str(p["user_id"]), str(p["channel_id"])
         command = parse(str(p["command"]), str(p.get("text") or ""))
         source = f"command:{row.id}"
+        if isinstance(command, OncallCommand):
+            return self._oncall(row, user, command)
         with self.sessions() as session:
             if command.verb == "list":
                 text = self._list(session, row.team_id, channel, command.all)
@@ -370,6 +379,64 @@ class CommandIntake:
             self._enqueue_reply(session, row, text)
 
         return apply
+
+    def _oncall(self, row: Row, user: str, command: OncallCommand) -> Effects:
+        now = self.clock.now()
+        specs = self.policies.schedules()
+        if not specs:
+            return self._reply(row, "No policy has an on-call schedule.")
+        if command.verb == "who":
+            with self.sessions() as session:
+                lines = [
+                    oncall_text.now_and_next(paging.schedule(session, n, specs[n], now), now)
+                    for n in sorted(specs)
+                ]
+            return self._reply(row, "\n".join(lines))
+        name = command.schedule
+        if name is None and len(specs) == 1:
+            name = next(iter(specs))
+        if name is None or name not in specs:
+            known = ", ".join(f"`{n}`" for n in sorted(specs))
+            asked = f"No schedule `{name}`" if name else "Which schedule?"
+            return self._reply(row, f"{asked}: the schedules are {known}.")
+        if command.verb == "week":
+            with self.sessions() as session:
+                text = oncall_text.week(paging.schedule(session, name, specs[name], now), now)
+            return self._reply(row, text)
+        owner = next(p for p in self.policies if p.oncall and name in p.oncall.schedules)
+        responders = owner.responders
+        if not self.directory.is_responder(
+            responders.users, responders.groups, None, user, row.team_id
+        ):
+            return self._reply(row, "Only the support team can set on-call overrides.")
+        built = specs[name].build(name)
+        assert command.start is not None and command.end is not None and command.user
+        start, end = built.instant(command.start), built.instant(command.end)
+        if end <= now:
+            return self._reply(row, "That override has already ended: give a time to come.")
+        covering, schedule_name = command.user, name
+
+        def store(session: Session) -> None:
+            session.add(
+                OncallOverride(
+                    schedule=schedule_name,
+                    user_id=covering,
+                    starts_at=start,
+                    ends_at=end,
+                    created_by=user,
+                    created_at=now,
+                )
+            )
+            session.flush()
+            current = paging.schedule(session, schedule_name, specs[schedule_name], now)
+            handoffs.book_next(session, schedule_name, current, now)
+            text = (
+                f"<@{covering}> covers *{schedule_name}* from "
+                f"{readable(start, built.tz)} to {readable(end, built.tz)}."
+            )
+            self._enqueue_reply(session, row, text)
+
+        return store
 
     def _open_modal(
         self, session: Session, row: Row, choices: list[Case], command: Command

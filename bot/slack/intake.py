@@ -48,7 +48,7 @@ class Intake:
         self.policy_for_case = policy_for_case
         self.triage_channel = triage_channel
         self.directory = Directory(client)
-        self.commands = CommandIntake(sessions, clock, self.directory, policy_for_case)
+        self.commands = CommandIntake(sessions, clock, self.directory, policy_for_case, policies)
 
     def handlers(self) -> dict[str, Handler]:
         return {

@@ -172,3 +172,32 @@ def page_webhook(o: Outgoing) -> ApiCall:
         "status": case.status,
     }
     return WEBHOOK, {"url": o.data["url"], "body": body}
+
+
+@renders("handoff_dm")
+def handoff_dm(o: Outgoing) -> ApiCall:
+    at = datetime.fromisoformat(str(o.data["at"]))
+    previous = o.data.get("previous")
+    after = f", after <@{previous}>" if previous else ""
+    lines = [f"You are on call for *{o.data['schedule']}* from {slack_date(at)}{after}."]
+    cases = list(o.data.get("cases") or [])
+    if not cases:
+        lines.append("No case is open.")
+    else:
+        lines.append(f"Open cases ({len(cases)}):")
+    for case in cases:
+        key = f"<{case['permalink']}|{case['case']}>" if case.get("permalink") else case["case"]
+        due = case.get("due") or case.get("next_due")
+        when = (
+            f"{'first' if case.get('due') else 'next'} response due "
+            f"{slack_date(datetime.fromisoformat(due))}"
+            if due
+            else "no response due"
+        )
+        status = ", waiting on the requester" if case.get("status") == "waiting" else ""
+        lines.append(f"• {key} {case['severity']} in <#{case['channel']}>{status}: {when}")
+    return "chat.postMessage", {
+        "channel": o.channel_id,
+        "text": "\n".join(lines),
+        "unfurl_links": False,
+    }

@@ -4,7 +4,7 @@ compares them)."""
 
 from __future__ import annotations
 
-COMMANDS = ("/severity", "/case")
+COMMANDS = ("/severity", "/case", "/oncall")
 # Message shortcuts (callback ids): "Open a case" does what the trigger reaction does.
 OPEN_CASE = "open_case"
 SHORTCUTS = (OPEN_CASE,)
@@ -14,7 +14,9 @@ SCOPES = (
     "channels:history",  # read the reacted message and find our own posts (channels)
     "groups:history",  # the same in private channels
     "chat:write",  # cards, thread lines, reminders, breach alerts
-    "commands",  # /severity and /case
+    "commands",  # /severity, /case and /oncall
+    "im:history",  # find a page already sent in a direct message after a crash
+    "im:write",  # open the direct message a page or handoff goes to
     "reactions:read",  # reaction_added
     "usergroups:read",  # responders named by user group
     "users:read",  # who is a full member of the workspace

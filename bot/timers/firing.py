@@ -21,6 +21,13 @@ from bot.sla import clocks
 from bot.timers.kinds import HANDLERS, Firing
 
 PolicyForCase = Callable[[Session, Case], Policy]
+# Fires a timer about no one case (an on-call handoff): None when it acted, or why it is
+# stale.
+Caseless = Callable[[Session, Timer, datetime], str | None]
+
+
+def _no_caseless(session: Session, timer: Timer, now: datetime) -> str | None:
+    return f"no handler for timer kind {timer.kind!r}"
 
 
 def fire_due(
@@ -30,6 +37,7 @@ def fire_due(
     triage_channel: str | None = None,
     between: Callable[[], None] = lambda: None,
     on_lag: Callable[[float], None] = lambda _: None,
+    caseless: Caseless = _no_caseless,
 ) -> int:
     """Fire every timer due now; returns how many acted (stale ones are dropped).
     `on_lag` hears how late the last timer of the pass fired, in seconds."""
@@ -47,7 +55,9 @@ def fire_due(
     for timer_id in due:
         between()
         with sessions.begin() as session:
-            fired += _fire_one(session, timer_id, now, policy_for_case, triage_channel, on_lag)
+            fired += _fire_one(
+                session, timer_id, now, policy_for_case, triage_channel, on_lag, caseless
+            )
     return fired
 
 
@@ -58,6 +68,7 @@ def _fire_one(
     policy_for_case: PolicyForCase,
     triage_channel: str | None,
     on_lag: Callable[[float], None],
+    caseless: Caseless,
 ) -> int:
     claimed = rowcount(
         session.execute(
@@ -69,12 +80,19 @@ def _fire_one(
     if not claimed:
         return 0  # another replica has it
     timer = session.get(Timer, timer_id)
-    case = session.get(Case, timer.case_id) if timer else None
-    if timer is None or case is None:
+    if timer is None:
         return 0
     lag = max(0.0, (now - timer.due_at).total_seconds())
     TIMER_LAG.labels(timer.kind).observe(lag)
     on_lag(lag)
+    if timer.case_id is None:
+        stale = caseless(session, timer, now)
+        if stale is not None:
+            timer.status, timer.note = "dropped", stale
+        return int(stale is None)
+    case = session.get(Case, timer.case_id)
+    if case is None:
+        return 0
     if case.status == "resolved":
         return _drop(session, case, timer, now, "the case is resolved")
     handler = HANDLERS.get(timer.kind)

@@ -1,0 +1,110 @@
+"""Handoffs: at the moment a schedule changes hands, the incoming person gets a direct
+message listing the open cases and their next due times. Each handoff is a timer about no
+one case ("handoff"), booked under a unique key so replicas book and fire it once; firing
+one books the next."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.cases.service import enqueue
+from bot.db.models import Case, Timer
+from bot.db.ops import insert_ignore
+from bot.oncall import paging
+from bot.oncall.schedules import Schedule
+from bot.policies.schema import PolicySet
+
+HANDOFF = "handoff"
+
+
+def _key(name: str, at: datetime) -> str:
+    return f"handoff:{name}:{at.isoformat()}"
+
+
+def book_next(session: Session, name: str, schedule: Schedule, after: datetime) -> None:
+    found = schedule.next_handoff(after)
+    if found is None:
+        return
+    at, _ = found
+    insert_ignore(
+        session,
+        Timer.__table__,
+        {
+            "case_id": None,
+            "kind": HANDOFF,
+            "target": name[:40],
+            "key": _key(name, at),
+            "due_at": at,
+            "status": "pending",
+        },
+    )
+
+
+def book_all(session: Session, policies: PolicySet, now: datetime) -> None:
+    """The next handoff of every schedule (a no-op for those already booked)."""
+    for name, spec in policies.schedules().items():
+        book_next(session, name, paging.schedule(session, name, spec, now), now)
+
+
+def schedule_of(timer: Timer) -> str:
+    # Schedule names are slugs: no colon before the instant's own.
+    return (timer.key or "").removeprefix("handoff:").split(":", 1)[0]
+
+
+def fire(session: Session, policies: PolicySet, timer: Timer, now: datetime) -> str | None:
+    name = schedule_of(timer)
+    spec = policies.schedules().get(name)
+    if spec is None:
+        return f"schedule '{name}' is not in the policies any more"
+    # With the overrides still running just before the handoff: one ending then is a
+    # handoff too.
+    schedule = paging.schedule(session, name, spec, timer.due_at - timedelta(seconds=1))
+    book_next(session, name, schedule, timer.due_at)
+    incoming = schedule.on_call(timer.due_at)
+    outgoing = schedule.on_call(timer.due_at - timedelta(seconds=1))
+    if incoming is None or incoming == outgoing:
+        return "nobody new is on call then"
+    owners = [p.id for p in policies if p.oncall and name in p.oncall.schedules]
+    cases = list(
+        session.execute(
+            select(Case)
+            .where(Case.policy_id.in_(owners), Case.status != "resolved")
+            .order_by(Case.id)
+            .limit(200)
+        ).scalars()
+    )
+    lines: list[dict[str, Any]] = []
+    for case in cases:
+        due = [d for d in (case.first_response_due, case.next_response_due) if d is not None]
+        policy = policies.get(case.policy_id)
+        severity = policy.severity(case.severity) if policy else None
+        lines.append(
+            {
+                "case": case.key,
+                "channel": case.channel_id,
+                "severity": severity.name if severity else case.severity,
+                "status": case.status,
+                "due": min(due).isoformat() if due and case.first_response_at is None else None,
+                "next_due": case.next_response_due.isoformat() if case.next_response_due else None,
+                "permalink": case.permalink,
+            }
+        )
+    lines.sort(key=lambda line: line["due"] or line["next_due"] or "9999")
+    team = cases[0].team_id if cases else ""
+    enqueue(
+        session,
+        now,
+        team_id=team,
+        channel_id=incoming,
+        intent="handoff_dm",
+        dedupe_key=f"timer:{timer.id}:handoff",
+        schedule=name,
+        at=timer.due_at.isoformat(),
+        previous=outgoing,
+        cases=lines,
+    )
+    return None
