@@ -28,6 +28,22 @@ def test_demo_prints_a_transcript_with_case_1_and_the_thread_reply() -> None:
         "@bot: :hourglass_flowing_sand: CASE-1: first response due Mon 23 Nov 2026 10:12 UTC,"
         " in 30 min." in out
     )
+    lines = out.splitlines()
+    # SEV 1 pages the engineer on call, then the lead at level 2, who acknowledges.
+    paged = [line.split(" (https")[0] for line in lines if "You are paged for CASE-1" in line]
+    assert paged == [
+        "DM @eli  @bot: :rotating_light: You are paged for CASE-1",
+        "DM @lee  @bot: :rotating_light: You are paged for CASE-1",
+    ]
+    assert lines.index(
+        "   ... the clock runs on to Mon 23 Nov 2026 09:22 UTC; nobody has answered"
+    ) < (lines.index("DM @lee  @lee presses [Acknowledge] on the page"))
+    assert "(only @lee sees) You acknowledged the page for CASE-1: paging has stopped." in out
+    acks = [line.split(" (https")[0] for line in lines if ":eyes: @lee acknowledged" in line]
+    assert acks == [
+        "#support (thread)  @bot: :eyes: @lee acknowledged the page for CASE-1",
+        "#oncall  @bot: :eyes: @lee acknowledged the page for CASE-1",
+    ]
     assert "(only @sam sees) CASE-1 is now SEV 2 - High." in out
     assert "@bot: @sam set CASE-1 waiting on the requester; its clocks are stopped" in out
     assert (

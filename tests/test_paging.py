@@ -178,11 +178,16 @@ def test_a_saturday_sev1_pages_the_primary_then_level_2_and_stops_at_the_ack(
     with bot.runtime.sessions() as session:
         [page] = session.execute(select(Page)).scalars()
         assert (page.status, page.acknowledged_by) == ("acknowledged", LEAD)
-        dropped = session.execute(
-            select(Timer.target, Timer.due_at, Timer.note).where(Timer.status == "dropped")
+        steps = session.execute(
+            select(Timer.target, Timer.due_at, Timer.status, Timer.note)
+            .where(Timer.kind == "page_step")
+            .order_by(Timer.id)
         ).all()
-    assert [(t, d.strftime("%H:%M"), n) for t, d, n in dropped] == [
-        (f"{page.id}/2", "03:25", f"acknowledged by {LEAD}")
+    # The step booked for 03:25 is called off by the acknowledgement.
+    assert [(t, d.strftime("%H:%M"), s, n) for t, d, s, n in steps] == [
+        (f"{page.id}/0", "03:00", "fired", None),
+        (f"{page.id}/1", "03:10", "fired", None),
+        (f"{page.id}/2", "03:25", "cancelled", f"acknowledged by {LEAD}"),
     ]
 
 

@@ -20,13 +20,17 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.render import SET_SEVERITY_ACTION, readable
 from bot.testing import payloads
-from bot.testing.fake_slack import FakeSlack
+from bot.testing.fake_slack import Call, FakeSlack
 from bot.testing.server import serve_in_thread
 from bot.testing.signing import SlackDriver
 
 SECRET = "demo-signing-secret"
 SUPPORT, TRIAGE = "C0SUPPORT1", "C0TRIAGE01"
 CUSTOMER, ENGINEER = "U0CUSTOMR1", "U0ENGINEER"
+# The shipped default policy's on-call placeholders: the engineer on call this week, the
+# lead at level 2 of its chain, and its on-call channel.
+ENGINEERS = ("U00000000E1", "U00000000E2", "U00000000E3")
+LEAD, ONCALL_CHANNEL = "U00000000L1", "C00000000P1"
 
 
 class Demo:
@@ -56,6 +60,10 @@ class Demo:
             slack.add_user(ENGINEER, "sam", "Sam (support)")
             slack.add_channel(SUPPORT, "support", bot_member=True)
             slack.add_channel(TRIAGE, "support-triage", bot_member=True)
+            for user, name in zip(ENGINEERS, ("eve", "eli", "emy"), strict=True):
+                slack.add_user(user, name, f"{name.title()} (engineering)")
+            slack.add_user(LEAD, "lee", "Lee (support lead)")
+            slack.add_channel(ONCALL_CHANNEL, "oncall", bot_member=True)
             settings = Settings(
                 _env_file=None,  # type: ignore[call-arg]
                 database_url=f"sqlite:///{tmp}/demo.db",
@@ -128,11 +136,15 @@ class Demo:
                 .order_by(Timer.due_at)
             ).scalars()
             moments = list(dict.fromkeys(pending))
+        acknowledged = False
         for moment in moments:
             clock.set(moment)
             self.say(f"   ... the clock runs on to {readable(clock.now())}; nobody has answered")
             runtime.settle()
             self.show_new()
+            if not acknowledged and self.dm_to(LEAD) is not None:
+                self.acknowledge(runtime, driver, LEAD)
+                acknowledged = True
         self.say()
         clock.advance(timedelta(minutes=4))
         self.say(f"   ... {readable(clock.now())}")
@@ -230,6 +242,38 @@ class Demo:
             self.say(f"          (only @sam sees) {plain(answer['text'], self.name, self.channel)}")
         self.show_new()
 
+    def dm_to(self, user: str) -> Call | None:
+        sent = [
+            c for c in self.slack.calls("chat.postMessage") if c.ok and c.params["channel"] == user
+        ]
+        return sent[-1] if sent else None
+
+    def acknowledge(self, runtime: Runtime, driver: SlackDriver, user: str) -> None:
+        """`user` presses Acknowledge on the page they were sent."""
+        page = self.dm_to(user)
+        assert page is not None and page.response is not None
+        [button] = [
+            e for b in page.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+        ]
+        self.say(f"DM @{self.name(user)}  @{self.name(user)} presses [Acknowledge] on the page")
+        name = f"demo-{len(self.slack.calls())}"
+        driver.interaction(
+            payloads.block_actions(
+                action_id=button["action_id"],
+                value=button["value"],
+                user=user,
+                channel=page.response["channel"],
+                message_ts=page.response["ts"],
+                team=self.slack.team_id,
+                response_url=self.slack.response_url(name),
+            )
+        )
+        runtime.settle()
+        for answer in self.slack.responses(name):
+            text = plain(answer["text"], self.name, self.channel)
+            self.say(f"          (only @{self.name(user)} sees) {text}")
+        self.show_new()
+
     def count_cases(self, runtime: Runtime) -> int:
         with runtime.sessions() as session:
             return len(session.execute(select(Case.id)).all())
@@ -245,7 +289,11 @@ class Demo:
     def show_new(self) -> None:
         posted = self.slack.posted_messages()
         for msg in posted[self.shown :]:
-            where = f"#{self.channel(msg.channel)}"
+            found = self.slack.channel(msg.channel)
+            if found is not None and found.is_im and found.im_user:
+                where = f"DM @{self.name(found.im_user)}"
+            else:
+                where = f"#{self.channel(msg.channel)}"
             if msg.thread_ts and msg.thread_ts != msg.ts:
                 where += " (thread)"
 

@@ -167,16 +167,7 @@ def _book(session: Session, case: Case, page: Page, index: int, at: datetime) ->
 def stop(session: Session, case: Case, page: Page, now: datetime, why: str) -> None:
     was = page.status
     page.status, page.ended_at, page.note = STOPPED, now, why
-    session.execute(
-        update(Timer)
-        .where(
-            Timer.case_id == case.id,
-            Timer.kind.in_((STEP, REPAGE)),
-            Timer.target.like(f"{page.id}/%") | (Timer.target == str(page.id)),
-            Timer.status == "pending",
-        )
-        .values(status="cancelled", note=why)
-    )
+    _cancel_steps(session, case, page, why)
     record(session, case, now, SYSTEM, "page_stopped", None, page=page.id, why=why)
     channel = chain_of(page).channel
     if was == CLIMBING and channel:
@@ -189,6 +180,21 @@ def stop(session: Session, case: Case, page: Page, now: datetime, why: str) -> N
             dedupe_key=f"page:{page.id}:stopped",
             why=why,
         )
+
+
+def _cancel_steps(session: Session, case: Case, page: Page, why: str) -> None:
+    """The page's booked steps (and re-page) will not be needed; a step already claimed
+    elsewhere finds the page's new status and is dropped instead."""
+    session.execute(
+        update(Timer)
+        .where(
+            Timer.case_id == case.id,
+            Timer.kind.in_((STEP, REPAGE)),
+            Timer.target.like(f"{page.id}/%") | (Timer.target == str(page.id)),
+            Timer.status == "pending",
+        )
+        .values(status="cancelled", note=why)
+    )
 
 
 # -- a step -------------------------------------------------------------------------------
@@ -396,6 +402,7 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
         session.refresh(page)
         return Ack("already", page.acknowledged_by, page.acknowledged_at)
     session.refresh(page)
+    _cancel_steps(session, case, page, f"acknowledged by {user}")
     record(session, case, now, user, "page_acknowledged", source, page=page.id)
     data: dict[str, Any] = {"page": page.id, "user": user, "at": now.isoformat()}
     notify(
