@@ -8,6 +8,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
@@ -97,5 +98,84 @@ def test_timers_of_the_previous_release_upgrade_without_loss(db_url: str) -> Non
         with engine.connect() as conn:
             kinds = conn.execute(text("SELECT kind FROM timers ORDER BY id")).scalars().all()
         assert kinds == ["first_response:reminder", "first_response:breach", "next_response:breach"]
+    finally:
+        engine.dispose()
+
+
+def test_cases_and_timers_of_release_0002_upgrade_to_paging_without_loss(db_url: str) -> None:
+    """A database at 0002 (the last release) holding a case, its timers and its feedback
+    upgrades to head: every row is still there as it was, new timers may belong to no case,
+    and a handoff timer's key is unique."""
+    engine = make_engine(db_url)
+    cfg = migrate._config()
+    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0002")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO policy_snapshots (content_hash, policy_id, content, first_seen_at)"
+                    " VALUES ('h1', 'p', '{}', :t)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, team_id, number, channel_id, message_ts, thread_ts,"
+                    " requester_id, opened_by, text, status, severity, policy_id, policy_hash,"
+                    " opened_at, updated_at, assignee_id) VALUES (1, 'T1', 1, 'C1', '1.1', '1.1',"
+                    " 'U1', 'U2', 'help', 'resolved', 'sev1', 'p', 'h1', :t, :t, 'U2')"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO timers (case_id, kind, target, due_at, status, note) VALUES"
+                    " (1, 'breach', 'first_response', :d, 'dropped', 'the target was met')"
+                ),
+                {"d": t0 + timedelta(hours=1)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO feedback (case_id, user_id, rating, comment, at) VALUES"
+                    " (1, 'U1', 'good', 'quick', :t)"
+                ),
+                {"t": t0},
+            )
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            case = conn.execute(text("SELECT number, status, assignee_id FROM cases")).one()
+            timer = conn.execute(text("SELECT case_id, kind, status, note, key FROM timers")).one()
+            feedback = conn.execute(text("SELECT rating, comment FROM feedback")).one()
+            assert tuple(case) == (1, "resolved", "U2")
+            assert tuple(timer) == (1, "breach", "dropped", "the target was met", None)
+            assert tuple(feedback) == ("good", "quick")
+            handoff = {"k": "handoff:platform:2026-01-12T08:00:00+00:00", "d": t0}
+            insert = (
+                "INSERT INTO timers (case_id, kind, target, key, due_at, status) VALUES"
+                " (NULL, 'handoff', 'platform', :k, :d, 'pending')"
+            )
+            conn.execute(text(insert), handoff)
+        with engine.begin() as conn:
+            twice = conn.execute(
+                text("SELECT count(*) FROM timers WHERE key = :k"),
+                {"k": handoff["k"]},
+            ).scalar_one()
+            assert twice == 1
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(insert), handoff)
+        except IntegrityError:
+            pass
+        else:
+            raise AssertionError("a second handoff timer with the same key was stored")
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002")
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT case_id, kind FROM timers")).all()
+        assert [tuple(r) for r in kept] == [(1, "breach")]
     finally:
         engine.dispose()
