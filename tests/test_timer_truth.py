@@ -41,9 +41,9 @@ def breach_text(bot: Bot, due_token: str, overdue: str = "") -> str:
 def timer_rows(bot: Bot) -> list[tuple[str | None, str, datetime, str, str | None]]:
     with bot.runtime.sessions() as session:
         rows = session.execute(
-            select(Timer.target, Timer.kind, Timer.due_at, Timer.status, Timer.note).order_by(
-                Timer.id
-            )
+            select(Timer.target, Timer.kind, Timer.due_at, Timer.status, Timer.note)
+            .where(Timer.case_id.is_not(None))  # not the schedules' handoffs
+            .order_by(Timer.id)
         ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
