@@ -18,7 +18,7 @@ from bot.testing import payloads
 from bot.testing.fake_slack import Call, FakeSlack
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
 from tests.test_commands import run
-from tests.test_thread_messages import open_case
+from tests.test_thread_messages import open_case, say
 
 PRIMARY, SECOND, LEAD = "U0PRIMARY1", "U0SECOND01", "U0LEAD0001"
 LEADS, STRANGER, ONCALL = "S0LEADS001", "U0STRANGR1", "C0ONCALL01"
@@ -306,3 +306,60 @@ def test_with_nobody_on_call_the_fallback_is_paged_and_the_channel_warned(
                 f"fallback: <@{SECOND}>.",
             ),
         ]
+
+
+def test_an_acknowledged_page_with_no_reply_pages_again_and_a_reply_prevents_it(
+    db_url: str, tmp_path: Path
+) -> None:
+    policy = POLICY.replace(
+        "      channel: C0ONCALL01\n", "      channel: C0ONCALL01\n      repage_after: 30m\n"
+    )
+    assert "repage_after" in policy
+    for bot in paging_bot_for(db_url, tmp_path, policy):
+        root = open_case(bot)
+        forward(bot, 1)
+        assert press_ack(bot, dm_to(bot, PRIMARY), PRIMARY) == [
+            "You acknowledged the page for CASE-1: paging has stopped."
+        ]
+        forward(bot, 29)
+        assert [p[:2] for p in pages(bot) if p[1] == PRIMARY] == [("03:00", PRIMARY)]
+        forward(bot, 1)  # 03:31: half an hour after the acknowledgement, nobody has replied
+        assert [p[:2] for p in pages(bot) if p[1] == PRIMARY] == [
+            ("03:00", PRIMARY),
+            ("03:31", PRIMARY),
+        ]
+        # Acknowledged again, then a responder answers in the thread: no third page.
+        assert press_ack(bot, dm_to(bot, PRIMARY), PRIMARY) == [
+            "You acknowledged the page for CASE-1: paging has stopped."
+        ]
+        assert say(bot, ENGINEER, "on it", root) == 200
+        bot.settle()
+        forward(bot, 60)
+        assert [p[:2] for p in pages(bot) if p[1] == PRIMARY] == [
+            ("03:00", PRIMARY),
+            ("03:31", PRIMARY),
+        ]
+        with bot.runtime.sessions() as session:
+            kinds = list(
+                session.execute(
+                    select(CaseEvent.kind)
+                    .where(CaseEvent.kind.like("%page%"))
+                    .order_by(CaseEvent.id)
+                ).scalars()
+            )
+            notes = list(
+                session.execute(
+                    select(Timer.status, Timer.note)
+                    .where(Timer.kind == "repage")
+                    .order_by(Timer.id)
+                ).all()
+            )
+        assert kinds == [
+            "page_started",
+            "paged",
+            "page_acknowledged",
+            "repaged",
+            "paged",
+            "page_acknowledged",
+        ]
+        assert [tuple(n) for n in notes] == [("fired", None), ("dropped", "a responder replied")]
