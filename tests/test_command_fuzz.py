@@ -1,4 +1,4 @@
-"""Generated command text, through the real endpoint: every `/severity` and `/case` gets
+"""Generated command text, through the real endpoint: every `/severity`, `/case` and `/oncall` gets
 HTTP 200 and a private answer, no error is logged, and text the bot cannot parse changes
 nothing."""
 
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot.cases.commands import UsageError, parse_case, parse_severity
 from bot.db.models import CaseEvent, InboxEvent
+from bot.oncall.commands import parse_oncall
 from tests.conftest import Bot
 from tests.test_commands import run
 from tests.test_thread_messages import open_case
@@ -47,6 +48,13 @@ WORDS = st.sampled_from(
         "`",
         "*bold*",
         "<!channel>",
+        "override",
+        "engineering",
+        "2026-01-10",
+        "2026-13-40",
+        "12:00",
+        "25:99",
+        "2026-01-10T18:00",
     ]
 )
 TEXT = st.one_of(
@@ -63,12 +71,12 @@ def changes(bot: Bot) -> tuple[int, int]:
     return int(events), int(inbox)
 
 
-@pytest.mark.parametrize("command", ["/severity", "/case"])
+@pytest.mark.parametrize("command", ["/severity", "/case", "/oncall"])
 def test_any_text_gets_a_private_answer_and_bad_text_changes_nothing(
     sqlite_bot: Bot, command: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     open_case(sqlite_bot)
-    parse = parse_severity if command == "/severity" else parse_case
+    parse = {"/severity": parse_severity, "/case": parse_case, "/oncall": parse_oncall}[command]
 
     @settings(
         max_examples=60,
@@ -91,7 +99,11 @@ def test_any_text_gets_a_private_answer_and_bad_text_changes_nothing(
             return
         if parsed.verb == "help":
             assert ack is not None and ack["response_type"] == "ephemeral"
-        elif parsed.verb == "severity" and parsed.number is None and parsed.level is None:
+        elif (
+            parsed.verb == "severity"
+            and getattr(parsed, "number", 0) is None
+            and getattr(parsed, "level", 0) is None
+        ):
             assert ack is None and answers == []  # the severity modal asks instead
         else:
             assert ack is None and len(answers) == 1 and answers[0]
