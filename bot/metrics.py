@@ -45,6 +45,17 @@ BREACHES = Counter("escbot_breaches_total", "Targets missed, announced once per 
 FIRST_RESPONSES = Counter(
     "escbot_first_responses_total", "First responses, met or missed", ["result"]
 )
+PAGES = Counter(
+    "escbot_pages_total",
+    "Escalation steps paged, by chain and level (0: fallback)",
+    ["chain", "level"],
+)
+PAGE_ACKS = Histogram(
+    "escbot_page_ack_seconds",
+    "From the start of paging to its acknowledgement",
+    ["chain"],
+    buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200),
+)
 OPEN_CASES = Gauge(
     "escbot_open_cases",
     "Open cases by policy and severity, read from the database at scrape time",

@@ -18,6 +18,7 @@ from bot.testing import payloads
 from bot.testing.fake_slack import Call, FakeSlack
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
 from tests.test_commands import run
+from tests.test_poison_rows import metrics
 from tests.test_thread_messages import open_case, say
 
 PRIMARY, SECOND, LEAD = "U0PRIMARY1", "U0SECOND01", "U0LEAD0001"
@@ -148,6 +149,7 @@ def test_a_saturday_sev1_pages_the_primary_then_level_2_and_stops_at_the_ack(
     paging_bot: Bot,
 ) -> None:
     bot = paging_bot
+    before = metrics(bot)
     open_case(bot)
     level1 = "level 1 of the escalation chain, round 1"
     level2 = "level 2 of the escalation chain, round 1"
@@ -172,6 +174,15 @@ def test_a_saturday_sev1_pages_the_primary_then_level_2_and_stops_at_the_ack(
         "paging has stopped."
     )
     assert posts(bot)[-2:] == [("03:12", SUPPORT, announced), ("03:12", ONCALL, announced)]
+    seen = metrics(bot)
+    for name, count in (
+        ('escbot_pages_total{chain="urgent",level="1"}', 1.0),
+        ('escbot_pages_total{chain="urgent",level="2"}', 1.0),
+        ('escbot_page_ack_seconds_count{chain="urgent"}', 1.0),
+        ('escbot_page_ack_seconds_bucket{chain="urgent",le="600.0"}', 0.0),  # 12 minutes
+        ('escbot_page_ack_seconds_bucket{chain="urgent",le="900.0"}', 1.0),
+    ):
+        assert seen.get(name, 0.0) - before.get(name, 0.0) == count, name
     before = pages(bot)
     forward(bot, 120)  # past every later step of the chain: round 2 and the fallback
     assert pages(bot) == before

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.cases.service import notify, record
 from bot.db.models import Case, CaseEvent, OncallOverride, Page, Timer
 from bot.db.ops import rowcount
+from bot.metrics import PAGE_ACKS, PAGES
 from bot.oncall.schedules import Schedule
 from bot.policies.oncall import EscalationSpec, ScheduleSpec, target_parts
 from bot.policies.schema import Policy
@@ -285,6 +286,7 @@ def fire_step(
         nobody_on_call=paged.nobody_on_call,
         fallback=paged.fallback,
     )
+    PAGES.labels(page.chain, str(step.level)).inc()
     if step.wait is not None:
         # From this step's own instant, so a late step does not push the chain back.
         _book(session, case, page, index + 1, timer.due_at + step.wait)
@@ -403,6 +405,7 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
         return Ack("already", page.acknowledged_by, page.acknowledged_at)
     session.refresh(page)
     _cancel_steps(session, case, page, f"acknowledged by {user}")
+    PAGE_ACKS.labels(page.chain).observe((now - page.started_at).total_seconds())
     record(session, case, now, user, "page_acknowledged", source, page=page.id)
     data: dict[str, Any] = {"page": page.id, "user": user, "at": now.isoformat()}
     notify(
