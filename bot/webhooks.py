@@ -43,4 +43,4 @@ def post(url: str, payload: dict[str, Any], secret: str | None, delivery: str) -
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as resp:
             return int(resp.status)
     except urllib.error.HTTPError as exc:
-        raise HttpStatusError(exc.code, exc.read().decode("utf-8", "replace")) from None
+        raise HttpStatusError(exc.code) from None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from bot.db.models import Case, OutboxMessage
 from bot.db.ops import rowcount
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
 from bot.policies.schema import Policy
-from bot.slack.errors import error_code, is_transient, retry_after
+from bot.slack.errors import HttpStatusError, error_code, is_transient, retry_after
 from bot.slack.intents import RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
 from bot.slack.page_intents import WEBHOOK
 
@@ -43,12 +43,29 @@ MAX_ATTEMPTS = 15
 # Web API call may take (the client's timeout).
 LEASE = timedelta(seconds=15)
 METADATA_TYPE = "escalation_bot_message"
+# How many pages of 200 messages to search for a post whose outcome the bot never heard.
+LOOKUP_PAGES = 10
 # Marks an attempt whose outcome the bot never heard: Slack may have the message.
 UNANSWERED = "no answer: "
 
 PolicyForCase = Callable[[Session, Case], Policy]
 
 __all__ = ["Deliverer", "Skip"]
+
+
+def _order(case_id: int | None, channel: str, intent: str) -> tuple[int, str | None] | None:
+    """Which rows must reach their destination in the order they were written: a case's
+    messages, except that pages (direct messages, on-call posts, webhooks) keep their order
+    per destination only, so a pager that is down or a person's rate-limited direct messages
+    never hold back the pages meant to cover for them."""
+    if case_id is None:
+        return None
+    return (case_id, channel) if intent in PER_DESTINATION else (case_id, None)
+
+
+PER_DESTINATION = frozenset(
+    {"page_dm", "page_post", "page_warning", "page_stopped", "page_webhook", "handoff_dm"}
+)
 
 
 class ResponseUrlError(Exception):
@@ -85,7 +102,8 @@ class Deliverer:
         self.between = between
 
     def drain(self, limit: int = 1000) -> int:
-        """Send what is due now, in order per case; returns how many were delivered."""
+        """Send what is due now, in order per case (see `_order`); returns how many were
+        delivered."""
         now = self.clock.now()
         with self.sessions() as session:
             rows = list(
@@ -94,6 +112,7 @@ class Deliverer:
                         OutboxMessage.id,
                         OutboxMessage.case_id,
                         OutboxMessage.channel_id,
+                        OutboxMessage.intent,
                         OutboxMessage.next_attempt_at,
                     )
                     .where(
@@ -103,27 +122,28 @@ class Deliverer:
                     .limit(limit)
                 )
             )
-        held: set[int] = set()  # cases with an earlier row still to go
+        held: set[tuple[int, str | None]] = set()  # orders with an earlier row still to go
         sent = 0
-        for row_id, case_id, channel, next_at in rows:
-            if case_id is not None and case_id in held:
+        for row_id, case_id, channel, intent, next_at in rows:
+            order = _order(case_id, channel, intent)
+            if order is not None and order in held:
                 continue
             if next_at > now or not self._channel_ready(channel):
-                if case_id is not None:
-                    held.add(case_id)
+                if order is not None:
+                    held.add(order)
                 continue
             self.between()
             before = self._claim(row_id)
             if before is None:
-                if case_id is not None:
-                    held.add(case_id)  # another replica is sending it
+                if order is not None:
+                    held.add(order)  # another replica is sending it
                 continue
             outcome = self._deliver(row_id, interrupted=before == "sending")
             paced = self.clock.now() + timedelta(seconds=self.channel_interval)
             self._channel_free[channel] = max(self._channel_free.get(channel, paced), paced)
             sent += outcome == "sent"
-            if outcome == "deferred" and case_id is not None:
-                held.add(case_id)
+            if outcome == "deferred" and order is not None:
+                held.add(order)
         return sent
 
     def _channel_ready(self, channel: str) -> bool:
@@ -241,27 +261,43 @@ class Deliverer:
                 # A direct message was posted to a user id: look in the conversation it
                 # made with them.
                 channel = self.client.conversations_open(users=channel)["channel"]["id"]
-            if kwargs.get("thread_ts"):
+            for messages in self._recent_pages(channel, kwargs.get("thread_ts")):
+                for message in messages:
+                    meta = message.get("metadata") or {}
+                    payload = meta.get("event_payload") or {}
+                    if (
+                        meta.get("event_type") == METADATA_TYPE
+                        and payload.get("outbox_id") == row_id
+                    ):
+                        log.info("outbox %s was already in Slack as %s", row_id, message.get("ts"))
+                        return {"ts": message.get("ts"), "channel": channel}
+        except SlackApiError as exc:
+            log.warning("outbox %s: cannot look for an earlier post: %s", row_id, error_code(exc))
+        return None
+
+    def _recent_pages(
+        self, channel: str, thread_ts: str | None, pages: int = LOOKUP_PAGES
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The thread's or channel's messages, newest first, a page at a time: a busy
+        channel may have moved the lost post past the first page."""
+        cursor = None
+        for _ in range(pages):
+            if thread_ts:
                 resp = self.client.conversations_replies(
                     channel=channel,
-                    ts=kwargs["thread_ts"],
-                    limit=1000,
+                    ts=thread_ts,
+                    limit=200,
+                    cursor=cursor,
                     include_all_metadata=True,
                 )
             else:
                 resp = self.client.conversations_history(
-                    channel=channel, limit=100, include_all_metadata=True
+                    channel=channel, limit=200, cursor=cursor, include_all_metadata=True
                 )
-        except SlackApiError as exc:
-            log.warning("outbox %s: cannot look for an earlier post: %s", row_id, error_code(exc))
-            return None
-        for message in resp.get("messages") or []:
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") == METADATA_TYPE and payload.get("outbox_id") == row_id:
-                log.info("outbox %s was already in Slack as %s", row_id, message.get("ts"))
-                return {"ts": message.get("ts"), "channel": channel}
-        return None
+            yield list(resp.get("messages") or [])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return
 
     def _finish(
         self, row_id: int, status: str, result: dict[str, Any] | None, case: CaseView | None
@@ -293,7 +329,7 @@ class Deliverer:
     ) -> str:
         now = self.clock.now()
         wait = retry_after(exc)
-        answered = isinstance(exc, SlackApiError)
+        answered = isinstance(exc, SlackApiError | HttpStatusError | ResponseUrlError)
         with self.sessions.begin() as session:
             row = session.get(OutboxMessage, row_id)
             assert row is not None

@@ -13,8 +13,9 @@ NO_ACCESS = frozenset({"not_in_channel", "channel_not_found", "missing_scope", "
 class HttpStatusError(Exception):
     """An HTTP endpoint other than the Web API (a page webhook) answered with an error."""
 
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"answered {status}: {body[:100]}")
+    def __init__(self, status: int) -> None:
+        # Not the body: what a third party answers has no business in the logs.
+        super().__init__(f"answered HTTP {status}")
         self.status = status
 
 

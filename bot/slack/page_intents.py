@@ -151,6 +151,8 @@ def page_stopped(o: Outgoing) -> ApiCall:
 
 @renders("page_webhook")
 def page_webhook(o: Outgoing) -> ApiCall:
+    """The body as it was when the step paged, so a retry under the same delivery id
+    carries the same content."""
     case, policy = o.need_case()
     body = {
         "type": "page",
@@ -160,7 +162,7 @@ def page_webhook(o: Outgoing) -> ApiCall:
         "permalink": case.permalink,
         "requester_id": case.requester_id,
         "policy": policy.id,
-        "severity": case.severity,
+        "severity": o.data.get("severity"),
         "severity_name": o.data.get("severity_name"),
         "summary": o.data.get("summary"),
         "page": o.data.get("page"),
@@ -169,7 +171,6 @@ def page_webhook(o: Outgoing) -> ApiCall:
         "level": o.data.get("level"),
         "users": o.data.get("users") or [],
         "groups": o.data.get("groups") or [],
-        "status": case.status,
     }
     return WEBHOOK, {"url": o.data["url"], "body": body}
 

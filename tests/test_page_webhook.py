@@ -1,0 +1,303 @@
+"""A `webhook:` page target against a local receiver that checks the signature itself, the
+way an external pager would: the first POST is answered 500 and retried after the backoff
+on the fake clock, with the same delivery id and body; a receiver holding another secret,
+or a body altered on the way, fails the check."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot import webhooks
+from bot.clock import FakeClock
+from bot.db.models import OutboxMessage
+from bot.slack.errors import HttpStatusError
+from bot.testing.fake_slack import FakeSlack
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
+from tests.support.logscan import COLLECTOR
+from tests.test_paging import (
+    LEAD,
+    LEADS,
+    ONCALL,
+    POLICY,
+    PRIMARY,
+    SATURDAY_3AM,
+    SECOND,
+    dm_line,
+    forward,
+    page_line,
+    pages,
+)
+from tests.test_thread_messages import open_case
+
+SECRET = "page-hook-secret-4b1e77"
+OTHER_SECRET = "someone-elses-secret-9c2d"
+LEVEL_1 = '- {notify: ["schedule:platform"], wait: 10m}'
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    valid: bool
+    status: int
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+@dataclass
+class Receiver:
+    """An external pager on 127.0.0.1: checks each request's signature with its own
+    secret, answers 401 to a bad one, 500 to the first good one and 200 afterwards."""
+
+    secret: str
+    requests: list[Received] = field(default_factory=list)
+    url: str = ""
+    down: bool = False  # answers 500 to everything
+
+    def check(self, headers: dict[str, str], body: bytes) -> bool:
+        """`headers` with lower-case names (urllib sends them capitalized, not as written)."""
+        stamp = headers.get(webhooks.TIMESTAMP.lower(), "")
+        base = b"v1:" + stamp.encode() + b":" + body
+        expected = "v1=" + hmac.new(self.secret.encode(), base, hashlib.sha256).hexdigest()
+        fresh = stamp.isdigit() and abs(time.time() - int(stamp)) <= 300
+        return fresh and hmac.compare_digest(expected, headers.get(webhooks.SIGNATURE.lower(), ""))
+
+    def answer(self, headers: dict[str, str], body: bytes) -> int:
+        valid = self.check(headers, body)
+        good_before = any(r.valid for r in self.requests)
+        status = 401 if not valid else 200 if good_before and not self.down else 500
+        self.requests.append(Received(headers, body, valid, status))
+        return status
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    yield from serve_receiver(SECRET)
+
+
+def serve_receiver(secret: str, down: bool = False) -> Iterator[Receiver]:
+    state = Receiver(secret, down=down)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status = state.answer({k.lower(): v for k, v in self.headers.items()}, body)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep the test output to the test's own
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/page"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(autouse=True)
+def _direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The bot's urlopen honours HTTP(S)_PROXY; the receiver is local, so go to it directly.
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "127.0.0.1")
+
+
+def webhook_bot(db_url: str, tmp_path: Path, url: str, secret: str | None) -> Iterator[Bot]:
+    """tests.test_paging's bot, with level 1 also paging `url` and the webhook secret set."""
+    policy = POLICY.replace(LEVEL_1, LEVEL_1.replace('"]', f'", "webhook:{url}"]'))
+    assert policy != POLICY
+    clock = FakeClock(SATURDAY_3AM)
+    with FakeSlack(clock=clock) as fake:
+        for user, name in (
+            (CUSTOMER, "ana"),
+            (ENGINEER, "sam"),
+            (PRIMARY, "pia"),
+            (SECOND, "sol"),
+            (LEAD, "lee"),
+        ):
+            fake.add_user(user, name, name.title())
+        fake.add_usergroup(LEADS, [LEAD])
+        fake.add_channel(SUPPORT, "support", bot_member=True)
+        fake.add_channel(ONCALL, "oncall", bot_member=True)
+        folder = tmp_path / "policies"
+        folder.mkdir(exist_ok=True)
+        (folder / "paging.yaml").write_text(policy)
+        yield from make_bot(
+            db_url, fake, clock=clock, policies_path=str(folder), page_webhook_secret=secret
+        )
+
+
+def webhook_rows(bot: Bot) -> list[tuple[int, str, int, str, str | None]]:
+    """Each page_webhook outbox row: (id, status, attempts, next attempt, sent), HH:MM:SS."""
+    with bot.runtime.sessions() as session:
+        rows = session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.status,
+                OutboxMessage.attempts,
+                OutboxMessage.next_attempt_at,
+                OutboxMessage.sent_at,
+            )
+            .where(OutboxMessage.intent == "page_webhook")
+            .order_by(OutboxMessage.id)
+        ).all()
+    return [
+        (i, s, a, n.strftime("%H:%M:%S"), t.strftime("%H:%M:%S") if t else None)
+        for i, s, a, n, t in rows
+    ]
+
+
+def test_a_page_webhook_is_signed_and_retried_after_a_500(
+    db_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    for bot in webhook_bot(db_url, tmp_path, receiver.url, SECRET):
+        open_case(bot)
+        [first] = receiver.requests
+        assert (first.valid, first.status) == (True, 500)
+        # The webhook row comes after the Slack pages of its step: they went out at once.
+        level1 = "level 1 of the escalation chain, round 1"
+        assert pages(bot) == [
+            ("03:00", PRIMARY, dm_line(bot, level1)),
+            ("03:00", ONCALL, page_line(bot, f"<@{PRIMARY}> paged", level1)),
+        ]
+        [(row_id, *state)] = webhook_rows(bot)
+        assert state == ["pending", 1, "03:00:02", None]  # backoff 2**1 s on the bot's clock
+
+        bot.clock.advance(timedelta(seconds=1))
+        bot.settle()
+        assert len(receiver.requests) == 1  # not before the backoff is over
+
+        bot.clock.advance(timedelta(seconds=1))
+        bot.settle()
+        [_, second] = receiver.requests
+        assert (second.valid, second.status) == (True, 200)
+        assert second.body == first.body
+        for request in (first, second):
+            assert request.header(webhooks.DELIVERY) == str(row_id)
+            assert request.header("Content-Type") == "application/json"
+        [(_, *state)] = webhook_rows(bot)
+        assert (state[0], state[1], state[3]) == ("sent", 2, "03:00:02")
+
+        [case] = bot.cases()
+        assert case.permalink  # a pager links to the real thread
+        assert json.loads(second.body) == {
+            "type": "page",
+            "case": "CASE-1",
+            "team_id": bot.slack.team_id,
+            "channel_id": SUPPORT,
+            "permalink": case.permalink,
+            "requester_id": CUSTOMER,
+            "policy": "paging",
+            "severity": "sev1",
+            "severity_name": "SEV 1",
+            "summary": "it broke",
+            "page": 1,
+            "step": 0,
+            "round": 1,
+            "level": 1,
+            "users": [PRIMARY],
+            "groups": [],
+        }
+
+        # Past level 2 (03:10, no webhook there) up to the minute before round 2: no repeat.
+        forward(bot, 24)
+        assert len(receiver.requests) == 2
+        assert [p[:2] for p in pages(bot)[2:]] == [("03:10", LEAD), ("03:10", ONCALL)]
+
+        # Round 2 pages level 1 again: a new delivery, answered at once.
+        forward(bot, 1)
+        [*_, third] = receiver.requests
+        assert len(receiver.requests) == 3
+        assert (third.valid, third.status) == (True, 200)
+        assert third.header(webhooks.DELIVERY) == str(webhook_rows(bot)[-1][0])
+        assert third.header(webhooks.DELIVERY) != str(row_id)
+        body = json.loads(third.body)
+        assert (body["round"], body["level"], body["step"]) == (2, 1, 2)
+    assert not [line for line in COLLECTOR.lines if SECRET in line]
+
+
+def test_a_receiver_with_another_secret_refuses_and_the_page_is_not_retried(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    for other in serve_receiver(OTHER_SECRET):
+        for bot in webhook_bot(sqlite_url, tmp_path, other.url, SECRET):
+            open_case(bot)
+            [refused] = other.requests
+            assert (refused.valid, refused.status) == (False, 401)
+            # The bot's signature is the one SECRET gives; OTHER_SECRET's differs.
+            stamp = refused.header(webhooks.TIMESTAMP)
+            signature = refused.header(webhooks.SIGNATURE)
+            assert Receiver(SECRET).check(refused.headers, refused.body)
+            base = b"v1:" + stamp.encode() + b":" + refused.body
+            theirs = "v1=" + hmac.new(OTHER_SECRET.encode(), base, hashlib.sha256).hexdigest()
+            assert theirs != signature
+            # A 4xx is the receiver's final word: no retry, the row fails and stays visible.
+            [(_, *state)] = webhook_rows(bot)
+            assert state[:2] == ["failed", 1]
+            forward(bot, 5)
+            assert len(other.requests) == 1
+
+
+def test_an_altered_body_fails_the_check(receiver: Receiver) -> None:
+    payload = {"type": "page", "case": "CASE-7", "severity": "sev1"}
+    with pytest.raises(HttpStatusError) as first:
+        webhooks.post(receiver.url, payload, SECRET, "42")
+    assert first.value.status == 500
+    assert webhooks.post(receiver.url, payload, SECRET, "42") == 200
+    [sent, _] = receiver.requests
+    assert sent.valid
+    assert sent.body == b'{"case":"CASE-7","severity":"sev1","type":"page"}'
+    stamp, signature = sent.header(webhooks.TIMESTAMP), sent.header(webhooks.SIGNATURE)
+    assert webhooks.verify(SECRET, stamp, sent.body, signature)
+
+    altered = sent.body.replace(b"sev1", b"sev3")
+    assert not Receiver(SECRET).check(sent.headers, altered)
+    assert not webhooks.verify(SECRET, stamp, altered, signature)
+    assert not webhooks.verify(OTHER_SECRET, stamp, sent.body, signature)
+    # Sent as is with the original headers, the receiver refuses it.
+    headers = {k: v for k, v in sent.headers.items() if k.lower() not in ("host", "content-length")}
+    request = urllib.request.Request(receiver.url, data=altered, headers=headers, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 401
+    assert (receiver.requests[-1].valid, receiver.requests[-1].status) == (False, 401)
+
+
+def test_a_pager_that_is_down_does_not_hold_back_the_slack_pages(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    for down in serve_receiver(SECRET, down=True):
+        for bot in webhook_bot(sqlite_url, tmp_path, down.url, SECRET):
+            open_case(bot)
+            forward(bot, 12)
+            # Retried with backoff all along, yet level 2 went out on time at 03:10.
+            assert len(down.requests) > 3
+            assert {r.status for r in down.requests} == {500}
+            assert [p[:2] for p in pages(bot)] == [
+                ("03:00", PRIMARY),
+                ("03:00", ONCALL),
+                ("03:10", LEAD),
+                ("03:10", ONCALL),
+            ]
