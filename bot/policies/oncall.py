@@ -206,6 +206,14 @@ def oncall_problems(spec: OncallSpec | None, pages: list[tuple[int, Any]]) -> li
             if kind == "schedule" and value not in schedules:
                 known = ", ".join(schedules) or "none is defined under oncall.schedules"
                 problems.append((loc, f"schedule '{value}' is not defined: known: {known}"))
+            elif kind == "group" and chain.channel is None:
+                problems.append(
+                    (
+                        loc,
+                        f"group {value} is paged by a mention in the chain's channel: "
+                        "set the chain's `channel`",
+                    )
+                )
     for name, schedule in schedules.items():
         problems += _override_problems(name, schedule)
     for index, page in pages:
