@@ -54,6 +54,15 @@ def test_a_folder_reports_every_broken_file(tmp_path: Path) -> None:
     ]
 
 
+ONE_SCHEDULE = (
+    "oncall:\n"
+    "  schedules:\n"
+    "    platform:\n"
+    "      timezone: UTC\n"
+    '      layers: [{rotation: [U0AAAAAA1], shift: 1w, start: "2026-01-05 09:00"}]\n'
+)
+
+
 def _policy(path: Path, policy_id: str, extra: str) -> None:
     path.write_text(
         f"id: {policy_id}\n"
@@ -76,6 +85,13 @@ def _policy(path: Path, policy_id: str, extra: str) -> None:
             "channels:\n  - C0BBBBBBB\n  - C0AAAAAAA\n",
             5,
             "channel C0AAAAAAA is already covered by policy 'a'",
+        ),
+        (
+            "default: true\n" + ONE_SCHEDULE,
+            "b",
+            "channels: [C0BBBBBBB]\n" + ONE_SCHEDULE,
+            6,
+            "schedule 'platform' is already defined by policy 'a'",
         ),
     ],
 )
