@@ -32,10 +32,12 @@ from bot.oncall import handoffs
 from bot.policies.loader import load_policies
 from bot.policies.schema import Policy, PolicySet
 from bot.settings import Settings
+from bot.slack import install
 from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.delivery import Deliverer
 from bot.slack.intake import Intake
+from bot.slack.workspaces import Workspaces
 from bot.timers.firing import fire_due
 
 log = logging.getLogger(__name__)
@@ -61,9 +63,31 @@ class Runtime:
         self.sessions = make_sessionmaker(self.engine)
         self.policies = policies or load_policies(settings.policies_path)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        self.client = client or make_client(token, settings.slack_api_url)
+        api_url = settings.slack_api_url
+
+        def client_for(key: str | None) -> WebClient:
+            if client is not None and key == token:
+                return client
+            return make_client(key, api_url)
+
+        store = None
+        self.oauth = None
+        if settings.multi_workspace:
+            assert settings.slack_client_id and settings.slack_client_secret
+            store = install.installation_store(self.engine, settings.slack_client_id)
+            state = settings.slack_state_secret
+            if state is not None:
+                self.oauth = install.oauth_flow(
+                    self.engine,
+                    store,
+                    settings.slack_client_id,
+                    settings.slack_client_secret.get_secret_value(),
+                    state.get_secret_value(),
+                    api_url,
+                )
+        self.workspaces = Workspaces(client_for, token, store)
+        self.client = self.workspaces.default_client
         self._snapshots: dict[str, Policy] = {}
-        self._bot_user_id: str | None = None
         self._wake = threading.Event()
         self._busy = threading.Event()
         self._stopping = threading.Event()
@@ -78,7 +102,7 @@ class Runtime:
         self.intake = Intake(
             self.sessions,
             self.clock,
-            self.client,
+            self.workspaces,
             self.policies,
             self.policy_for_case,
             settings.triage_channel,
@@ -86,9 +110,9 @@ class Runtime:
         self.deliverer = Deliverer(
             self.sessions,
             self.clock,
-            self.client,
+            self.workspaces.client,
             self.policy_for_case,
-            bot_user_id=self.bot_user_id,
+            bot_user_id=self.workspaces.bot_user_id,
             channel_interval=channel_interval,
             between=self._between_units,
             webhook_secret=(
@@ -147,13 +171,8 @@ class Runtime:
             cached = self._snapshots[case.policy_hash] = Policy.from_snapshot(snap.content)
         return cached
 
-    def bot_user_id(self) -> str | None:
-        if self._bot_user_id is None:
-            try:
-                self._bot_user_id = self.client.auth_test().get("user_id")
-            except Exception:
-                return None
-        return self._bot_user_id
+    def bot_user_id(self, team_id: str | None = None) -> str | None:
+        return self.workspaces.bot_user_id(team_id)
 
     # -- inbound ------------------------------------------------------------------------
     def store(self, req: inbox.InboundRequest) -> None:
@@ -192,6 +211,7 @@ class Runtime:
             trigger_emoji=self.settings.trigger_emoji_set,
             ack_emoji=self.policies.ack_emoji(),
             bot_user_id=self.bot_user_id,
+            installed=self.workspaces.installed if self.workspaces.multi else None,
         )
 
     # -- background work ----------------------------------------------------------------

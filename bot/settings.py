@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Multi-workspace mode: Slack's OAuth install flow at /slack/install stores a bot token
+    # per workspace in the database. Both set, with a state secret, turn it on.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///escalation-bot.db"
     policies_path: str = "policies"
@@ -81,6 +86,17 @@ class Settings(BaseSettings):
         return v
 
     @property
+    def multi_workspace(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @field_validator("slack_state_secret")
+    @classmethod
+    def _long_enough(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return v
+
+    @property
     def trigger_emoji_set(self) -> frozenset[str]:
         return frozenset(e.strip().strip(":") for e in self.trigger_emoji.split(",") if e.strip())
 
@@ -92,6 +108,8 @@ class Settings(BaseSettings):
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            self.slack_client_secret,
+            self.slack_state_secret,
             self.page_webhook_secret,
         )
         found = [v.get_secret_value() for v in values if v is not None]

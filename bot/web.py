@@ -24,6 +24,7 @@ from bot.logs import describe
 from bot.metrics import ACK_SECONDS, BACKLOG, OPEN_CASES
 from bot.runtime import Runtime
 from bot.slack import guard
+from bot.slack import install as install_paths
 from bot.worker import Background
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,24 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
         ACK_SECONDS.observe(time.perf_counter() - started)
         return to_starlette_response(bolt_resp)
 
+    flow = runtime.oauth
+
+    async def install(request: Request) -> Response:
+        """Slack's OAuth install flow (multi-workspace mode): the install page, and the
+        redirect back from Slack that stores the workspace's installation."""
+        if flow is None:
+            return PlainTextResponse("not found", status_code=404)
+        req = BoltRequest(
+            body="",
+            query=str(request.url.query),
+            headers=dict(request.headers),  # type: ignore[arg-type]
+        )
+        if request.url.path == install_paths.INSTALL_PATH:
+            resp = await run_in_threadpool(flow.handle_installation, req)
+        else:
+            resp = await run_in_threadpool(flow.handle_callback, req)
+        return to_starlette_response(resp)
+
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -121,6 +140,8 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
     app = Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
+            Route(install_paths.INSTALL_PATH, install, methods=["GET"]),
+            Route(install_paths.REDIRECT_PATH, install, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

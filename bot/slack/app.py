@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from bot.db.errors import is_transient_db
@@ -47,6 +48,10 @@ class GuardedApp(App):
     and requests nobody listens for are acknowledged (200) and dropped, without the
     framework's log line carrying the body, so Slack never retries them."""
 
+    # Multi-workspace mode: whether the app is installed in a workspace. Requests from one
+    # it is not installed in (any more) are acknowledged and dropped.
+    installed: Callable[[str], bool] | None = None
+
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         body = req.body
         problem = guard.envelope_problem(body)
@@ -54,6 +59,10 @@ class GuardedApp(App):
             _ignored("request", problem)
             return BoltResponse(status=200, body="")
         if not guard.is_handled_type(body) and "ssl_check" not in body:
+            return BoltResponse(status=200, body="")
+        team = installation_team(body)
+        if self.installed is not None and team and not self.installed(team):
+            _ignored("request", f"the app is not installed in workspace {guard.name(team)}")
             return BoltResponse(status=200, body="")
         resp = super().dispatch(req)
         return BoltResponse(status=200, body="") if resp.status == 404 else resp
@@ -70,11 +79,24 @@ def build_app(
     has_case: HasCase,
     trigger_emoji: frozenset[str],
     ack_emoji: frozenset[str] = frozenset(),
-    bot_user_id: Callable[[], str | None] = lambda: None,
+    bot_user_id: Callable[[str], str | None] = lambda team: None,
+    installed: Callable[[str], bool] | None = None,
 ) -> App:
+    # Multi-workspace mode: listeners only store what Slack sent, so the request needs no
+    # token here; each workspace's token is found when its work is done.
+    authorize = (
+        (
+            lambda enterprise_id, team_id, logger: AuthorizeResult(
+                enterprise_id=enterprise_id, team_id=team_id
+            )
+        )
+        if installed is not None
+        else None
+    )
     app = GuardedApp(
         signing_secret=signing_secret or "unused",
         client=client,
+        authorize=authorize,
         # The listener's work is one insert; doing it before the response means the ack
         # is only sent once the event is safely stored.
         process_before_response=True,
@@ -84,6 +106,7 @@ def build_app(
         request_verification_enabled=False,
         raise_error_for_unhandled_request=False,
     )
+    app.installed = installed
 
     @app.error
     def on_error(error: Exception) -> BoltResponse:
@@ -102,7 +125,9 @@ def build_app(
         reaction = guard.name(event.get("reaction"))
         if reaction in trigger_emoji:
             kind = "reaction_added"
-        elif reaction in ack_emoji and event.get("item_user") == bot_user_id():
+        elif reaction in ack_emoji and event.get("item_user") == bot_user_id(
+            installation_team(body)
+        ):
             kind = "page_reaction"  # only the bot's own messages can be pages
         else:
             return
@@ -193,6 +218,23 @@ def build_app(
     commands.register_page_ack(app, store)
     commands.register_feedback(app, store)
     commands.register_feedback_comment(app, store)
+
+    @app.event("app_uninstalled")
+    @app.event("tokens_revoked")
+    def on_uninstall(body: dict[str, Any], event: dict[str, Any]) -> None:
+        team = guard.slack_id(installation_team(body))
+        if not team:
+            _ignored(str(event.get("type")), "team missing or malformed")
+            return
+        event_id = _event_id(body, f"{event.get('type')}:{team}")
+        store(
+            InboundRequest(
+                kind="uninstalled",
+                team_id=team,
+                dedupe_key=guard.key("event", team, event_id),
+                payload=_clean({**body, "event_id": event_id}),
+            )
+        )
 
     @app.event(re.compile(".*"))
     def on_other_event() -> None:

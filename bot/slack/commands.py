@@ -226,13 +226,16 @@ class CommandIntake:
         self,
         sessions: sessionmaker[Session],
         clock: Clock,
-        directory: Directory,
+        directory: Directory | Callable[[str], Directory],
         policy_for_case: Callable[[Session, Case], Policy],
         policies: PolicySet | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.directory = directory
+        # Each workspace's directory (multi-workspace mode), or the one directory.
+        self.directory_for: Callable[[str], Directory] = (
+            (lambda team: directory) if isinstance(directory, Directory) else directory
+        )
         self.policy_for_case = policy_for_case
         self.policies = policies or PolicySet([])
 
@@ -266,7 +269,7 @@ class CommandIntake:
             if command.verb == "comment":
                 return self._comment(case.id, user, command.note)
         responders = policy.responders
-        is_responder = self.directory.is_responder(
+        is_responder = self.directory_for(row.team_id).is_responder(
             responders.users, responders.groups, case.requester_id, user, row.team_id
         )
         case_id = case.id
@@ -352,8 +355,8 @@ class CommandIntake:
         responders = policy.responders
         allowed = (
             user in users
-            or any(user in self.directory.group_members(g) for g in sorted(groups))
-            or self.directory.is_responder(
+            or any(user in self.directory_for(row.team_id).group_members(g) for g in sorted(groups))
+            or self.directory_for(row.team_id).is_responder(
                 responders.users, responders.groups, case.requester_id, user, row.team_id
             )
         )
@@ -405,7 +408,7 @@ class CommandIntake:
             return self._reply(row, text)
         owner = next(p for p in self.policies if p.oncall and name in p.oncall.schedules)
         responders = owner.responders
-        if not self.directory.is_responder(
+        if not self.directory_for(row.team_id).is_responder(
             responders.users, responders.groups, None, user, row.team_id
         ):
             return self._reply(row, "Only the support team can set on-call overrides.")

@@ -81,9 +81,9 @@ class Deliverer:
         self,
         sessions: sessionmaker[Session],
         clock: Clock,
-        client: WebClient,
+        client: WebClient | Callable[[str], WebClient | None],
         policy_for_case: PolicyForCase,
-        bot_user_id: Callable[[], str | None] = lambda: None,
+        bot_user_id: Callable[[str], str | None] = lambda team: None,
         channel_interval: float = 1.0,
         between: Callable[[], None] = lambda: None,
         webhook_secret: str | None = None,
@@ -91,7 +91,10 @@ class Deliverer:
         self.webhook_secret = webhook_secret
         self.sessions = sessions
         self.clock = clock
-        self.client = client
+        # Each workspace's client (multi-workspace mode), or the one client.
+        self.client_for: Callable[[str], WebClient | None] = (
+            (lambda team: client) if isinstance(client, WebClient) else client
+        )
         self.policy_for_case = policy_for_case
         self.bot_user_id = bot_user_id
         # Slack allows about one message per second per channel.
@@ -189,7 +192,7 @@ class Deliverer:
             case = session.get(Case, row.case_id) if row.case_id else None
             policy = self.policy_for_case(session, case) if case is not None else None
             view = CaseView.of(case) if case is not None else None
-            intent, channel = row.intent, row.channel_id
+            intent, channel, team = row.intent, row.channel_id, row.team_id
             # An earlier claim that never finished, or an attempt nobody answered.
             uncertain = interrupted or (row.last_error or "").startswith(UNANSWERED)
             outgoing = Outgoing(
@@ -198,9 +201,15 @@ class Deliverer:
                 dict(row.data or {}),
                 view,
                 policy,
-                self.bot_user_id,
+                lambda: self.bot_user_id(team),
                 now=self.clock.now(),
             )
+        client = self.client_for(team)
+        if client is None:
+            # Uninstalled from that workspace: nothing can be said there any more; the row
+            # stays, saying why.
+            self._finish(row_id, "skipped", None, None, note=f"not installed in {team}")
+            return "skipped"
         renderer = RENDERERS.get(intent)
         try:
             if renderer is None:
@@ -218,15 +227,21 @@ class Deliverer:
                 "event_payload": {"outbox_id": row_id},
             }
             if uncertain:
-                found = self._find_posted(kwargs, row_id)
+                found = self._find_posted(client, kwargs, row_id)
                 if found is not None:
                     self._finish(row_id, "sent", found, view)
                     OUTBOX_SENT.labels(intent).inc()
                     return "sent"
-        return self._send(row_id, intent, channel, (method, kwargs), view)
+        return self._send(client, row_id, intent, channel, (method, kwargs), view)
 
     def _send(
-        self, row_id: int, intent: str, channel: str, call: ApiCall, view: CaseView | None
+        self,
+        client: WebClient,
+        row_id: int,
+        intent: str,
+        channel: str,
+        call: ApiCall,
+        view: CaseView | None,
     ) -> str:
         method, kwargs = call
         try:
@@ -236,7 +251,7 @@ class Deliverer:
                 webhooks.post(kwargs["url"], kwargs["body"], self.webhook_secret, str(row_id))
                 answer = {}
             else:
-                resp = self.client.api_call(method, json=kwargs)
+                resp = client.api_call(method, json=kwargs)
                 answer = dict(resp.data) if isinstance(resp.data, dict) else {}
         except Exception as exc:
             return self._retry_or_fail(row_id, intent, channel, exc, method=method)
@@ -253,15 +268,17 @@ class Deliverer:
             raise ResponseUrlError(resp.status_code, resp.body)
         return {}
 
-    def _find_posted(self, kwargs: dict[str, Any], row_id: int) -> dict[str, Any] | None:
+    def _find_posted(
+        self, client: WebClient, kwargs: dict[str, Any], row_id: int
+    ) -> dict[str, Any] | None:
         """The message this row already posted, found by its metadata, if Slack has it."""
         channel = kwargs["channel"]
         try:
             if channel[:1] in ("U", "W"):
                 # A direct message was posted to a user id: look in the conversation it
                 # made with them.
-                channel = self.client.conversations_open(users=channel)["channel"]["id"]
-            for messages in self._recent_pages(channel, kwargs.get("thread_ts")):
+                channel = client.conversations_open(users=channel)["channel"]["id"]
+            for messages in self._recent_pages(client, channel, kwargs.get("thread_ts")):
                 for message in messages:
                     meta = message.get("metadata") or {}
                     payload = meta.get("event_payload") or {}
@@ -276,14 +293,14 @@ class Deliverer:
         return None
 
     def _recent_pages(
-        self, channel: str, thread_ts: str | None, pages: int = LOOKUP_PAGES
+        self, client: WebClient, channel: str, thread_ts: str | None, pages: int = LOOKUP_PAGES
     ) -> Iterator[list[dict[str, Any]]]:
         """The thread's or channel's messages, newest first, a page at a time: a busy
         channel may have moved the lost post past the first page."""
         cursor = None
         for _ in range(pages):
             if thread_ts:
-                resp = self.client.conversations_replies(
+                resp = client.conversations_replies(
                     channel=channel,
                     ts=thread_ts,
                     limit=200,
@@ -291,7 +308,7 @@ class Deliverer:
                     include_all_metadata=True,
                 )
             else:
-                resp = self.client.conversations_history(
+                resp = client.conversations_history(
                     channel=channel, limit=200, cursor=cursor, include_all_metadata=True
                 )
             yield list(resp.get("messages") or [])
@@ -300,7 +317,12 @@ class Deliverer:
                 return
 
     def _finish(
-        self, row_id: int, status: str, result: dict[str, Any] | None, case: CaseView | None
+        self,
+        row_id: int,
+        status: str,
+        result: dict[str, Any] | None,
+        case: CaseView | None,
+        note: str | None = None,
     ) -> None:
         now = self.clock.now()
         with self.sessions.begin() as session:
@@ -310,6 +332,8 @@ class Deliverer:
             row.sent_at = now
             row.result = result
             row.attempts += 1
+            if note is not None:
+                row.last_error = note
             if row.intent == "case_card" and case is not None and result and result.get("ts"):
                 session.execute(update(Case).where(Case.id == case.id).values(card_ts=result["ts"]))
                 # The card was rendered just now: updates written before it are moot.

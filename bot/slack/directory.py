@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 GROUP_TTL_SECONDS = 300.0
 
 
+class NotInstalled(LookupError):
+    """The app is not installed in the workspace (any more): nobody there can be looked up."""
+
+
 class Directory:
     def __init__(self, client: WebClient, ttl: float = GROUP_TTL_SECONDS) -> None:
         self.client = client

@@ -3,11 +3,11 @@ Slack reads first, then returns the database effects to commit with the row's "d
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +20,10 @@ from bot.oncall import messages as paging_messages
 from bot.policies.schema import NoPolicyForChannel, Policy, PolicySet
 from bot.slack import guard, reader
 from bot.slack.commands import CommandIntake
-from bot.slack.directory import Directory
+from bot.slack.directory import Directory, NotInstalled
+from bot.slack.workspaces import Workspaces
+
+log = logging.getLogger(__name__)
 
 
 def slack_time(ts: str) -> datetime | None:
@@ -36,28 +39,61 @@ class Intake:
         self,
         sessions: sessionmaker[Session],
         clock: Clock,
-        client: WebClient,
+        workspaces: Workspaces,
         policies: PolicySet,
         policy_for_case: Callable[[Session, Case], Policy],
         triage_channel: str | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.client = client
+        self.workspaces = workspaces
         self.policies = policies
         self.policy_for_case = policy_for_case
         self.triage_channel = triage_channel
-        self.directory = Directory(client)
+        self._directories: dict[str, Directory] = {}
         self.commands = CommandIntake(sessions, clock, self.directory, policy_for_case, policies)
 
+    def directory(self, team_id: str) -> Directory:
+        """Who is who in workspace `team_id`, read with its own token."""
+        found = self._directories.get(team_id)
+        if found is None:
+            client = self.workspaces.client(team_id)
+            if client is None:
+                raise NotInstalled(team_id)
+            found = self._directories[team_id] = Directory(client)
+        return found
+
     def handlers(self) -> dict[str, Handler]:
-        return {
+        handlers: dict[str, Handler] = {
             "reaction_added": self.reaction_added,
             "page_reaction": self.page_reaction,
             "thread_message": self.thread_message,
             "set_severity": self.set_severity,
             "command": self.commands.handle,
         }
+        return {kind: self._installed_only(h) for kind, h in handlers.items()} | {
+            "uninstalled": self.uninstalled,
+        }
+
+    def _installed_only(self, handler: Handler) -> Handler:
+        def handle(row: Row) -> Effects | None:
+            if not self.workspaces.installed(row.team_id):
+                return None  # uninstalled since Slack sent it: nothing to do there
+            return handler(row)
+
+        return handle
+
+    def uninstalled(self, row: Row) -> Effects | None:
+        """`app_uninstalled`, or `tokens_revoked` naming the bot's token: the workspace's
+        installation goes; its cases and their history stay."""
+        event = row.payload.get("event") or {}
+        if event.get("type") == "tokens_revoked":
+            tokens = event.get("tokens") or {}
+            if not tokens.get("bot"):
+                return None  # only user tokens: the bot still works
+        self.workspaces.forget(row.team_id)
+        log.warning("the app was uninstalled from workspace %s: its work stops", row.team_id)
+        return None
 
     def page_reaction(self, row: Row) -> Effects | None:
         """The acknowledgement emoji on a page the bot sent: worked as `/case ack`, with
@@ -114,7 +150,10 @@ class Intake:
             )
 
         try:
-            message = reader.fetch_message(self.client, channel, ts)
+            client = self.workspaces.client(row.team_id)
+            if client is None:
+                return None  # uninstalled since: nothing to read the message with
+            message = reader.fetch_message(client, channel, ts)
         except reader.CannotRead:
             return self._notice(
                 row.team_id,
@@ -125,7 +164,7 @@ class Intake:
             )
         if message is None:
             return None  # deleted before we could read it: nothing to open
-        link = reader.permalink(self.client, channel, ts)
+        link = reader.permalink(client, channel, ts)
         req = service.OpenCase(
             team_id=row.team_id,
             channel_id=channel,
@@ -181,7 +220,7 @@ class Intake:
         roles: list[tuple[int, Policy, service.Role]] = []
         for case_id, requester, policy in found:
             responders = policy.responders
-            from_responder = not external and self.directory.is_responder(
+            from_responder = not external and self.directory(row.team_id).is_responder(
                 responders.users, responders.groups, requester, user, row.team_id
             )
             role: service.Role = (
@@ -218,7 +257,7 @@ class Intake:
                 return None  # a forged or stale button: the case is not in that conversation
             policy = self.policy_for_case(session, case)
         responders = policy.responders
-        is_responder = self.directory.is_responder(
+        is_responder = self.directory(row.team_id).is_responder(
             responders.users, responders.groups, case.requester_id, user, row.team_id
         )
         refusal = service.severity_refusal(policy, case, user, is_responder)

@@ -8,8 +8,15 @@ COMMANDS = ("/severity", "/case", "/oncall")
 # Message shortcuts (callback ids): "Open a case" does what the trigger reaction does.
 OPEN_CASE = "open_case"
 SHORTCUTS = (OPEN_CASE,)
-# Event subscriptions (bot events): a trigger reaction, and replies in case threads.
-EVENTS = ("reaction_added", "message.channels", "message.groups")
+# Event subscriptions (bot events): a trigger reaction (or an acknowledgement of a page), and
+# replies in case threads.
+EVENTS = (
+    "reaction_added",
+    "message.channels",
+    "message.groups",
+    "app_uninstalled",  # multi-workspace mode: the workspace's work stops
+    "tokens_revoked",
+)
 SCOPES = (
     "channels:history",  # read the reacted message and find our own posts (channels)
     "groups:history",  # the same in private channels

@@ -34,6 +34,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.clock import Clock, SystemClock
 
 DEFAULT_TOKEN = "xoxb-fake-slack-bot-token"
+# The app's OAuth credentials `oauth.v2.access` accepts.
+OAUTH_CLIENT_ID = "1111111111.2222222222"
+OAUTH_CLIENT_SECRET = "fake-oauth-client-secret"
 # Workspace identity from Bolt's mock server (fixture webapi_auth.test.bot_bolt.json).
 DEFAULT_TEAM_ID = "T0G9PQBBK"
 DEFAULT_TEAM_NAME = "Subarachnoid Workspace"
@@ -156,6 +159,23 @@ class Message:
         return out
 
 
+@dataclass
+class UploadedFile:
+    """A file uploaded the way `files_upload_v2` does: an upload URL, its bytes, then a
+    completion that shares it (or keeps it private when no channel is given)."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    data: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+    initial_comment: str | None = None
+    thread_ts: str | None = None
+    completed: bool = False
+
+
 @dataclass(frozen=True)
 class Call:
     """One request the fake received. Never holds a token."""
@@ -172,6 +192,8 @@ class Call:
     response: dict[str, Any] | None
     at: datetime
     fault: str | None = None
+    # The workspace whose token made the call (None without a valid token).
+    team: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -244,6 +266,13 @@ class FakeSlack:
         port: int = 0,
     ) -> None:
         self._token = token
+        # Every workspace's bot token -> (team id, team name, bot user id), for apps installed
+        # in several workspaces; the first is the one given above.
+        self._workspaces: dict[str, tuple[str, str, str]] = {
+            token: (team_id, team_name, bot_user_id)
+        }
+        self._oauth_codes: dict[str, tuple[str, str, str, str]] = {}
+        self._caller: tuple[str, str, str] | None = None
         self.team_id = team_id
         self.team_name = team_name
         self.team_domain = team_domain
@@ -272,6 +301,7 @@ class FakeSlack:
 
         self._calls: list[Call] = []
         self._posted: list[Message] = []
+        self._files: dict[str, UploadedFile] = {}
         self._faults: dict[str, deque[_Fault]] = {}
         self._random_faults: dict[str, tuple[random.Random, dict[int, float], int]] = {}
         self._seq = itertools.count(1)
@@ -361,6 +391,22 @@ class FakeSlack:
         with self._lock:
             self._users[id] = user
         return user
+
+    def grant_install(self, team_id: str, team_name: str, installer: str) -> tuple[str, str]:
+        """Someone in workspace `team_id` approves the app: returns the code Slack would
+        hand to the redirect URL and the bot token `oauth.v2.access` will give for it."""
+        with self._lock:
+            code = f"code-{team_id}-{next(self._ids)}"
+            token = f"xoxb-{team_id.lower()}-{next(self._ids)}"
+            self._oauth_codes[code] = (team_id, team_name, token, installer)
+        return code, token
+
+    def revoke(self, team_id: str) -> None:
+        """The workspace uninstalled the app: its tokens stop working."""
+        with self._lock:
+            for token, (team, _, _) in list(self._workspaces.items()):
+                if team == team_id:
+                    del self._workspaces[token]
 
     def add_channel(
         self,
@@ -477,6 +523,15 @@ class FakeSlack:
     def home_view(self, user: str) -> dict[str, Any] | None:
         with self._lock:
             return copy.deepcopy(self._home_views.get(user))
+
+    def uploaded_files(self, channel: str | None = None) -> list[UploadedFile]:
+        """Files whose upload was completed, oldest first, with their bytes."""
+        with self._lock:
+            return [
+                copy.deepcopy(f)
+                for f in self._files.values()
+                if f.completed and (channel is None or f.channel == channel)
+            ]
 
     # ------------------------------------------------------------------ call log
 
@@ -623,6 +678,8 @@ class FakeSlack:
             self._serve_api(req, parts.path, parts.query, body, headers)
         elif parts.path.startswith("/response/"):
             self._serve_response_url(req, parts.path, body, headers)
+        elif parts.path.startswith("/upload/"):
+            self._serve_upload(req, parts.path, body, headers)
         else:
             self._send(req, 404, {"ok": False, "error": "not_found"})
 
@@ -641,9 +698,16 @@ class FakeSlack:
         except ValueError:
             params, token, bad_body = {}, None, "invalid_json"
         token_present = bool(token)
-        token_valid = token_present and token == self._token
+        with self._lock:
+            caller = self._workspaces.get(str(token)) if token_present else None
+        token_valid = caller is not None
+        if method == "oauth.v2.access":
+            # Authenticated by the app's client id and secret, not a token.
+            token_present = token_valid = True
 
-        record = _Recorder(self, method, path, params, headers, token_present, token_valid)
+        shown = {k: v for k, v in params.items() if k != "client_secret"}  # a credential
+        record = _Recorder(self, method, path, shown, headers, token_present, token_valid)
+        record.team = caller[0] if caller else None
         if self._apply_fault(req, method, record):
             return
 
@@ -657,6 +721,7 @@ class FakeSlack:
             result = {"ok": False, "error": "invalid_auth"}
         else:
             with self._lock:
+                self._caller = caller
                 try:
                     result = {"ok": True, **_METHODS[method](self, params)}
                 except _ApiError as e:
@@ -684,6 +749,35 @@ class FakeSlack:
         result = {"ok": True}
         record(200, result)
         self._send(req, 200, result)
+
+    def _serve_upload(
+        self, req: BaseHTTPRequestHandler, path: str, body: bytes, headers: dict[str, str]
+    ) -> None:
+        """The upload URL `files.getUploadURLExternal` hands out: the raw bytes are POSTed
+        with no token, and Slack answers 200 with a line of text. Faults: method "upload"."""
+        file_id = path.rsplit("/", 1)[-1]
+        params = {"file_id": file_id, "length": len(body)}
+        record = _Recorder(self, "upload", path, params, headers, False, False)
+        if self._apply_fault(req, "upload", record):
+            return
+        with self._lock:
+            found = self._files.get(file_id)
+            if found is not None and not found.completed:
+                found.data = bytes(body)
+        if found is None or found.completed:
+            record(404, {"ok": False, "error": "not_found"})
+            self._send(req, 404, {"ok": False, "error": "not_found"})
+            return
+        record(200, {"ok": True})
+        text = f"OK - {len(body)}".encode()
+        try:
+            req.send_response(200)
+            req.send_header("Content-Type", "text/plain; charset=utf-8")
+            req.send_header("Content-Length", str(len(text)))
+            req.end_headers()
+            req.wfile.write(text)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _apply_fault(self, req: BaseHTTPRequestHandler, method: str, record: _Recorder) -> bool:
         """Act on the next queued fault; True when it has already answered the request."""
@@ -735,6 +829,10 @@ class FakeSlack:
         auth = req.headers.get("Authorization") or ""
         if auth.startswith("Bearer "):
             token = auth[len("Bearer ") :].strip()
+        elif auth.startswith("Basic "):
+            # oauth.v2.access: the app's client id and secret, as HTTP basic auth.
+            pair = base64.b64decode(auth[len("Basic ") :].strip()).decode("utf-8", "replace")
+            params["client_id"], _, params["client_secret"] = pair.partition(":")
         return params, token
 
     @staticmethod
@@ -1001,13 +1099,39 @@ class FakeSlack:
     # ------------------------------------------------------------------ Web API methods
 
     def _auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
+        team_id, team_name, bot_user = self._caller or (
+            self.team_id,
+            self.team_name,
+            self.bot_user_id,
+        )
         return {
             "url": f"https://{self.team_domain}.slack.com/",
-            "team": self.team_name,
+            "team": team_name,
             "user": self.bot_name,
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
+            "team_id": team_id,
+            "user_id": bot_user,
             "bot_id": self.bot_id,
+        }
+
+    def _oauth_v2_access(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("client_id") != OAUTH_CLIENT_ID or p.get("client_secret") != OAUTH_CLIENT_SECRET:
+            raise _ApiError("invalid_client_id")
+        grant = self._oauth_codes.pop(str(p.get("code") or ""), None)
+        if grant is None:
+            raise _ApiError("invalid_code")
+        team_id, team_name, token, installer = grant
+        bot_user = f"U0BOT{team_id[-5:]}"
+        self._workspaces[token] = (team_id, team_name, bot_user)
+        return {
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "chat:write,commands",
+            "bot_user_id": bot_user,
+            "app_id": self.app_id,
+            "team": {"id": team_id, "name": team_name},
+            "enterprise": None,
+            "authed_user": {"id": installer},
+            "is_enterprise_install": False,
         }
 
     def _chat_post_message(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -1200,9 +1324,52 @@ class FakeSlack:
         self._home_views[user] = view
         return {"view": copy.deepcopy(view)}
 
+    def _files_get_upload_url_external(self, p: dict[str, Any]) -> dict[str, Any]:
+        filename = str(p.get("filename") or "")
+        try:
+            length = int(p.get("length") or 0)
+        except (TypeError, ValueError):
+            raise _ApiError("invalid_arguments") from None
+        if not filename:
+            raise _ApiError("invalid_arguments")
+        if length <= 0:
+            raise _ApiError("missing_argument")
+        file_id = self._new_id("F")
+        self._files[file_id] = UploadedFile(file_id, filename, length, p.get("alt_txt"))
+        url = f"http://127.0.0.1:{self.port}/upload/v1/{file_id}"
+        return {"upload_url": url, "file_id": file_id}
+
+    def _files_complete_upload_external(self, p: dict[str, Any]) -> dict[str, Any]:
+        listed = p.get("files")
+        if isinstance(listed, str):
+            try:
+                listed = json.loads(listed)
+            except ValueError:
+                raise _ApiError("invalid_arguments") from None
+        if not isinstance(listed, list) or not listed:
+            raise _ApiError("invalid_arguments")
+        channels = [c for c in str(p.get("channels") or "").split(",") if c]
+        if p.get("channel_id"):
+            channels.insert(0, str(p["channel_id"]))
+        if len(channels) > 1:
+            raise _ApiError("invalid_arguments")  # one channel is all this stand-in shares to
+        channel = self._postable_channel(channels[0]).id if channels else None
+        uploads = []
+        for item in listed:
+            found = self._files.get(str(item.get("id") if isinstance(item, dict) else ""))
+            if found is None or found.data is None or found.completed:
+                raise _ApiError("file_not_found")
+            uploads.append((found, item.get("title") or found.filename))
+        for found, title in uploads:
+            found.title, found.channel, found.completed = title, channel, True
+            found.initial_comment = p.get("initial_comment")
+            found.thread_ts = str(p["thread_ts"]) if p.get("thread_ts") else None
+        return {"files": [{"id": found.id, "title": title} for found, title in uploads]}
+
 
 _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "auth.test": FakeSlack._auth_test,
+    "oauth.v2.access": FakeSlack._oauth_v2_access,
     "chat.postMessage": FakeSlack._chat_post_message,
     "chat.update": FakeSlack._chat_update,
     "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
@@ -1217,6 +1384,8 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "reactions.add": FakeSlack._reactions_add,
     "views.open": FakeSlack._views_open,
     "views.publish": FakeSlack._views_publish,
+    "files.getUploadURLExternal": FakeSlack._files_get_upload_url_external,
+    "files.completeUploadExternal": FakeSlack._files_complete_upload_external,
 }
 
 
@@ -1243,10 +1412,15 @@ class _Recorder:
             "token_valid": token_valid,
         }
         self.fault: str | None = None
+        self.team: str | None = None
 
     def __call__(self, status: int | None, response: dict[str, Any] | None) -> None:
         self._fake._record(
-            status=status, response=copy.deepcopy(response), fault=self.fault, **self._fields
+            status=status,
+            response=copy.deepcopy(response),
+            fault=self.fault,
+            team=self.team,
+            **self._fields,
         )
 
 
