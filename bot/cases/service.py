@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.db.models import Case, CaseEvent, OutboxMessage, PolicySnapshot, Timer
+from bot.db.models import Case, CaseEvent, InboxEvent, OutboxMessage, PolicySnapshot, Timer
 from bot.db.ops import insert_ignore, next_case_number
 from bot.metrics import FIRST_RESPONSES
 from bot.policies.schema import Policy
@@ -132,6 +132,8 @@ def notify(
     **data: Any,
 ) -> None:
     """An outbox row about a case, to its own channel unless another is given."""
+    if intent == "case_card_update":
+        _refresh_homes(session, now, case)
     enqueue(
         session,
         now,
@@ -142,6 +144,26 @@ def notify(
         dedupe_key=dedupe_key,
         **data,
     )
+
+
+def _refresh_homes(session: Session, now: datetime, case: Case) -> None:
+    """The case changed: the App Home of its assignee and its requester is published again
+    (as inbox work, once per person and instant however many changes the instant holds)."""
+    for user in {case.assignee_id, case.requester_id} - {None}:
+        insert_ignore(
+            session,
+            InboxEvent.__table__,
+            dict(
+                dedupe_key=f"home:{case.team_id}:{user}:{now.isoformat()}",
+                kind="home",
+                team_id=case.team_id,
+                payload={"user": user},
+                received_at=now,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+            ),
+        )
 
 
 def _snapshot(session: Session, policy: Policy, now: datetime) -> None:

@@ -219,6 +219,24 @@ def build_app(
     commands.register_feedback(app, store)
     commands.register_feedback_comment(app, store)
 
+    @app.event("app_home_opened")
+    def on_home(body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab") not in (None, "home"):
+            return  # the Messages tab
+        team, user = guard.slack_id(installation_team(body)), guard.slack_id(event.get("user"))
+        if not (team and user):
+            _ignored("app_home_opened", "team or user missing or malformed")
+            return
+        event_id = _event_id(body, f"home:{user}:{event.get('event_ts')}")
+        store(
+            InboundRequest(
+                kind="home",
+                team_id=team,
+                dedupe_key=guard.key("event", team, event_id),
+                payload={"user": user, "event_id": event_id},
+            )
+        )
+
     @app.event("app_uninstalled")
     @app.event("tokens_revoked")
     def on_uninstall(body: dict[str, Any], event: dict[str, Any]) -> None:

@@ -51,22 +51,33 @@ class Directory:
     def full_member(self, user: str, team: str | None) -> bool:
         """Whether `user` is a full member of workspace `team` (when given): not a guest,
         bot, app or deactivated account. Unknown users are not."""
-        with self._lock:
-            cached = self._users.get(user)
-        if cached and time.monotonic() - cached[0] < self.ttl:
-            info = cached[1]
-        else:
-            try:
-                info = dict(call(self.client.users_info, user=user).get("user") or {})
-            except (CannotRead, SlackApiError) as exc:
-                log.warning("cannot read user %s: %s", user, exc)
-                return False
-            with self._lock:
-                self._users[user] = (time.monotonic(), info)
+        info = self._info(user)
+        if info is None:
+            return False
         if team is not None and info.get("team_id") not in (None, team):
             return False
         flags = ("is_bot", "is_app_user", "is_restricted", "is_ultra_restricted", "deleted")
         return not any(info.get(flag) for flag in flags)
+
+    def in_workspace(self, user: str, team: str) -> bool:
+        """Whether `user` belongs to workspace `team` (not another organisation's user in a
+        shared channel); unknown users do not."""
+        info = self._info(user)
+        return info is not None and info.get("team_id") in (None, team)
+
+    def _info(self, user: str) -> dict[str, object] | None:
+        with self._lock:
+            cached = self._users.get(user)
+        if cached and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            info = dict(call(self.client.users_info, user=user).get("user") or {})
+        except (CannotRead, SlackApiError) as exc:
+            log.warning("cannot read user %s: %s", user, exc)
+            return None
+        with self._lock:
+            self._users[user] = (time.monotonic(), info)
+        return info
 
     def is_responder(
         self,

@@ -11,14 +11,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cases import service
+from bot.cases import queries, service
 from bot.clock import Clock
 from bot.db.models import Case
 from bot.inbox import Effects, Handler, Row
 from bot.metrics import CASES_OPENED
 from bot.oncall import messages as paging_messages
+from bot.oncall import paging
+from bot.oncall import text as oncall_text
 from bot.policies.schema import NoPolicyForChannel, Policy, PolicySet
-from bot.slack import guard, reader
+from bot.slack import guard, home, reader
 from bot.slack.commands import CommandIntake
 from bot.slack.directory import Directory, NotInstalled
 from bot.slack.workspaces import Workspaces
@@ -70,6 +72,7 @@ class Intake:
             "thread_message": self.thread_message,
             "set_severity": self.set_severity,
             "command": self.commands.handle,
+            "home": self.home,
         }
         return {kind: self._installed_only(h) for kind, h in handlers.items()} | {
             "uninstalled": self.uninstalled,
@@ -94,6 +97,56 @@ class Intake:
         self.workspaces.forget(row.team_id)
         log.warning("the app was uninstalled from workspace %s: its work stops", row.team_id)
         return None
+
+    def home(self, row: Row) -> Effects | None:
+        """Publish a person's App Home: on `app_home_opened`, and when a case of theirs
+        changes."""
+        user = str(row.payload.get("user") or "")
+        directory = self.directory(row.team_id)
+        if not user or not directory.in_workspace(user, row.team_id):
+            return None  # another organisation's user has no App Home of ours here
+        responder = any(
+            directory.is_responder(p.responders.users, p.responders.groups, None, user, row.team_id)
+            for p in self.policies
+        )
+
+        def publish(session: Session) -> None:
+            now = self.clock.now()
+
+            def shown(cases: list[Case]) -> list[home.HomeCase]:
+                out = []
+                for case in cases:
+                    severity = self.policy_for_case(session, case).severity(case.severity)
+                    out.append(
+                        home.HomeCase(
+                            case.key,
+                            case.permalink,
+                            case.channel_id,
+                            severity.name if severity else case.severity,
+                            case.status,
+                            queries.next_due(case),
+                        )
+                    )
+                return out
+
+            team = row.team_id
+            on_call = [
+                oncall_text.now_and_next(paging.schedule(session, name, spec, now), now)
+                for name, spec in sorted(self.policies.schedules().items())
+            ]
+            view = home.home_view(
+                now,
+                responder,
+                shown(queries.assigned_to(session, team, user)),
+                shown(queries.requested_by(session, team, user)),
+                shown(queries.at_risk(session, team, now)) if responder else [],
+                on_call,
+            )
+            service.enqueue(
+                session, now, team_id=team, channel_id=user, intent="home_view", view=view
+            )
+
+        return publish
 
     def page_reaction(self, row: Row) -> Effects | None:
         """The acknowledgement emoji on a page the bot sent: worked as `/case ack`, with

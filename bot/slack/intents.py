@@ -146,3 +146,8 @@ def command_reply(o: Outgoing) -> ApiCall:
 @renders("open_view")
 def open_view(o: Outgoing) -> ApiCall:
     return "views.open", {"trigger_id": o.data["trigger_id"], "view": o.data["view"]}
+
+
+@renders("home_view")
+def home_view(o: Outgoing) -> ApiCall:
+    return "views.publish", {"user_id": o.channel_id, "view": o.data["view"]}

@@ -14,6 +14,7 @@ EVENTS = (
     "reaction_added",
     "message.channels",
     "message.groups",
+    "app_home_opened",  # the App Home tab: assigned cases, cases at risk, who is on call
     "app_uninstalled",  # multi-workspace mode: the workspace's work stops
     "tokens_revoked",
 )
