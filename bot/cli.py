@@ -5,6 +5,8 @@ line naming the setting, never a traceback."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -143,6 +145,92 @@ def demo(speed: float) -> None:
     from bot.demo.run import run_demo
 
     sys.exit(run_demo(speed=speed))
+
+
+@cli.command()
+@click.option(
+    "--since",
+    required=True,
+    help="Start of the period: a day (2026-01-05, from 00:00 UTC) or an ISO 8601 time with Z "
+    "or an offset.",
+)
+@click.option("--until", help="End of the period, not included; same forms (default: now).")
+@click.option("--policy", help="Only the cases of this policy id.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "csv", "json")),
+    default="table",
+    show_default=True,
+)
+def report(since: str, until: str | None, policy: str | None, fmt: str) -> None:
+    """Per policy and severity, for the cases opened in the period: first responses met and
+    missed, median and p90 time to first response, breaches, time waiting on requesters,
+    feedback. Durations are in seconds in CSV and JSON."""
+    from bot.clock import SystemClock
+    from bot.reports import figures, formats
+
+    now = SystemClock().now()
+    try:
+        start = formats.parse_bound(since, "--since")
+        end = formats.parse_bound(until, "--until") if until else now
+    except ValueError as exc:
+        fail(str(exc))
+    if end <= start:
+        fail(f"--until ({formats.stamp(end)}) must be after --since ({formats.stamp(start)})")
+    with _database() as sessions, sessions() as session:
+        try:
+            found = figures.report(session, start, end, now, policy)
+        except figures.UnknownPolicy as exc:
+            fail(str(exc))
+    click.echo(formats.render(found, fmt), nl=False)
+
+
+@cli.command()
+@click.option(
+    "--older-than",
+    "days",
+    required=True,
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Purge cases resolved more than this many days ago.",
+)
+def purge(days: int) -> None:
+    """Remove the message text, notes and people of cases resolved more than DAYS days ago,
+    and the payloads of Slack requests and bot messages older than that; keep every figure
+    `report` shows."""
+    from datetime import timedelta
+
+    from bot.clock import SystemClock
+    from bot.reports.formats import stamp
+    from bot.reports.purge import purge as run
+
+    with _database() as sessions, sessions.begin() as session:
+        done = run(session, SystemClock().now(), timedelta(days=days))
+    click.echo(
+        f"purged {done.cases} cases resolved before {stamp(done.cutoff)}; cleared "
+        f"{done.events} timeline entries, {done.feedback} feedback, {done.outbox} outbox and "
+        f"{done.inbox} inbox rows"
+    )
+
+
+@contextmanager
+def _database() -> Iterator[Any]:
+    """Sessions on DATABASE_URL, once it is reachable and migrated."""
+    from bot.db import migrate
+    from bot.db.engine import make_engine, make_sessionmaker
+
+    engine = make_engine(_settings().database_url)
+    try:
+        try:
+            current = migrate.is_current(engine)
+        except Exception as exc:
+            fail(f"DATABASE_URL: database unreachable: {_first_line(exc)}")
+        if not current:
+            fail("DATABASE_URL: not at the latest migration: run `escalation-bot db upgrade`")
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
 
 
 def _register() -> None:

@@ -1,0 +1,233 @@
+"""A period's figures per policy and severity, read from the database.
+
+Which cases: those opened in [since, until). Each counts under its severity at `as_of` (its
+current severity). Its first response is judged as the bot's clocks judge it
+(`bot.cases.service.current_deadlines`), at `as_of`:
+
+- met: answered before its due time (resolving counts as the answer, as it does for the
+  clocks; a clock met before a severity change keeps the target it was met under);
+- missed: answered at or after its due time, or unanswered and past it;
+- pending: unanswered and not yet due;
+- no target: the severity has no first-response target.
+
+Time to first response is wall-clock time from opening to that answer, over every answered
+case of the row; the median is the usual one (the mean of the two middle values for an even
+count) and p90 is the nearest-rank percentile (the value at rank ceil(0.9 n)). Breaches are
+the breach alerts the bot announced (fired breach timers, any target). Waiting is the time
+the resolution clocks were paused on the requester, an open pause counted up to `as_of`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.cases.service import current_deadlines
+from bot.db.models import Case, Feedback, PolicySnapshot, Timer
+from bot.policies.schema import Policy
+from bot.sla import clocks
+
+FirstResponse = Literal["met", "missed", "pending", "no_target"]
+
+
+@dataclass(frozen=True)
+class Row:
+    policy: str
+    severity: str
+    opened: int
+    first_met: int
+    first_missed: int
+    first_pending: int
+    first_no_target: int
+    first_median: float | None  # seconds
+    first_p90: float | None  # seconds
+    breaches: int
+    waiting: float  # seconds
+    feedback: int
+    feedback_good: int
+    feedback_bad: int
+
+    @property
+    def attainment(self) -> float | None:
+        """Met as a share of the first responses judged (met + missed), in percent."""
+        judged = self.first_met + self.first_missed
+        return 100 * self.first_met / judged if judged else None
+
+
+@dataclass(frozen=True)
+class Report:
+    since: datetime
+    until: datetime
+    as_of: datetime
+    policy: str | None
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class _CaseFigures:
+    policy: str
+    severity: str
+    rank: int
+    first: FirstResponse
+    first_seconds: float | None
+    breaches: int
+    waiting: float
+    rating: str | None
+
+
+class UnknownPolicy(ValueError):
+    """No case ever opened under the policy asked for."""
+
+
+def report(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    as_of: datetime,
+    policy: str | None = None,
+) -> Report:
+    """The figures of the cases opened in [since, until), as they stand at `as_of`."""
+    if policy is not None and not _known_policy(session, policy):
+        known = ", ".join(policy_ids(session)) or "none yet"
+        raise UnknownPolicy(f"no case was ever opened under policy '{policy}' (known: {known})")
+    query = select(Case).where(Case.opened_at >= since, Case.opened_at < until)
+    if policy is not None:
+        query = query.where(Case.policy_id == policy)
+    cases = list(session.execute(query.order_by(Case.id)).scalars())
+    ids = [case.id for case in cases]
+    breaches = _breaches(session, ids)
+    ratings = _ratings(session, ids)
+    snapshots: dict[str, Policy] = {}
+    figures = []
+    for case in cases:
+        snap = snapshots.get(case.policy_hash)
+        if snap is None:
+            snap = snapshots[case.policy_hash] = _snapshot(session, case.policy_hash)
+        figures.append(
+            _case(session, snap, case, as_of, breaches.get(case.id, 0), ratings.get(case.id))
+        )
+    return Report(since, until, as_of, policy, _rows(figures))
+
+
+def policy_ids(session: Session) -> list[str]:
+    """Every policy a case was ever opened under."""
+    found = session.execute(select(PolicySnapshot.policy_id).distinct()).scalars()
+    return sorted(found)
+
+
+def _known_policy(session: Session, policy: str) -> bool:
+    query = select(func.count()).select_from(PolicySnapshot)
+    return bool(session.execute(query.where(PolicySnapshot.policy_id == policy)).scalar_one())
+
+
+def _snapshot(session: Session, content_hash: str) -> Policy:
+    snap = session.get(PolicySnapshot, content_hash)
+    if snap is None:
+        raise LookupError(f"policy snapshot {content_hash} is missing")
+    return Policy.from_snapshot(snap.content)
+
+
+def _breaches(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(Timer.case_id, func.count())
+            .where(Timer.case_id.in_(chunk), Timer.kind == "breach", Timer.status == "fired")
+            .group_by(Timer.case_id)
+        ).all()
+        counts.update({case_id: int(n) for case_id, n in rows if case_id is not None})
+    return counts
+
+
+def _ratings(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(Feedback.case_id, Feedback.rating).where(Feedback.case_id.in_(chunk))
+        ).all()
+        found.update({int(case_id): rating for case_id, rating in rows})
+    return found
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
+    # Bounded IN lists: SQLite caps the number of bound parameters.
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _case(
+    session: Session, policy: Policy, case: Case, as_of: datetime, breaches: int, rating: str | None
+) -> _CaseFigures:
+    # A case opened after `as_of` (a clock set back) has had no time to run yet.
+    found = current_deadlines(session, policy, case, max(as_of, case.opened_at))
+    first = next(d for d in found if d.kind == "first_response")
+    waiting = sum(
+        (b - a).total_seconds() for d in found if d.kind == "resolution" for a, b in d.pauses
+    )
+    levels = [s.id for s in policy.ordered_severities]
+    return _CaseFigures(
+        policy=case.policy_id,
+        severity=case.severity,
+        rank=levels.index(case.severity) if case.severity in levels else len(levels),
+        first=_judge(first, as_of),
+        first_seconds=(first.met_at - first.started_at).total_seconds() if first.met_at else None,
+        breaches=breaches,
+        waiting=waiting,
+        rating=rating,
+    )
+
+
+def _judge(first: clocks.Deadline, as_of: datetime) -> FirstResponse:
+    if first.due_at is None:
+        return "no_target"
+    if clocks.breached(first, as_of):
+        return "missed"
+    return "met" if first.met_at is not None else "pending"
+
+
+def _rows(figures: list[_CaseFigures]) -> tuple[Row, ...]:
+    groups: dict[tuple[str, str], list[_CaseFigures]] = {}
+    ranks: dict[tuple[str, str], int] = {}
+    for f in figures:
+        key = (f.policy, f.severity)
+        groups.setdefault(key, []).append(f)
+        ranks[key] = min(ranks.get(key, f.rank), f.rank)
+    ordered = sorted(groups, key=lambda key: (key[0], ranks[key], key[1]))
+    return tuple(_row(key, groups[key]) for key in ordered)
+
+
+def _row(key: tuple[str, str], cases: list[_CaseFigures]) -> Row:
+    judged = Counter(c.first for c in cases)
+    times = [c.first_seconds for c in cases if c.first_seconds is not None]
+    ratings = Counter(c.rating for c in cases if c.rating is not None)
+    return Row(
+        policy=key[0],
+        severity=key[1],
+        opened=len(cases),
+        first_met=judged["met"],
+        first_missed=judged["missed"],
+        first_pending=judged["pending"],
+        first_no_target=judged["no_target"],
+        first_median=statistics.median(times) if times else None,
+        first_p90=nearest_rank(times, 90),
+        breaches=sum(c.breaches for c in cases),
+        waiting=sum(c.waiting for c in cases),
+        feedback=sum(ratings.values()),
+        feedback_good=ratings["good"],
+        feedback_bad=ratings["bad"],
+    )
+
+
+def nearest_rank(values: Sequence[float], percent: int) -> float | None:
+    """The smallest value with at least `percent`% of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = -(-percent * len(ordered) // 100)  # ceil(percent/100 * n) in whole numbers
+    return ordered[max(rank, 1) - 1]

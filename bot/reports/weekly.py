@@ -1,0 +1,74 @@
+"""The weekly post: the report's table for the seven days ending at an instant, and a chart
+of first-response attainment by severity, uploaded together as one file with a comment.
+
+`weekly_post` only reads the database; `post_weekly` is the one Slack call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from bot.reports import chart, figures, formats
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class WeeklyPost:
+    text: str
+    png: bytes
+    filename: str
+    title: str
+    alt_text: str
+
+
+def weekly_post(session: Session, end: datetime, policy: str | None = None) -> WeeklyPost:
+    """The post for the cases opened in the seven days before `end`, judged at `end`."""
+    return render_weekly(figures.report(session, end - WEEK, end, end, policy))
+
+
+def render_weekly(report: figures.Report) -> WeeklyPost:
+    # A code block keeps the table's columns aligned in Slack.
+    text = f"*Weekly SLA report*\n```\n{formats.to_table(report)}```"
+    days = f"{report.since:%Y-%m-%d} to {report.until:%Y-%m-%d}"
+    title = f"First responses met by severity, {days}"
+    shown = [f"{label.replace(chr(10), ' ')} {_pct(pct)}" for label, pct in chart.bars(report)]
+    return WeeklyPost(
+        text=text,
+        png=chart.attainment_png(report, title),
+        filename=f"sla-attainment-{report.until:%Y-%m-%d}.png",
+        title=title,
+        alt_text=f"{title}: {', '.join(shown) or 'no cases'}",
+    )
+
+
+def post_weekly(
+    client: WebClient,
+    channel: str,
+    text: str,
+    png: bytes,
+    filename: str,
+    title: str | None = None,
+    alt_text: str | None = None,
+) -> str:
+    """Upload the chart to `channel` with the table as its comment; returns the file id."""
+    response = client.files_upload_v2(
+        channel=channel,
+        file=png,
+        filename=filename,
+        title=title or filename,
+        alt_txt=alt_text,
+        initial_comment=text,
+    )
+    return str(response["file"]["id"])
+
+
+def _pct(pct: float | None) -> str:
+    return "n/a" if pct is None else f"{pct:.0f}%"
