@@ -31,6 +31,7 @@ from bot.inbox_writer import InboxWriter, Pending
 from bot.oncall import handoffs
 from bot.policies.loader import load_policies
 from bot.policies.schema import Policy, PolicySet
+from bot.reports import schedule as weekly
 from bot.settings import Settings
 from bot.slack import install
 from bot.slack.app import build_app
@@ -218,11 +219,17 @@ class Runtime:
     def _fire_caseless(self, session: Session, timer: Timer, now: datetime) -> str | None:
         if timer.kind == handoffs.HANDOFF:
             return handoffs.fire(session, self.policies, timer, now)
+        if timer.kind == weekly.WEEKLY:
+            if not self.settings.report_channel:
+                return "REPORT_CHANNEL is not set any more"
+            return weekly.fire(session, self.settings.report_channel, timer, now)
         return f"no handler for timer kind {timer.kind!r}"
 
     def book_handoffs(self) -> None:
         with self.sessions.begin() as session:
             handoffs.book_all(session, self.policies, self.clock.now())
+            if self.settings.report_channel:
+                weekly.book_next(session, self.clock.now())
         self._handoffs_booked = True
 
     def run_once(self) -> dict[str, int]:

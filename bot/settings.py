@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Where `serve` and `socket` run the background work (bot/worker.py): `auto` is a
     # separate worker process on PostgreSQL and a thread on SQLite.
     background_work: Literal["auto", "thread", "process", "off"] = "auto"
+    # A channel id that gets the weekly SLA report (Mondays 09:00 UTC, the seven days before).
+    report_channel: str | None = None
     # Signs the JSON POST of `webhook:` page targets (HMAC-SHA256), so a receiver can check it.
     page_webhook_secret: SecretStr | None = None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from slack_sdk import WebClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases import lifecycle
@@ -23,7 +23,7 @@ from bot.cli import cli
 from bot.clock import FakeClock
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
-from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot
+from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot, Timer
 from bot.policies.loader import load_policies
 from bot.policies.schema import Policy, PolicySet
 from bot.reports import figures, formats
@@ -539,3 +539,39 @@ def test_cases_opened_before_the_period_are_left_out(desk: Desk) -> None:
         ("desk", "high", 1),
         ("other", "normal", 1),
     ]
+
+
+def test_the_running_bot_posts_the_week_on_monday_morning_once(
+    db_url: str, slack: FakeSlack
+) -> None:
+    """REPORT_CHANNEL set: the weekly post is a timer, due the first Monday 09:00 UTC after
+    the start (the bot's clock starts on Monday 5 January 09:00, so 12 January 09:00);
+    it uploads one PNG with the week's table, and books the next week."""
+    from tests.conftest import TRIAGE, make_bot
+    from tests.test_thread_messages import open_case as react
+
+    for bot in make_bot(db_url, slack, report_channel=TRIAGE):
+        react(bot)
+        assert slack.channel(SUPPORT) is not None
+        bot.clock.set(datetime(2026, 1, 12, 8, 59, tzinfo=UTC))
+        bot.settle()
+        assert slack.uploaded_files(TRIAGE) == []
+        bot.clock.set(datetime(2026, 1, 12, 9, 0, tzinfo=UTC))
+        bot.settle()
+        bot.settle()
+        [posted] = slack.uploaded_files(TRIAGE)
+        assert posted.data is not None and posted.data.startswith(b"\x89PNG\r\n\x1a\n")
+        with bot.runtime.sessions() as session:
+            expected = weekly_post(session, datetime(2026, 1, 12, 9, 0, tzinfo=UTC))
+        assert posted.initial_comment == expected.text
+        assert posted.filename == "sla-attainment-2026-01-12.png"
+        with bot.runtime.sessions() as session:
+            due = session.execute(
+                select(Timer.due_at, Timer.status)
+                .where(Timer.kind == "weekly_report")
+                .order_by(Timer.due_at)
+            ).all()
+        assert [tuple(r) for r in due] == [
+            (datetime(2026, 1, 12, 9, 0, tzinfo=UTC), "fired"),
+            (datetime(2026, 1, 19, 9, 0, tzinfo=UTC), "pending"),
+        ]

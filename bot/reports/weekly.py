@@ -7,7 +7,7 @@ of first-response attainment by severity, uploaded together as one file with a c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -72,3 +72,10 @@ def post_weekly(
 
 def _pct(pct: float | None) -> str:
     return "n/a" if pct is None else f"{pct:.0f}%"
+
+
+def next_monday_morning(after: datetime) -> datetime:
+    """The first Monday 09:00 UTC strictly after `after`: when the weekly post goes out."""
+    day = after.astimezone(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    return day if day > after else day + WEEK

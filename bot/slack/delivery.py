@@ -33,7 +33,7 @@ from bot.db.ops import rowcount
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
 from bot.policies.schema import Policy
 from bot.slack.errors import HttpStatusError, error_code, is_transient, retry_after
-from bot.slack.intents import RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
+from bot.slack.intents import FILE_UPLOAD, RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
 from bot.slack.page_intents import WEBHOOK
 
 log = logging.getLogger(__name__)
@@ -247,6 +247,9 @@ class Deliverer:
         try:
             if method == RESPONSE_URL:
                 answer = self._respond(kwargs)
+            elif method == FILE_UPLOAD:
+                upload = client.files_upload_v2(**kwargs)
+                answer = {"ts": None, "channel": kwargs["channel"], "file": upload["file"]["id"]}
             elif method == WEBHOOK:
                 webhooks.post(kwargs["url"], kwargs["body"], self.webhook_secret, str(row_id))
                 answer = {}
@@ -255,9 +258,10 @@ class Deliverer:
                 answer = dict(resp.data) if isinstance(resp.data, dict) else {}
         except Exception as exc:
             return self._retry_or_fail(row_id, intent, channel, exc, method=method)
-        self._finish(
-            row_id, "sent", {"ts": answer.get("ts"), "channel": answer.get("channel")}, view
-        )
+        kept = {"ts": answer.get("ts"), "channel": answer.get("channel")}
+        if answer.get("file"):
+            kept["file"] = answer["file"]
+        self._finish(row_id, "sent", kept, view)
         OUTBOX_SENT.labels(intent).inc()
         return "sent"
 

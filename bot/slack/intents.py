@@ -4,6 +4,7 @@ the outbox never shows stale state. New intents register with `@renders`."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -151,3 +152,19 @@ def open_view(o: Outgoing) -> ApiCall:
 @renders("home_view")
 def home_view(o: Outgoing) -> ApiCall:
     return "views.publish", {"user_id": o.channel_id, "view": o.data["view"]}
+
+
+# Not a Web API method: slack-sdk's files_upload_v2, which makes the calls an upload takes.
+FILE_UPLOAD = "files_upload_v2"
+
+
+@renders("weekly_report")
+def weekly_report(o: Outgoing) -> ApiCall:
+    return FILE_UPLOAD, {
+        "channel": o.channel_id,
+        "file": base64.b64decode(o.data["png"]),
+        "filename": o.data["filename"],
+        "title": o.data["title"],
+        "alt_txt": o.data["alt_text"],
+        "initial_comment": o.data["text"],
+    }

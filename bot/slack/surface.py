@@ -23,6 +23,7 @@ SCOPES = (
     "groups:history",  # the same in private channels
     "chat:write",  # cards, thread lines, reminders, breach alerts
     "commands",  # /severity, /case and /oncall
+    "files:write",  # the weekly report's chart
     "im:history",  # find a page already sent in a direct message after a crash
     "im:write",  # open the direct message a page or handoff goes to
     "reactions:read",  # reaction_added

@@ -1,0 +1,53 @@
+"""The weekly post as a timer about no case ("weekly_report"), booked under a unique key
+so replicas book and fire it once; firing one writes the post to the outbox and books the
+next week's."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.cases.service import enqueue
+from bot.db.models import Timer
+from bot.db.ops import insert_ignore
+from bot.reports.weekly import next_monday_morning, weekly_post
+
+WEEKLY = "weekly_report"
+
+
+def book_next(session: Session, after: datetime) -> None:
+    at = next_monday_morning(after)
+    insert_ignore(
+        session,
+        Timer.__table__,
+        {
+            "case_id": None,
+            "kind": WEEKLY,
+            "target": "report",
+            "key": f"weekly:{at.isoformat()}",
+            "due_at": at,
+            "status": "pending",
+        },
+    )
+
+
+def fire(session: Session, channel: str, timer: Timer, now: datetime) -> str | None:
+    """Write the week ending at the timer's instant to the outbox, for `channel`."""
+    book_next(session, timer.due_at)
+    post = weekly_post(session, timer.due_at)
+    enqueue(
+        session,
+        now,
+        team_id="",
+        channel_id=channel,
+        intent=WEEKLY,
+        dedupe_key=f"timer:{timer.id}:weekly",
+        text=post.text,
+        png=base64.b64encode(post.png).decode(),
+        filename=post.filename,
+        title=post.title,
+        alt_text=post.alt_text,
+    )
+    return None
