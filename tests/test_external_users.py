@@ -1,5 +1,7 @@
-"""In a Slack Connect channel, a reply or a button press from another organisation's user is
-recorded as what it is (external): it is neither the requester's message nor a responder's."""
+"""In a Slack Connect channel, another organisation's users are on the requester's side:
+their replies count as the requester's, never as a responder's, and they cannot change the
+severity; the case belongs to the installing workspace, and the bot's lines in the shared
+thread leave internal notes out."""
 
 from __future__ import annotations
 
@@ -11,13 +13,14 @@ from bot.db.models import CaseEvent
 from bot.slack.render import SET_SEVERITY_ACTION
 from bot.testing import payloads
 from tests.conftest import ENGINEER, SUPPORT, Bot
+from tests.test_commands import run, thread_lines
 from tests.test_thread_messages import kinds, open_case, say
 
 OTHER_ORG = "T0OTHERORG"
 OUTSIDER = "U0OUTSIDE1"
 
 
-def test_an_external_reply_moves_no_clock_and_is_recorded_as_external(bot: Bot) -> None:
+def test_an_external_reply_counts_as_the_requesters_never_a_responders(bot: Bot) -> None:
     bot.slack.add_user(OUTSIDER, "oscar", "Oscar (partner org)")
     root = open_case(bot)
     bot.clock.advance(timedelta(minutes=3))
@@ -25,10 +28,10 @@ def test_an_external_reply_moves_no_clock_and_is_recorded_as_external(bot: Bot) 
     bot.settle()
     [case] = bot.cases()
     assert case.first_response_at is None
-    assert kinds(bot) == ["opened", "external_message"]
+    assert kinds(bot) == ["opened", "requester_message"]
     with bot.runtime.sessions() as session:
         row = session.execute(
-            select(CaseEvent).where(CaseEvent.kind == "external_message")
+            select(CaseEvent).where(CaseEvent.kind == "requester_message")
         ).scalar_one()
         assert (row.actor, row.at) == (OUTSIDER, bot.clock.now())
     # A reply from the installing organisation still meets the target.
@@ -62,3 +65,56 @@ def test_an_external_press_on_the_severity_buttons_is_refused(bot: Bot) -> None:
     [notice] = bot.slack.calls("chat.postEphemeral")
     assert notice.params["user"] == OUTSIDER
     assert notice.params["text"] == f"Only the support team can change the severity of {case.key}."
+
+
+def shared_case(bot: Bot) -> str:
+    """A case opened in a channel shared with another organisation: the customer's
+    message, and the installing workspace's engineer reacting."""
+    bot.slack.add_user(OUTSIDER, "oscar", "Oscar (customer org)")
+    ts = bot.slack.post_user_message(SUPPORT, OUTSIDER, "our deploys fail")
+    event = payloads.reaction_added(
+        team=OTHER_ORG,  # the envelope may name the other organisation
+        channel=SUPPORT,
+        ts=ts,
+        user=ENGINEER,
+        item_user=OUTSIDER,
+        authorization_team=bot.slack.team_id,
+        is_ext_shared_channel=True,
+    )
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+    return ts
+
+
+def test_a_shared_channels_case_belongs_to_the_installing_workspace(bot: Bot) -> None:
+    shared_case(bot)
+    [case] = bot.cases()
+    assert (case.team_id, case.requester_id, case.shared) == (bot.slack.team_id, OUTSIDER, True)
+
+
+def test_in_a_shared_channel_the_thread_leaves_internal_notes_out(bot: Bot) -> None:
+    root = shared_case(bot)
+    assert run(bot, "/case", "wait CASE-1 customer is on the old build, no rush")[2] == [
+        "CASE-1 is waiting on the requester; its clocks are stopped."
+    ]
+    assert run(bot, "/severity", "CASE-1 sev4 they have a workaround internally")[2] == [
+        "CASE-1 is now SEV 4 - Low."
+    ]
+    lines = thread_lines(bot, root)
+    assert lines[0] == (
+        f"<@{ENGINEER}> set CASE-1 waiting on the requester; its clocks are stopped."
+    )
+    assert lines[1].startswith(
+        f"<@{ENGINEER}> set severity to *SEV 4 - Low* (was SEV 3 - Medium). First response"
+    )
+    # The notes are kept where only the support team looks: the timeline.
+    with bot.runtime.sessions() as session:
+        notes = [
+            (e.kind, e.data.get("note") or e.data.get("reason"))
+            for e in session.execute(select(CaseEvent).order_by(CaseEvent.id)).scalars()
+            if e.kind in ("waiting_on_requester", "severity_changed")
+        ]
+    assert notes == [
+        ("waiting_on_requester", "customer is on the old build, no rush"),
+        ("severity_changed", "they have a workaround internally"),
+    ]

@@ -30,6 +30,8 @@ class OpenCase:
     text: str
     permalink: str | None
     source_event: str | None
+    # The channel is shared with another organisation (Slack Connect).
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,7 @@ def open_case(
         opened_by=req.opened_by,
         text=req.text,
         permalink=req.permalink,
+        shared=req.shared,
         status="open",
         severity=severity,
         policy_id=policy.id,

@@ -27,6 +27,7 @@ class CaseView:
     next_response_due: datetime | None
     assignee_id: str | None
     card_ts: str | None
+    shared: bool = False
 
     @property
     def key(self) -> str:
@@ -52,4 +53,5 @@ class CaseView:
             next_response_due=case.next_response_due,
             assignee_id=case.assignee_id,
             card_ts=case.card_ts,
+            shared=bool(case.shared),
         )

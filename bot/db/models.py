@@ -11,6 +11,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -129,6 +131,9 @@ class Case(Base):
     assignee_id: Mapped[str | None] = mapped_column(String(40))
     card_ts: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime]
+    # In a channel shared with another organisation (Slack Connect): what the bot posts
+    # there leaves internal notes out.
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     @property
     def key(self) -> str:

@@ -218,6 +218,9 @@ class Intake:
         if message is None:
             return None  # deleted before we could read it: nothing to open
         link = reader.permalink(client, channel, ts)
+        # Events say whether the channel is shared; the message shortcut does not.
+        flag = row.payload.get("is_ext_shared_channel")
+        shared = bool(flag) if flag is not None else reader.is_shared(client, channel)
         req = service.OpenCase(
             team_id=row.team_id,
             channel_id=channel,
@@ -228,6 +231,7 @@ class Intake:
             text=message.text,
             permalink=link,
             source_event=source,
+            shared=shared,
         )
 
         def open_it(session: Session) -> None:
@@ -267,8 +271,8 @@ class Intake:
             ]
         if not found:
             return None
-        # Someone of another organisation in a Slack Connect channel is neither the
-        # requester nor a responder, whoever else the policy counts.
+        # Someone of another organisation in a Slack Connect channel is on the requester's
+        # side, never a responder, whoever else the policy counts.
         external = (guard.user_team(event) or row.team_id) != row.team_id
         roles: list[tuple[int, Policy, service.Role]] = []
         for case_id, requester, policy in found:
@@ -276,9 +280,7 @@ class Intake:
             from_responder = not external and self.directory(row.team_id).is_responder(
                 responders.users, responders.groups, requester, user, row.team_id
             )
-            role: service.Role = (
-                "external" if external else "responder" if from_responder else "requester"
-            )
+            role: service.Role = "responder" if from_responder else "requester"
             roles.append((case_id, policy, role))
 
         def apply(session: Session) -> None:

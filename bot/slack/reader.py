@@ -80,3 +80,12 @@ def permalink(client: WebClient, channel: str, ts: str) -> str | None:
     except CannotRead:
         return None
     return resp.get("permalink")
+
+
+def is_shared(client: WebClient, channel: str) -> bool:
+    """Whether the channel is shared with another organisation (Slack Connect)."""
+    try:
+        info = call(client.conversations_info, channel=channel).get("channel") or {}
+    except (CannotRead, SlackApiError):
+        return False  # unknown: treated as internal, as before Slack Connect existed
+    return bool(info.get("is_ext_shared"))

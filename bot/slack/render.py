@@ -147,7 +147,7 @@ def severity_changed(case: CaseView, policy: Policy, data: dict[str, Any]) -> st
     change = f"<@{data.get('actor')}> set severity to *{name}*"
     if was is not None:
         change += f" (was {was.name})"
-    if data.get("reason"):
+    if data.get("reason") and not case.shared:
         change += f": {data['reason']}"
     if case.first_response_at is not None:
         # Already answered: the change re-judges nothing.
@@ -210,7 +210,9 @@ def case_changed(case: CaseView, data: dict[str, Any]) -> str:
     who = str(data.get("actor"))
     actor = "escalation-bot" if who == SYSTEM_ACTOR else f"<@{who}>"
     what = data.get("what")
-    note = f": {data['note']}" if data.get("note") else ""
+    # In a channel shared with another organisation the note stays internal: it is in the
+    # case's timeline and the private answer to whoever wrote it.
+    note = f": {data['note']}" if data.get("note") and not case.shared else ""
     if what == "assigned":
         if data.get("new") == data.get("actor"):
             return f"{actor} took {case.key}."
