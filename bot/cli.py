@@ -17,12 +17,18 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def _settings(required: tuple[str, ...] = ()) -> Any:
+def _settings(required: tuple[str, ...] = (), tokens: bool = False) -> Any:
+    """The settings, with `required` set; `tokens`: and what Slack's Web API needs, a bot
+    token (one workspace) or the state secret of the OAuth install flow (many)."""
     from bot.settings import SettingsError, load_settings
 
     try:
         settings = load_settings()
         settings.require(*required)
+        if tokens:
+            settings.require(
+                "slack_state_secret" if settings.multi_workspace else "slack_bot_token"
+            )
         return settings
     except SettingsError as exc:
         fail(str(exc))
@@ -70,7 +76,7 @@ def serve(host: str, port: int) -> None:
 
     from bot.web import build_web
 
-    settings = _settings(("slack_signing_secret", "slack_bot_token"))
+    settings = _settings(("slack_signing_secret",), tokens=True)
     runtime = _runtime(settings, settings.auto_migrate)
     uvicorn.run(
         build_web(runtime, background=_background(settings, runtime)),
@@ -115,7 +121,7 @@ def worker() -> None:
     another; `serve` also starts one itself on PostgreSQL."""
     from bot.worker import run_worker
 
-    settings = _settings(("slack_bot_token",))
+    settings = _settings(tokens=True)
     run_worker(_runtime(settings, settings.auto_migrate))
 
 

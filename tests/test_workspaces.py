@@ -6,6 +6,8 @@ does not exist); an uninstall stops that workspace's work and keeps its history.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -214,3 +216,39 @@ def test_a_forged_oauth_state_is_refused(two: Bot, caplog: pytest.LogCaptureFixt
     assert [c for c in bot.slack.calls() if c.method == "oauth.v2.access"] == []
     refusals = [r.getMessage() for r in caplog.records if "OAuth redirect" in r.getMessage()]
     assert refusals == ["refused an OAuth redirect: its state is not one the bot issued"]
+
+
+def test_serve_runs_in_multi_workspace_mode_without_a_bot_token(
+    db_url: str, slack: FakeSlack
+) -> None:
+    """As an operator starts it: OAuth credentials and a state secret, no bot token; the
+    install page answers, and without the state secret it refuses to start, saying why."""
+    from tests.support.server import ServeProcess
+    from tests.test_serve_process import env_for
+
+    env = env_for(
+        db_url,
+        slack,
+        SLACK_CLIENT_ID=OAUTH_CLIENT_ID,
+        SLACK_CLIENT_SECRET=OAUTH_CLIENT_SECRET,
+        SLACK_STATE_SECRET=STATE_SECRET,
+    )
+    del env["SLACK_BOT_TOKEN"]
+    proc = ServeProcess(env).start()
+    try:
+        status, page, _ = http_get(f"{proc.url}/slack/install")
+        assert status == 200 and "slack.com/oauth/v2/authorize" in page
+    finally:
+        proc.stop()
+    del env["SLACK_STATE_SECRET"]
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "0"],
+        env=ServeProcess(env).env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (refused.returncode, refused.stderr) == (
+        2,
+        "escalation-bot: SLACK_STATE_SECRET is not set: it is required for this command\n",
+    )
