@@ -374,3 +374,23 @@ def test_an_acknowledged_page_with_no_reply_pages_again_and_a_reply_prevents_it(
             "page_acknowledged",
         ]
         assert [tuple(n) for n in notes] == [("fired", None), ("dropped", "a responder replied")]
+
+
+def test_case_ack_works_where_the_page_is_and_nowhere_else(paging_bot: Bot) -> None:
+    """Like every command about a case, `/case ack` names a case only where it can be
+    seen: its own channel, or where its page was posted (the chain's channel, a direct
+    message); elsewhere the answer is the one for a case that does not exist."""
+    bot = paging_bot
+    bot.slack.add_channel("C0ELSEWHR1", "elsewhere", bot_member=True)
+    open_case(bot)
+    assert run(bot, "/case", "ack CASE-1", user=PRIMARY, channel="C0ELSEWHR1")[2] == [
+        "No case CASE-1 in this channel."
+    ]
+    assert run(bot, "/case", "ack CASE-7", user=PRIMARY, channel=ONCALL)[2] == [
+        "No case CASE-7 in this channel."
+    ]
+    dm = dm_to(bot, PRIMARY).response
+    assert dm is not None
+    assert run(bot, "/case", "ack CASE-1", user=PRIMARY, channel=dm["channel"])[2] == [
+        "You acknowledged the page for CASE-1: paging has stopped."
+    ]

@@ -140,8 +140,12 @@ def test_a_workspace_cannot_see_or_touch_the_others_cases(two: Bot) -> None:
     assert command(bot, GLOBEX, GLOBEX_ENG, GLOBEX_CH, "resolve CASE-2") == [
         "No case CASE-2 in this channel."
     ]
-    assert command(bot, GLOBEX, GLOBEX_ENG, ACME_CH, "ack CASE-2") == ["No case CASE-2."]
-    assert command(bot, GLOBEX, GLOBEX_ENG, GLOBEX_CH, "ack CASE-9") == ["No case CASE-9."]
+    assert command(bot, GLOBEX, GLOBEX_ENG, ACME_CH, "ack CASE-2") == [
+        "No case CASE-2 in this channel."
+    ]
+    assert command(bot, GLOBEX, GLOBEX_ENG, GLOBEX_CH, "ack CASE-9") == [
+        "No case CASE-9 in this channel."
+    ]
     # A severity button pressed in Globex naming Acme's case id changes nothing.
     [acme_case, *_] = [c for c in bot.cases() if c.team_id == ACME]
     press = payloads.block_actions(

@@ -33,3 +33,16 @@ def case_of_page_message(
         if result and result.get("ts") == ts and result.get("channel") == channel:
             return int(number)
     return None
+
+
+def paged_in(session: Session, case: Case, channel: str) -> bool:
+    """Whether a page of `case` was posted in `channel` (the chain's channel, or the direct
+    message a person got): there, `/case ack` may name the case."""
+    rows = session.execute(
+        select(OutboxMessage.channel_id, OutboxMessage.result).where(
+            OutboxMessage.case_id == case.id,
+            OutboxMessage.intent.in_(PAGE_INTENTS),
+            OutboxMessage.status == "sent",
+        )
+    ).all()
+    return any(channel in (sent_to, (result or {}).get("channel")) for sent_to, result in rows)

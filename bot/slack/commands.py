@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.db.models import Case, OncallOverride
 from bot.inbox import Effects, InboundRequest, Row
 from bot.oncall import handoffs, paging
+from bot.oncall import messages as paging_messages
 from bot.oncall import text as oncall_text
 from bot.oncall.commands import ONCALL_USAGE, OncallCommand, parse_oncall
 from bot.policies.schema import Policy, PolicySet
@@ -342,11 +343,15 @@ class CommandIntake:
         raise service.CaseError(f"`{command.verb}` is not a command I know.")
 
     def _ack(self, session: Session, row: Row, user: str, number: int, source: str) -> Effects:
-        """Acknowledge a case's page from wherever the page reached the person (a direct
-        message, the chain's channel): allowed for those it paged and for responders."""
+        """Acknowledge a case's page in its channel or where the page reached the person (a
+        direct message, the chain's channel): allowed for those it paged and responders."""
         case = lifecycle.by_number(session, row.team_id, number)
+        channel = str(row.payload["channel_id"])
+        if case is not None and case.channel_id != channel:
+            # Like every command about a case: only where the case (here, its page) is.
+            case = case if paging_messages.paged_in(session, case, channel) else None
         if case is None:
-            return self._reply(row, f"No case CASE-{number}.")
+            return self._reply(row, f"No case CASE-{number} in this channel.")
         policy = self.policy_for_case(session, case)
         page = paging.latest_page(session, case)
         users, groups = paging.paged_so_far(session, case, page) if page else (set(), set())
