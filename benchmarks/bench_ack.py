@@ -46,9 +46,9 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bot.testing.fake_slack import DEFAULT_TEAM_ID, FakeSlack
-from bot.testing.payloads import reaction_added
-from bot.testing.signing import encode_event, sign
+from bot.demo.stand_in.fake_slack import DEFAULT_TEAM_ID, FakeSlack
+from bot.demo.stand_in.payloads import reaction_added
+from bot.demo.stand_in.signing import encode_event, sign
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

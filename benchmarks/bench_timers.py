@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,9 +34,8 @@ from sqlalchemy import create_engine, func, select, text
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Timer
+from bot.demo.stand_in.fake_slack import FakeSlack
 from bot.policies.loader import load_policies
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK = 1.0
@@ -188,6 +188,12 @@ def bench_claim(admin_url: str) -> bool:
 
 
 # -- serve helpers ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def start_serve(url: str, slack: FakeSlack, log: Path) -> tuple[subprocess.Popen[bytes], str]:

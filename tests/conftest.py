@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.db.models import Case, InboxEvent
+from bot.demo.stand_in.server import serve_in_thread
 from bot.runtime import Runtime
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.server import serve_in_thread
-from bot.testing.signing import SlackDriver
 from tests.support.db import database
+from tests.support.fake_slack import FakeSlack
 from tests.support.logscan import COLLECTOR, install, leaks
 from tests.support.server import SIGNING_SECRET, settings_for
+from tests.support.signing import SlackDriver
 
 SUPPORT = "C0SUPPORT1"
 TRIAGE = "C0TRIAGE01"

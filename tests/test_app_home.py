@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.testing import payloads
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+from tests.support import payloads
 from tests.test_commands import run
 from tests.test_paging import PRIMARY, SECOND, forward, link, paging_bot
 from tests.test_thread_messages import open_case

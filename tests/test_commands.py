@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import CaseEvent, Feedback, InboxEvent, Timer
-from bot.testing import payloads
-from bot.testing.fake_slack import FakeSlack
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
+from tests.support import payloads
+from tests.support.fake_slack import FakeSlack
 from tests.test_thread_messages import kinds, open_case, say
 
 OTHER = "C0OTHERCH2"

@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from bot.db.models import OutboxMessage
 from bot.slack.render import SET_SEVERITY_ACTION
-from bot.testing import payloads
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, TRIAGE, Bot
+from tests.support import payloads
 from tests.test_intake_http import react
 
 OTHER = "C0OTHERCH1"

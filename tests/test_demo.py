@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -52,3 +54,42 @@ def test_demo_prints_a_transcript_with_case_1_and_the_thread_reply() -> None:
     )
     assert "(only @ana sees) Thanks for rating CASE-1." in out
     assert "xoxb-" not in out + result.stderr
+
+
+def test_the_package_carries_the_default_policy_unchanged() -> None:
+    """The demo's policy ships inside the package; policies/ keeps the copy deployments mount.
+    The two are one policy."""
+    shipped = files("bot.demo").joinpath("policy.yaml").read_bytes()
+    source = ROOT / "policies" / "five-severities-urgent-around-the-clock.yaml"
+    assert shipped == source.read_bytes()
+
+
+def test_the_demo_runs_anywhere_with_the_policy_in_the_package(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "POLICIES_PATH"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == (
+        "   policy for #support: SEV1-SEV5: urgent around the clock, the rest in core hours"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_policies_path_overrides_the_demo_policy(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=tmp_path,
+        env={**os.environ, "POLICIES_PATH": str(missing)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stdout == f"demo: no policies at '{missing}' (POLICIES_PATH)\n"

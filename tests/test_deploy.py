@@ -23,8 +23,8 @@ from pydantic import SecretStr
 
 from bot.policies.loader import check_policies
 from bot.settings import Settings
-from bot.testing.fake_slack import FakeSlack
 from tests.conftest import Bot, make_bot
+from tests.support.fake_slack import FakeSlack
 
 ROOT = Path(__file__).parent.parent
 BASE = "deploy/base"

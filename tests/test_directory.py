@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.slack.client import make_client
 from bot.slack.directory import Directory
-from bot.testing.fake_slack import FakeSlack
+from tests.support.fake_slack import FakeSlack
 
 
 def test_group_members_are_responders_and_an_unknown_group_has_none(slack: FakeSlack) -> None:

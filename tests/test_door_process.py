@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import payloads
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.signing import SlackDriver, sign
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
+from tests.support import payloads
+from tests.support.fake_slack import FakeSlack
 from tests.support.logscan import BODY_MARKER
 from tests.support.server import SIGNING_SECRET, ServeProcess
+from tests.support.signing import SlackDriver, sign
 from tests.test_hostile_input import CASES
 from tests.test_serve_process import env_for, replies, wait_until
 

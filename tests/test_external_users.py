@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.db.models import CaseEvent
 from bot.slack.render import SET_SEVERITY_ACTION
-from bot.testing import payloads
 from tests.conftest import ENGINEER, SUPPORT, Bot
+from tests.support import payloads
 from tests.test_commands import run, thread_lines
 from tests.test_thread_messages import kinds, open_case, say
 

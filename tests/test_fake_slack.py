@@ -20,7 +20,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.webhook import WebhookClient
 
 from bot.clock import FakeClock
-from bot.testing.fake_slack import FakeSlack
+from tests.support.fake_slack import FakeSlack
 
 GENERAL = "C0GENERAL"
 HUMAN = "U0ALICE"

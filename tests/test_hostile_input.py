@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from bot.db.models import Case, InboxEvent
 from bot.slack.render import SET_SEVERITY_ACTION
-from bot.testing import payloads
-from bot.testing.signing import encode_form, encode_interaction
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+from tests.support import payloads
 from tests.support.logscan import BODY_MARKER
 from tests.support.server import SIGNING_SECRET
+from tests.support.signing import encode_form, encode_interaction
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"

@@ -7,8 +7,8 @@ import urllib.request
 from sqlalchemy import select
 
 from bot.db.models import OutboxMessage
-from bot.testing import payloads
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+from tests.support import payloads
 
 
 def get(url: str) -> tuple[int, str]:

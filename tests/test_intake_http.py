@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import select
 
 from bot.db.models import CaseEvent, OutboxMessage
-from bot.testing import payloads
 from tests.conftest import CUSTOMER, ENGINEER, PRIVATE, SUPPORT, TRIAGE, Bot
+from tests.support import payloads
 
 
 def react(bot: Bot, ts: str, user: str = ENGINEER, reaction: str = "ticket", **kw: object):

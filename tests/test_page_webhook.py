@@ -26,8 +26,8 @@ from bot import webhooks
 from bot.clock import FakeClock
 from bot.db.models import OutboxMessage
 from bot.slack.errors import HttpStatusError
-from bot.testing.fake_slack import FakeSlack
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
+from tests.support.fake_slack import FakeSlack
 from tests.support.logscan import COLLECTOR
 from tests.test_paging import (
     LEAD,

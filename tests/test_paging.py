@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from bot.clock import FakeClock
 from bot.db.models import CaseEvent, Page, Timer
-from bot.testing import payloads
-from bot.testing.fake_slack import Call, FakeSlack
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
+from tests.support import payloads
+from tests.support.fake_slack import Call, FakeSlack
 from tests.test_commands import run
 from tests.test_poison_rows import metrics
 from tests.test_thread_messages import open_case, say

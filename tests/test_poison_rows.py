@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.db.models import InboxEvent
 from bot.inbox import InboundRequest, store_many
-from bot.testing import payloads
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+from tests.support import payloads
 
 
 def metrics(bot: Bot) -> dict[str, float]:

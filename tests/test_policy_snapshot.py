@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.policies.loader import load_policies
-from bot.testing.fake_slack import FakeSlack
 from tests.conftest import ENGINEER, make_bot
+from tests.support.fake_slack import FakeSlack
 from tests.test_severity_buttons import press
 from tests.test_thread_messages import open_case
 

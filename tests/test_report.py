@@ -29,9 +29,9 @@ from bot.policies.schema import Policy, PolicySet
 from bot.reports import figures, formats
 from bot.reports.figures import Row, nearest_rank
 from bot.reports.weekly import post_weekly, weekly_post
-from bot.testing.fake_slack import FakeSlack
 from bot.timers.firing import fire_due
 from tests.conftest import SUPPORT
+from tests.support.fake_slack import FakeSlack
 
 TEAM = "T0G9PQBBK"
 # People of the cases resolved early in the week (test_purge checks they are forgotten) and

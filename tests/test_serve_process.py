@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case, InboxEvent
-from bot.testing import payloads
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.signing import SlackDriver
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
+from tests.support import payloads
 from tests.support.db import database
+from tests.support.fake_slack import FakeSlack
 from tests.support.proxy import TcpProxy
 from tests.support.server import SIGNING_SECRET, ServeProcess, wait_http
+from tests.support.signing import SlackDriver
 
 pytestmark = pytest.mark.slow
 

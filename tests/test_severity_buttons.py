@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.slack.render import SET_SEVERITY_ACTION
-from bot.testing import payloads
-from bot.testing.fake_slack import FakeSlack
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
+from tests.support import payloads
+from tests.support.fake_slack import FakeSlack
 from tests.test_thread_messages import open_case, say
 
 ROOT = Path(__file__).parent.parent

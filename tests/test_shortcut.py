@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.testing import payloads
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+from tests.support import payloads
 
 
 def shortcut(bot: Bot, ts: str, text: str, user: str = ENGINEER) -> dict[str, Any]:

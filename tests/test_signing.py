@@ -23,9 +23,9 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.clock import FakeClock
-from bot.testing import payloads
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.signing import SlackDriver, encode_form, encode_interaction, sign
+from tests.support import payloads
+from tests.support.fake_slack import FakeSlack
+from tests.support.signing import SlackDriver, encode_form, encode_interaction, sign
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0SUPPORT"

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot.testing import payloads
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+from tests.support import payloads
 
 
 class RecordingClient:

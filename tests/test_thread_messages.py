@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.db.models import CaseEvent, Timer
-from bot.testing import payloads
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+from tests.support import payloads
 
 
 def open_case(bot: Bot) -> str:

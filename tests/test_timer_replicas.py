@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case
-from bot.testing import payloads
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.signing import SlackDriver
 from tests.conftest import CUSTOMER, ENGINEER
+from tests.support import payloads
 from tests.support.db import database
+from tests.support.fake_slack import FakeSlack
 from tests.support.server import SIGNING_SECRET, ServeProcess
+from tests.support.signing import SlackDriver
 from tests.test_serve_process import env_for, wait_until
 from tests.test_timer_chaos import POLICY, db_rows
 

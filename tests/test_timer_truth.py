@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.db.models import CaseEvent, InboxEvent, Timer
-from bot.testing import payloads
 from tests.conftest import ENGINEER, SUPPORT, Bot
+from tests.support import payloads
 from tests.test_severity_buttons import press
 from tests.test_thread_messages import open_case
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from bot.settings import SettingsError, load_settings
-from bot.testing import payloads
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.signing import SlackDriver
 from bot.worker import WorkerProcess, resolve_mode
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
+from tests.support import payloads
+from tests.support.fake_slack import FakeSlack
 from tests.support.server import SIGNING_SECRET, ServeProcess
+from tests.support.signing import SlackDriver
 from tests.test_serve_process import counts, env_for, replies, wait_until
 
 # -- which mode ---------------------------------------------------------------------------

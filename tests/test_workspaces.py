@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.db.models import OutboxMessage
-from bot.testing import payloads
-from bot.testing.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
 from tests.conftest import Bot, make_bot
+from tests.support import payloads
+from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
 
 ACME, GLOBEX = "T0ACME0001", "T0GLOBEX01"
 ACME_CH, GLOBEX_CH = "C0ACMESUP1", "C0GLOBSUP1"

@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from importlib.resources import as_file, files
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -15,14 +16,14 @@ from sqlalchemy import select
 
 from bot.clock import FakeClock
 from bot.db.models import Case, CaseEvent, Timer
+from bot.demo.stand_in import payloads
+from bot.demo.stand_in.fake_slack import Call, FakeSlack
+from bot.demo.stand_in.server import serve_in_thread
+from bot.demo.stand_in.signing import SlackDriver
 from bot.demo.transcript import block_lines, plain
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.render import SET_SEVERITY_ACTION, readable
-from bot.testing import payloads
-from bot.testing.fake_slack import Call, FakeSlack
-from bot.testing.server import serve_in_thread
-from bot.testing.signing import SlackDriver
 
 SECRET = "demo-signing-secret"
 SUPPORT, TRIAGE = "C0SUPPORT1", "C0TRIAGE01"
@@ -47,13 +48,18 @@ class Demo:
             time.sleep(self.speed)
 
     def run(self) -> int:
-        policies = os.environ.get("POLICIES_PATH", "policies")
-        if not Path(policies).exists():
-            self.say(
-                f"demo: no policies at '{policies}': run it from the repository root "
-                "or set POLICIES_PATH"
-            )
+        chosen = os.environ.get("POLICIES_PATH")
+        if not chosen:
+            # The package carries its own copy of the default policy, so the demo runs from
+            # any directory after `pip install`.
+            with as_file(files("bot.demo").joinpath("policy.yaml")) as shipped:
+                return self.run_with(str(shipped))
+        if not Path(chosen).exists():
+            self.say(f"demo: no policies at '{chosen}' (POLICIES_PATH)")
             return 2
+        return self.run_with(chosen)
+
+    def run_with(self, policies: str) -> int:
         with FakeSlack() as slack, tempfile.TemporaryDirectory() as tmp:
             self.slack = slack
             slack.add_user(CUSTOMER, "ana", "Ana (customer)")
@@ -72,6 +78,15 @@ class Demo:
                 slack_signing_secret=SecretStr(SECRET),
                 policies_path=policies,
                 triage_channel=TRIAGE,
+                # The demo's own stand-in and workspace, whatever this shell has set.
+                slack_app_token=None,
+                slack_client_id=None,
+                slack_client_secret=None,
+                slack_state_secret=None,
+                report_channel=None,
+                page_webhook_secret=None,
+                trigger_emoji="ticket",
+                background_work="thread",
             )
             clock = FakeClock(datetime(2026, 11, 23, 9, 12, tzinfo=UTC))
             runtime = Runtime(settings, clock=clock, channel_interval=0)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -14,10 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
-from bot.testing.server import free_port
 from tests.support.logscan import COLLECTOR
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def settings_for(db_url: str, slack_url: str, token: str, **extra: Any) -> Settings:

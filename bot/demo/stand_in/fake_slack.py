@@ -1,4 +1,4 @@
-"""A local stand-in for Slack's Web API, used by tests and the `demo` command.
+"""A local stand-in for Slack's Web API: what the `demo` command needs to run the bot.
 
 It is a real HTTP server, so the bot talks to it through an unmodified
 `slack_sdk.WebClient(base_url=fake.base_url)`. Responses follow the shapes of Slack's own
@@ -7,6 +7,10 @@ guarded by one lock, because the server answers each request on its own thread.
 
 Tokens are checked but never stored: the call log keeps only whether one was sent and
 whether it matched.
+
+The tests extend it (tests/support/fake_slack.py) with fault injection, OAuth installs, file
+uploads and helpers of their own, through the hooks `_apply_fault`, `_authenticate`,
+`_serve_other` and the `_methods` registry.
 """
 
 from __future__ import annotations
@@ -17,26 +21,20 @@ import copy
 import functools
 import itertools
 import json
-import random
 import re
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock, SystemClock
 
 DEFAULT_TOKEN = "xoxb-fake-slack-bot-token"
-# The app's OAuth credentials `oauth.v2.access` accepts.
-OAUTH_CLIENT_ID = "1111111111.2222222222"
-OAUTH_CLIENT_SECRET = "fake-oauth-client-secret"
 # Workspace identity from Bolt's mock server (fixture webapi_auth.test.bot_bolt.json).
 DEFAULT_TEAM_ID = "T0G9PQBBK"
 DEFAULT_TEAM_NAME = "Subarachnoid Workspace"
@@ -52,6 +50,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TS_SHAPE = re.compile(r"^\d+(\.\d+)?$")
 # Fields that a form-encoded call carries as JSON text.
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+
+
+# A Web API method's handler: the stand-in and the call's parameters -> the answer's fields.
+WebApiMethod = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 
 class _ApiError(Exception):
@@ -159,23 +161,6 @@ class Message:
         return out
 
 
-@dataclass
-class UploadedFile:
-    """A file uploaded the way `files_upload_v2` does: an upload URL, its bytes, then a
-    completion that shares it (or keeps it private when no channel is given)."""
-
-    id: str
-    filename: str
-    length: int
-    alt_txt: str | None = None
-    data: bytes | None = None
-    title: str | None = None
-    channel: str | None = None
-    initial_comment: str | None = None
-    thread_ts: str | None = None
-    completed: bool = False
-
-
 @dataclass(frozen=True)
 class Call:
     """One request the fake received. Never holds a token."""
@@ -204,25 +189,6 @@ class Call:
         return None if self.response is None else self.response.get("error")
 
 
-@dataclass
-class _Fault:
-    kind: str  # "status", "error", "drop" or "delay"
-    remaining: int
-    status: int = 200
-    error: str | None = None
-    retry_after: int = 1
-    seconds: float = 0.0
-
-    def describe(self) -> str:
-        if self.kind == "status":
-            return f"http {self.status}"
-        if self.kind == "error":
-            return f"error {self.error}"
-        if self.kind == "delay":
-            return f"delay {self.seconds}s"
-        return "drop"
-
-
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
@@ -249,7 +215,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeSlack:
-    """Slack's Web API on 127.0.0.1, with seeded state, a call log and fault injection."""
+    """Slack's Web API on 127.0.0.1, with seeded state and a call log."""
 
     def __init__(
         self,
@@ -271,7 +237,6 @@ class FakeSlack:
         self._workspaces: dict[str, tuple[str, str, str]] = {
             token: (team_id, team_name, bot_user_id)
         }
-        self._oauth_codes: dict[str, tuple[str, str, str, str]] = {}
         self._caller: tuple[str, str, str] | None = None
         self.team_id = team_id
         self.team_name = team_name
@@ -285,7 +250,6 @@ class FakeSlack:
 
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -301,19 +265,15 @@ class FakeSlack:
 
         self._calls: list[Call] = []
         self._posted: list[Message] = []
-        self._files: dict[str, UploadedFile] = {}
-        self._faults: dict[str, deque[_Fault]] = {}
-        self._random_faults: dict[str, tuple[random.Random, dict[int, float], int]] = {}
         self._seq = itertools.count(1)
 
         self.add_user(bot_user_id, bot_name, bot_name, is_bot=True)
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeSlack:
+    def start(self) -> Self:
         if self._server is not None:
             return self
-        self._stopping.clear()
         self._server = _Server(("127.0.0.1", self._port), self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -328,8 +288,6 @@ class FakeSlack:
         server, thread = self._server, self._thread
         if server is None:
             return
-        # Wake handlers sleeping in an injected delay so shutdown does not wait for them.
-        self._stopping.set()
         server.shutdown()
         server.server_close()
         if thread is not None:
@@ -337,7 +295,7 @@ class FakeSlack:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> FakeSlack:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -392,22 +350,6 @@ class FakeSlack:
             self._users[id] = user
         return user
 
-    def grant_install(self, team_id: str, team_name: str, installer: str) -> tuple[str, str]:
-        """Someone in workspace `team_id` approves the app: returns the code Slack would
-        hand to the redirect URL and the bot token `oauth.v2.access` will give for it."""
-        with self._lock:
-            code = f"code-{team_id}-{next(self._ids)}"
-            token = f"xoxb-{team_id.lower()}-{next(self._ids)}"
-            self._oauth_codes[code] = (team_id, team_name, token, installer)
-        return code, token
-
-    def revoke(self, team_id: str) -> None:
-        """The workspace uninstalled the app: its tokens stop working."""
-        with self._lock:
-            for token, (team, _, _) in list(self._workspaces.items()):
-                if team == team_id:
-                    del self._workspaces[token]
-
     def add_channel(
         self,
         id: str,
@@ -436,20 +378,6 @@ class FakeSlack:
             self._messages.setdefault(id, {})
         return channel
 
-    def add_member(self, channel: str, user: str) -> None:
-        with self._lock:
-            ch = self._require_channel(channel)
-            if user not in ch.members:
-                ch.members.append(user)
-
-    def set_bot_member(self, channel: str, member: bool) -> None:
-        with self._lock:
-            self._require_channel(channel).bot_member = member
-
-    def add_usergroup(self, id: str, users: Iterable[str]) -> None:
-        with self._lock:
-            self._usergroups[id] = list(users)
-
     def post_user_message(
         self,
         channel: str,
@@ -474,12 +402,6 @@ class FakeSlack:
             self._changed.notify_all()
             return msg.ts
 
-    def react(self, channel: str, ts: str, user: str, name: str) -> None:
-        """Add a reaction as a person would (no event is sent; use the driver for that)."""
-        with self._lock:
-            msg = self._require_message(channel, ts)
-            self._add_reaction(msg, user, name)
-
     # ------------------------------------------------------------------ state queries
 
     def user(self, id: str) -> User | None:
@@ -490,48 +412,9 @@ class FakeSlack:
         with self._lock:
             return self._channels.get(id)
 
-    def message(self, channel: str, ts: str) -> Message | None:
-        """The current state of a message (edits and reactions applied)."""
-        with self._lock:
-            msg = self._messages.get(channel, {}).get(ts)
-            return copy.deepcopy(msg)
-
-    def messages(self, channel: str) -> list[Message]:
-        """Every stored message in the channel, replies included, oldest first."""
-        with self._lock:
-            stored = self._messages.get(channel, {}).values()
-            return [copy.deepcopy(m) for m in sorted(stored, key=lambda m: _ts_key(m.ts))]
-
-    def thread(self, channel: str, thread_ts: str) -> list[Message]:
-        return [m for m in self.messages(channel) if thread_ts in (m.ts, m.thread_ts)]
-
-    def ephemeral_messages(
-        self, channel: str | None = None, user: str | None = None
-    ) -> list[dict[str, Any]]:
-        with self._lock:
-            return [
-                copy.deepcopy(e)
-                for e in self._ephemerals
-                if (channel is None or e["channel"] == channel)
-                and (user is None or e["user"] == user)
-            ]
-
     def opened_views(self) -> list[dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._opened_views)
-
-    def home_view(self, user: str) -> dict[str, Any] | None:
-        with self._lock:
-            return copy.deepcopy(self._home_views.get(user))
-
-    def uploaded_files(self, channel: str | None = None) -> list[UploadedFile]:
-        """Files whose upload was completed, oldest first, with their bytes."""
-        with self._lock:
-            return [
-                copy.deepcopy(f)
-                for f in self._files.values()
-                if f.completed and (channel is None or f.channel == channel)
-            ]
 
     # ------------------------------------------------------------------ call log
 
@@ -554,117 +437,6 @@ class FakeSlack:
             if c.ok and (name is None or c.params["name"] == name)
         ]
 
-    def wait_for(
-        self,
-        what: str | Callable[[Call], bool],
-        count: int = 1,
-        timeout: float = 5.0,
-    ) -> list[Call]:
-        """Block until `count` calls match (a method name or a predicate); return them."""
-        match = (lambda c: c.method == what) if isinstance(what, str) else what
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                found = [c for c in self._calls if match(c)]
-                if len(found) >= count:
-                    return found
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    seen = ", ".join(f"{c.method}:{c.status}" for c in self._calls) or "none"
-                    raise TimeoutError(
-                        f"waited {timeout}s for {count} call(s) matching {what!r}, "
-                        f"got {len(found)}; calls seen: {seen}"
-                    )
-                self._changed.wait(left)
-
-    # ------------------------------------------------------------------ faults
-
-    def fail(
-        self,
-        method: str,
-        *,
-        status: int | None = None,
-        error: str | None = None,
-        retry_after: int = 1,
-        drop: bool = False,
-        times: int = 1,
-    ) -> None:
-        """Queue a failure for the next `times` calls of `method` (after earlier queued faults).
-
-        `status=429` answers ratelimited with Retry-After; another status answers that HTTP
-        code; `error=` alone answers HTTP 200 with ok=false; `drop=True` closes the connection
-        without a response. Use method "response_url" for response URL posts.
-        """
-        if drop:
-            fault = _Fault("drop", times)
-        elif status is not None and status != 200:
-            fault = _Fault("status", times, status=status, error=error, retry_after=retry_after)
-        elif error is not None:
-            fault = _Fault("error", times, error=error)
-        else:
-            raise ValueError("fail() needs status=, error= or drop=True")
-        self._queue(method, fault)
-
-    def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Hold the next `times` calls of `method` for `seconds`, then answer normally."""
-        self._queue(method, _Fault("delay", times, seconds=seconds))
-
-    def pending_faults(self, method: str | None = None) -> int:
-        with self._lock:
-            queues = self._faults.values() if method is None else [self._faults.get(method, ())]
-            return sum(f.remaining for q in queues for f in q)
-
-    def reset(self) -> None:
-        """Forget calls and queued faults; seeded and posted state stays."""
-        with self._lock:
-            self._calls.clear()
-            self._posted.clear()
-            self._faults.clear()
-
-    def _queue(self, method: str, fault: _Fault) -> None:
-        if fault.remaining < 1:
-            raise ValueError("times must be at least 1")
-        with self._lock:
-            self._faults.setdefault(method, deque()).append(fault)
-
-    def fail_randomly(
-        self, method: str, rates: dict[int, float], *, seed: int = 0, retry_after: int = 1
-    ) -> None:
-        """Answer each later call of `method` with HTTP status `s` with probability
-        `rates[s]` (e.g. `{429: 0.3, 500: 0.1}`), drawn from a generator seeded with `seed`,
-        after any queued faults. `stop_failing_randomly` ends it."""
-        if sum(rates.values()) > 1:
-            raise ValueError("the rates add up to more than 1")
-        with self._lock:
-            self._random_faults[method] = (random.Random(seed), dict(rates), retry_after)
-
-    def stop_failing_randomly(self, method: str) -> None:
-        with self._lock:
-            self._random_faults.pop(method, None)
-
-    def _take_fault(self, method: str) -> _Fault | None:
-        with self._lock:
-            queue = self._faults.get(method)
-            if not queue:
-                return self._random_fault(method)
-            fault = queue[0]
-            fault.remaining -= 1
-            if fault.remaining == 0:
-                queue.popleft()
-            return fault
-
-    def _random_fault(self, method: str) -> _Fault | None:
-        drawn = self._random_faults.get(method)
-        if drawn is None:
-            return None
-        rng, rates, retry_after = drawn
-        roll, edge = rng.random(), 0.0
-        for status, rate in sorted(rates.items()):
-            edge += rate
-            if roll < edge:
-                return _Fault("status", 1, status=status, retry_after=retry_after)
-        return None
-
     # ------------------------------------------------------------------ HTTP plumbing
 
     def _serve(self, req: BaseHTTPRequestHandler) -> None:
@@ -678,10 +450,8 @@ class FakeSlack:
             self._serve_api(req, parts.path, parts.query, body, headers)
         elif parts.path.startswith("/response/"):
             self._serve_response_url(req, parts.path, body, headers)
-        elif parts.path.startswith("/upload/"):
-            self._serve_upload(req, parts.path, body, headers)
         else:
-            self._send(req, 404, {"ok": False, "error": "not_found"})
+            self._serve_other(req, parts.path, body, headers)
 
     def _serve_api(
         self,
@@ -697,15 +467,8 @@ class FakeSlack:
             bad_body = None
         except ValueError:
             params, token, bad_body = {}, None, "invalid_json"
-        token_present = bool(token)
-        with self._lock:
-            caller = self._workspaces.get(str(token)) if token_present else None
-        token_valid = caller is not None
-        if method == "oauth.v2.access":
-            # Authenticated by the app's client id and secret, not a token.
-            token_present = token_valid = True
-
-        shown = {k: v for k, v in params.items() if k != "client_secret"}  # a credential
+        token_present, token_valid, caller = self._authenticate(method, token)
+        shown = {k: v for k, v in params.items() if k not in self._credential_params}
         record = _Recorder(self, method, path, shown, headers, token_present, token_valid)
         record.team = caller[0] if caller else None
         if self._apply_fault(req, method, record):
@@ -713,7 +476,7 @@ class FakeSlack:
 
         if bad_body:
             result = {"ok": False, "error": bad_body}
-        elif method not in _METHODS:
+        elif method not in self._methods:
             result = {"ok": False, "error": "unknown_method"}
         elif not token_present:
             result = {"ok": False, "error": "not_authed"}
@@ -723,7 +486,7 @@ class FakeSlack:
             with self._lock:
                 self._caller = caller
                 try:
-                    result = {"ok": True, **_METHODS[method](self, params)}
+                    result = {"ok": True, **self._methods[method](self, params)}
                 except _ApiError as e:
                     result = {"ok": False, "error": e.error, **e.extra}
         record(200, result)
@@ -750,63 +513,24 @@ class FakeSlack:
         record(200, result)
         self._send(req, 200, result)
 
-    def _serve_upload(
+    def _serve_other(
         self, req: BaseHTTPRequestHandler, path: str, body: bytes, headers: dict[str, str]
     ) -> None:
-        """The upload URL `files.getUploadURLExternal` hands out: the raw bytes are POSTed
-        with no token, and Slack answers 200 with a line of text. Faults: method "upload"."""
-        file_id = path.rsplit("/", 1)[-1]
-        params = {"file_id": file_id, "length": len(body)}
-        record = _Recorder(self, "upload", path, params, headers, False, False)
-        if self._apply_fault(req, "upload", record):
-            return
+        """A path neither under /api/ nor /response/."""
+        self._send(req, 404, {"ok": False, "error": "not_found"})
+
+    def _authenticate(
+        self, method: str, token: str | None
+    ) -> tuple[bool, bool, tuple[str, str, str] | None]:
+        """Whether a token was sent, whether it is valid, and the workspace it belongs to."""
         with self._lock:
-            found = self._files.get(file_id)
-            if found is not None and not found.completed:
-                found.data = bytes(body)
-        if found is None or found.completed:
-            record(404, {"ok": False, "error": "not_found"})
-            self._send(req, 404, {"ok": False, "error": "not_found"})
-            return
-        record(200, {"ok": True})
-        text = f"OK - {len(body)}".encode()
-        try:
-            req.send_response(200)
-            req.send_header("Content-Type", "text/plain; charset=utf-8")
-            req.send_header("Content-Length", str(len(text)))
-            req.end_headers()
-            req.wfile.write(text)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+            caller = self._workspaces.get(str(token)) if token else None
+        return bool(token), caller is not None, caller
 
     def _apply_fault(self, req: BaseHTTPRequestHandler, method: str, record: _Recorder) -> bool:
-        """Act on the next queued fault; True when it has already answered the request."""
-        fault = self._take_fault(method)
-        if fault is None:
-            return False
-        if fault.kind == "delay":
-            self._stopping.wait(fault.seconds)
-            record.fault = fault.describe()
-            return False
-        record.fault = fault.describe()
-        if fault.kind == "drop":
-            record(None, None)
-            req.close_connection = True
-            return True
-        if fault.kind == "error":
-            result: dict[str, Any] = {"ok": False, "error": fault.error}
-            record(200, result)
-            self._send(req, 200, result)
-            return True
-        if fault.status == 429:
-            result = {"ok": False, "error": fault.error or "ratelimited"}
-            record(429, result)
-            self._send(req, 429, result, {"Retry-After": str(fault.retry_after)})
-            return True
-        result = {"ok": False, "error": fault.error or "fatal_error"}
-        record(fault.status, result)
-        self._send(req, fault.status, result)
-        return True
+        """Act on an injected fault; True when it has already answered the request. The demo
+        injects none."""
+        return False
 
     def _decode(
         self, req: BaseHTTPRequestHandler, query: str, body: bytes
@@ -829,10 +553,6 @@ class FakeSlack:
         auth = req.headers.get("Authorization") or ""
         if auth.startswith("Bearer "):
             token = auth[len("Bearer ") :].strip()
-        elif auth.startswith("Basic "):
-            # oauth.v2.access: the app's client id and secret, as HTTP basic auth.
-            pair = base64.b64decode(auth[len("Basic ") :].strip()).decode("utf-8", "replace")
-            params["client_id"], _, params["client_secret"] = pair.partition(":")
         return params, token
 
     @staticmethod
@@ -884,12 +604,6 @@ class FakeSlack:
             raise KeyError(f"unknown channel {channel}")
         return ch
 
-    def _require_message(self, channel: str, ts: str) -> Message:
-        msg = self._messages.get(channel, {}).get(ts)
-        if msg is None:
-            raise KeyError(f"no message {ts} in {channel}")
-        return msg
-
     def _store_message(
         self,
         ch: Channel,
@@ -933,16 +647,6 @@ class FakeSlack:
             if user and user not in parent.reply_users:
                 parent.reply_users.append(user)
         return msg
-
-    def _add_reaction(self, msg: Message, user: str, name: str) -> None:
-        for reaction in msg.reactions:
-            if reaction["name"] == name:
-                if user in reaction["users"]:
-                    raise _ApiError("already_reacted")
-                reaction["users"].append(user)
-                reaction["count"] += 1
-                return
-        msg.reactions.append({"name": name, "users": [user], "count": 1})
 
     def _channel_for(self, channel_id: Any) -> Channel:
         if not channel_id:
@@ -1113,27 +817,6 @@ class FakeSlack:
             "bot_id": self.bot_id,
         }
 
-    def _oauth_v2_access(self, p: dict[str, Any]) -> dict[str, Any]:
-        if p.get("client_id") != OAUTH_CLIENT_ID or p.get("client_secret") != OAUTH_CLIENT_SECRET:
-            raise _ApiError("invalid_client_id")
-        grant = self._oauth_codes.pop(str(p.get("code") or ""), None)
-        if grant is None:
-            raise _ApiError("invalid_code")
-        team_id, team_name, token, installer = grant
-        bot_user = f"U0BOT{team_id[-5:]}"
-        self._workspaces[token] = (team_id, team_name, bot_user)
-        return {
-            "access_token": token,
-            "token_type": "bot",
-            "scope": "chat:write,commands",
-            "bot_user_id": bot_user,
-            "app_id": self.app_id,
-            "team": {"id": team_id, "name": team_name},
-            "enterprise": None,
-            "authed_user": {"id": installer},
-            "is_enterprise_install": False,
-        }
-
     def _chat_post_message(self, p: dict[str, Any]) -> dict[str, Any]:
         ch = self._postable_channel(p.get("channel"))
         text = p.get("text") or ""
@@ -1213,19 +896,6 @@ class FakeSlack:
             raise _ApiError("user_not_found")
         return {"channel": {"id": self._im_with(users[0]).id}}
 
-    def _conversations_join(self, p: dict[str, Any]) -> dict[str, Any]:
-        ch = self._channel_for(p.get("channel"))
-        if ch.is_private or ch.is_im:
-            raise _ApiError("method_not_supported_for_channel_type")
-        if ch.bot_member:
-            return {
-                "channel": self._channel_api(ch),
-                "warning": "already_in_channel",
-                "response_metadata": {"warnings": ["already_in_channel"]},
-            }
-        ch.bot_member = True
-        return {"channel": self._channel_api(ch)}
-
     def _conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
         ch = self._readable_channel(p.get("channel"))
         stored = self._messages.get(ch.id, {})
@@ -1294,19 +964,6 @@ class FakeSlack:
             raise _ApiError("no_such_subteam")
         return {"users": list(self._usergroups[group])}
 
-    def _reactions_add(self, p: dict[str, Any]) -> dict[str, Any]:
-        name = str(p.get("name") or "").strip(":")
-        if not p.get("timestamp"):
-            raise _ApiError("no_item_specified")
-        if not name:
-            raise _ApiError("invalid_name")
-        ch = self._channel_for(p.get("channel"))
-        msg = self._messages.get(ch.id, {}).get(str(p["timestamp"]))
-        if msg is None:
-            raise _ApiError("message_not_found")
-        self._add_reaction(msg, self.bot_user_id, name)
-        return {}
-
     def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("trigger_id"):
             raise _ApiError("invalid_arguments")
@@ -1324,69 +981,24 @@ class FakeSlack:
         self._home_views[user] = view
         return {"view": copy.deepcopy(view)}
 
-    def _files_get_upload_url_external(self, p: dict[str, Any]) -> dict[str, Any]:
-        filename = str(p.get("filename") or "")
-        try:
-            length = int(p.get("length") or 0)
-        except (TypeError, ValueError):
-            raise _ApiError("invalid_arguments") from None
-        if not filename:
-            raise _ApiError("invalid_arguments")
-        if length <= 0:
-            raise _ApiError("missing_argument")
-        file_id = self._new_id("F")
-        self._files[file_id] = UploadedFile(file_id, filename, length, p.get("alt_txt"))
-        url = f"http://127.0.0.1:{self.port}/upload/v1/{file_id}"
-        return {"upload_url": url, "file_id": file_id}
-
-    def _files_complete_upload_external(self, p: dict[str, Any]) -> dict[str, Any]:
-        listed = p.get("files")
-        if isinstance(listed, str):
-            try:
-                listed = json.loads(listed)
-            except ValueError:
-                raise _ApiError("invalid_arguments") from None
-        if not isinstance(listed, list) or not listed:
-            raise _ApiError("invalid_arguments")
-        channels = [c for c in str(p.get("channels") or "").split(",") if c]
-        if p.get("channel_id"):
-            channels.insert(0, str(p["channel_id"]))
-        if len(channels) > 1:
-            raise _ApiError("invalid_arguments")  # one channel is all this stand-in shares to
-        channel = self._postable_channel(channels[0]).id if channels else None
-        uploads = []
-        for item in listed:
-            found = self._files.get(str(item.get("id") if isinstance(item, dict) else ""))
-            if found is None or found.data is None or found.completed:
-                raise _ApiError("file_not_found")
-            uploads.append((found, item.get("title") or found.filename))
-        for found, title in uploads:
-            found.title, found.channel, found.completed = title, channel, True
-            found.initial_comment = p.get("initial_comment")
-            found.thread_ts = str(p["thread_ts"]) if p.get("thread_ts") else None
-        return {"files": [{"id": found.id, "title": title} for found, title in uploads]}
-
-
-_METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
-    "auth.test": FakeSlack._auth_test,
-    "oauth.v2.access": FakeSlack._oauth_v2_access,
-    "chat.postMessage": FakeSlack._chat_post_message,
-    "chat.update": FakeSlack._chat_update,
-    "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
-    "chat.getPermalink": FakeSlack._chat_get_permalink,
-    "conversations.info": FakeSlack._conversations_info,
-    "conversations.history": FakeSlack._conversations_history,
-    "conversations.replies": FakeSlack._conversations_replies,
-    "conversations.join": FakeSlack._conversations_join,
-    "conversations.open": FakeSlack._conversations_open,
-    "users.info": FakeSlack._users_info,
-    "usergroups.users.list": FakeSlack._usergroups_users_list,
-    "reactions.add": FakeSlack._reactions_add,
-    "views.open": FakeSlack._views_open,
-    "views.publish": FakeSlack._views_publish,
-    "files.getUploadURLExternal": FakeSlack._files_get_upload_url_external,
-    "files.completeUploadExternal": FakeSlack._files_complete_upload_external,
-}
+    # The Web API methods the bot calls on one workspace's token, by name.
+    _methods: ClassVar[dict[str, WebApiMethod]] = {
+        "auth.test": _auth_test,
+        "chat.postMessage": _chat_post_message,
+        "chat.update": _chat_update,
+        "chat.postEphemeral": _chat_post_ephemeral,
+        "chat.getPermalink": _chat_get_permalink,
+        "conversations.info": _conversations_info,
+        "conversations.history": _conversations_history,
+        "conversations.replies": _conversations_replies,
+        "conversations.open": _conversations_open,
+        "users.info": _users_info,
+        "usergroups.users.list": _usergroups_users_list,
+        "views.open": _views_open,
+        "views.publish": _views_publish,
+    }
+    # Request parameters that are credentials, kept out of the call log.
+    _credential_params: ClassVar[frozenset[str]] = frozenset()
 
 
 class _Recorder:

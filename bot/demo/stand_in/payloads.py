@@ -8,7 +8,6 @@ addressed to the bot the fake serves. Identifiers that must be unique per delive
 
 from __future__ import annotations
 
-import copy
 import itertools
 import secrets
 import threading
@@ -17,7 +16,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from bot.testing.fake_slack import (
+from bot.demo.stand_in.fake_slack import (
     DEFAULT_APP_ID,
     DEFAULT_BOT_USER_ID,
     DEFAULT_TEAM_DOMAIN,
@@ -143,27 +142,6 @@ def reaction_added(
     return event_callback(team, event, event_id=event_id, api_app_id=api_app_id, **envelope)
 
 
-def reaction_removed(
-    team: str,
-    channel: str,
-    ts: str,
-    user: str,
-    reaction: str = "ticket",
-    item_user: str | None = None,
-    event_id: str | None = None,
-    event_ts: str | None = None,
-    api_app_id: str = DEFAULT_APP_ID,
-    *,
-    channel_type: str = "channel",
-    **envelope: Any,
-) -> dict[str, Any]:
-    """(event_reaction_removed.json)"""
-    event = _reaction_event(
-        "reaction_removed", channel, ts, user, reaction, item_user, event_ts, channel_type
-    )
-    return event_callback(team, event, event_id=event_id, api_app_id=api_app_id, **envelope)
-
-
 def message(
     team: str,
     channel: str,
@@ -207,31 +185,6 @@ def message(
     event["event_ts"] = ts
     event["channel_type"] = channel_type
     return event_callback(team, event, event_id=event_id, api_app_id=api_app_id, **envelope)
-
-
-def url_verification(challenge: str | None = None) -> dict[str, Any]:
-    """(event_url_verification.json) Bolt answers 200 with `{"challenge": ...}`."""
-    return {
-        "token": VERIFICATION_TOKEN,
-        "challenge": challenge or secrets.token_urlsafe(39),
-        "type": "url_verification",
-    }
-
-
-def app_rate_limited(
-    team_id: str = DEFAULT_TEAM_ID,
-    minute_rate_limited: int | None = None,
-    api_app_id: str = DEFAULT_APP_ID,
-) -> dict[str, Any]:
-    """(event_app_rate_limited.json) The whole body; it has no `event` wrapper."""
-    minute = minute_rate_limited if minute_rate_limited is not None else int(time.time()) // 60 * 60
-    return {
-        "token": VERIFICATION_TOKEN,
-        "type": "app_rate_limited",
-        "team_id": team_id,
-        "minute_rate_limited": minute,
-        "api_app_id": api_app_id,
-    }
 
 
 def slash_command(
@@ -301,7 +254,7 @@ def block_actions(
 ) -> dict[str, Any]:
     """A button click on a message (interactivity_block_actions.json).
 
-    Pass `message` (e.g. `FakeSlack.message(...).to_api()`) to include the clicked message,
+    Pass `message` (e.g. a stored `Message.to_api()`) to include the clicked message,
     as Slack does for non-ephemeral messages. Send it with `SlackDriver.interaction`.
     """
     name = user_name or user.lower()
@@ -342,93 +295,7 @@ def block_actions(
     return payload
 
 
-def view_submission(
-    callback_id: str,
-    values: Mapping[str, Mapping[str, Mapping[str, Any]]],
-    user: str,
-    team: str = DEFAULT_TEAM_ID,
-    *,
-    private_metadata: str = "",
-    view_id: str | None = None,
-    title: str = "Escalation",
-    user_name: str | None = None,
-    team_domain: str = DEFAULT_TEAM_DOMAIN,
-    blocks: list[dict[str, Any]] | None = None,
-    trigger_id: str | None = None,
-    api_app_id: str = DEFAULT_APP_ID,
-    enterprise_id: str | None = None,
-    enterprise_name: str | None = None,
-) -> dict[str, Any]:
-    """A modal submitted (interactivity_view_submission.json).
-
-    `values` is the view state: `{block_id: {action_id: {"type": ..., "value": ...}}}`.
-    """
-    name = user_name or user.lower()
-    vid = view_id or f"V{_run}{next(_counter):04d}"
-    state = {block: {a: dict(v) for a, v in acts.items()} for block, acts in values.items()}
-    payload: dict[str, Any] = {
-        "type": "view_submission",
-        "team": {"id": team, "domain": team_domain},
-        "user": {"id": user, "username": name, "name": name, "team_id": team},
-        "api_app_id": api_app_id,
-        "token": VERIFICATION_TOKEN,
-        "trigger_id": trigger_id or new_trigger_id(),
-        "view": {
-            "id": vid,
-            "team_id": team,
-            "type": "modal",
-            "blocks": copy.deepcopy(blocks) if blocks is not None else [],
-            "private_metadata": private_metadata,
-            "callback_id": callback_id,
-            "state": {"values": state},
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-            "title": {"type": "plain_text", "text": title},
-            "clear_on_close": False,
-            "notify_on_close": False,
-            "close": {"type": "plain_text", "text": "Cancel"},
-            "submit": {"type": "plain_text", "text": "Submit"},
-            "previous_view_id": None,
-            "root_view_id": vid,
-            "app_id": api_app_id,
-            "external_id": "",
-            "app_installed_team_id": team,
-            "bot_id": None,
-        },
-        "response_urls": [],
-    }
-    if enterprise_id is not None:
-        _add_enterprise(payload, enterprise_id, enterprise_name)
-    return payload
-
-
 def _add_enterprise(payload: dict[str, Any], enterprise_id: str, name: str | None) -> None:
     payload["team"]["enterprise_id"] = enterprise_id
     payload["team"]["enterprise_name"] = name or enterprise_id
     payload["enterprise"] = {"id": enterprise_id, "name": name or enterprise_id}
-
-
-def socket_mode_envelope(
-    payload: Mapping[str, Any],
-    type: str = "events_api",
-    retry_attempt: int = 0,
-    *,
-    retry_reason: str | None = None,
-    envelope_id: str | None = None,
-    accepts_response_payload: bool | None = None,
-) -> dict[str, Any]:
-    """What Socket Mode delivers over the websocket (socket_mode_events_api_envelope_retry.json).
-
-    `type` is "events_api", "slash_commands" or "interactive". Only events carry retry fields.
-    """
-    envelope: dict[str, Any] = {
-        "envelope_id": envelope_id or str(uuid.uuid4()),
-        "payload": dict(payload),
-        "type": type,
-        "accepts_response_payload": (
-            type != "events_api" if accepts_response_payload is None else accepts_response_payload
-        ),
-    }
-    if type == "events_api":
-        envelope["retry_attempt"] = retry_attempt
-        envelope["retry_reason"] = retry_reason or ("timeout" if retry_attempt else "")
-    return envelope

@@ -2,7 +2,8 @@
 
 Signing follows Slack's scheme: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{raw body}`
 keyed by the app's signing secret. The driver uses only the standard library so the
-`demo` command can use it without test extras.
+`demo` command can use it without test extras; the tests' driver (tests/support/signing.py)
+adds ways to forge a bad request.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hmac
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -47,6 +48,13 @@ def encode_interaction(payload: Mapping[str, Any]) -> bytes:
     return encode_form({"payload": json.dumps(payload, separators=(",", ":"))})
 
 
+def retry_headers(retry_num: int | None, retry_reason: str | None) -> dict[str, str]:
+    """The headers of one of Slack's redeliveries; none for a first delivery."""
+    if retry_num is None:
+        return {}
+    return {RETRY_NUM_HEADER: str(retry_num), RETRY_REASON_HEADER: retry_reason or "http_timeout"}
+
+
 @dataclass(frozen=True)
 class Response:
     status: int
@@ -62,12 +70,8 @@ class Response:
 
 
 class SlackDriver:
-    """Sends Events API, slash command and interactivity requests to `{base_url}/slack/events`.
-
-    Every send signs with the configured secret at the clock's current time. To forge a bad
-    request, pass `secret=` (sign with another secret), `timestamp=` (e.g. a stale one) or
-    `omit=` (header names to leave out); or build the bytes and headers yourself for `raw()`.
-    """
+    """Sends Events API, slash command and interactivity requests to `{base_url}/slack/events`,
+    each signed with the configured secret at the clock's current time."""
 
     def __init__(
         self,
@@ -88,52 +92,26 @@ class SlackDriver:
     def timestamp(self) -> int:
         return int(self._clock.now().timestamp())
 
-    def signed_headers(
-        self, body: bytes, *, secret: str | None = None, timestamp: int | None = None
-    ) -> dict[str, str]:
-        ts = self.timestamp() if timestamp is None else timestamp
-        return sign(self._secret if secret is None else secret, body, ts)
+    def signed_headers(self, body: bytes) -> dict[str, str]:
+        return sign(self._secret, body, self.timestamp())
 
     def event(
         self,
         payload: Mapping[str, Any],
         retry_num: int | None = None,
         retry_reason: str | None = None,
-        *,
-        secret: str | None = None,
-        timestamp: int | None = None,
-        omit: Iterable[str] = (),
     ) -> Response:
         """An Events API delivery; `retry_num` makes it one of Slack's redeliveries."""
-        extra: dict[str, str] = {}
-        if retry_num is not None:
-            extra[RETRY_NUM_HEADER] = str(retry_num)
-            extra[RETRY_REASON_HEADER] = retry_reason or "http_timeout"
-        return self._send(encode_event(payload), JSON_CONTENT_TYPE, extra, secret, timestamp, omit)
+        extra = retry_headers(retry_num, retry_reason)
+        return self._send(encode_event(payload), JSON_CONTENT_TYPE, extra)
 
-    def command(
-        self,
-        form: Mapping[str, Any],
-        *,
-        secret: str | None = None,
-        timestamp: int | None = None,
-        omit: Iterable[str] = (),
-    ) -> Response:
+    def command(self, form: Mapping[str, Any]) -> Response:
         """A slash command invocation (form-encoded fields, see payloads.slash_command)."""
-        return self._send(encode_form(form), FORM_CONTENT_TYPE, {}, secret, timestamp, omit)
+        return self._send(encode_form(form), FORM_CONTENT_TYPE, {})
 
-    def interaction(
-        self,
-        payload: Mapping[str, Any],
-        *,
-        secret: str | None = None,
-        timestamp: int | None = None,
-        omit: Iterable[str] = (),
-    ) -> Response:
+    def interaction(self, payload: Mapping[str, Any]) -> Response:
         """A block action or view submission, sent as `payload=<json>` form data."""
-        return self._send(
-            encode_interaction(payload), FORM_CONTENT_TYPE, {}, secret, timestamp, omit
-        )
+        return self._send(encode_interaction(payload), FORM_CONTENT_TYPE, {})
 
     def raw(self, body: bytes, headers: Mapping[str, str]) -> Response:
         """POST exactly these bytes and headers; nothing is added or signed."""
@@ -145,17 +123,6 @@ class SlackDriver:
             with err:
                 return Response(err.code, err.read(), dict(err.headers.items()))
 
-    def _send(
-        self,
-        body: bytes,
-        content_type: str,
-        extra: dict[str, str],
-        secret: str | None,
-        timestamp: int | None,
-        omit: Iterable[str],
-    ) -> Response:
-        headers = {"Content-Type": content_type, **extra}
-        headers.update(self.signed_headers(body, secret=secret, timestamp=timestamp))
-        dropped = {name.lower() for name in omit}
-        headers = {k: v for k, v in headers.items() if k.lower() not in dropped}
+    def _send(self, body: bytes, content_type: str, extra: dict[str, str]) -> Response:
+        headers = {"Content-Type": content_type, **extra, **self.signed_headers(body)}
         return self.raw(body, headers)

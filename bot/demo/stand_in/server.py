@@ -15,12 +15,6 @@ from bot.runtime import Runtime
 from bot.web import build_web
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve_in_thread(runtime: Runtime, background: bool = False) -> Iterator[str]:
     """Serve under uvicorn on an ephemeral port; yields the base URL."""
