@@ -93,3 +93,28 @@ def test_policies_path_overrides_the_demo_policy(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stdout == f"demo: no policies at '{missing}' (POLICIES_PATH)\n"
+
+
+def test_the_demo_ignores_the_shells_slack_settings(tmp_path: Path) -> None:
+    """A shell set up for a real deployment (OAuth credentials, a report channel, a webhook
+    secret) runs the same demo: it talks only to its own stand-in."""
+    env = {
+        **os.environ,
+        "SLACK_CLIENT_ID": "1111.2222",
+        "SLACK_CLIENT_SECRET": "real-looking-secret",
+        "SLACK_STATE_SECRET": "another-real-looking-secret",
+        "REPORT_CHANNEL": "C0REPORTS1",
+        "PAGE_WEBHOOK_SECRET": "hook-secret",
+        "TRIGGER_EMOJI": "fire",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "#support (thread)  @bot: :ticket: CASE-1 opened" in result.stdout
+    assert "(Slack redelivers the same event: HTTP 200, cases now: 1)" in result.stdout

@@ -225,10 +225,19 @@ def test_a_forged_oauth_state_is_refused(two: Bot, caplog: pytest.LogCaptureFixt
 def test_serve_runs_in_multi_workspace_mode_without_a_bot_token(
     db_url: str, slack: FakeSlack
 ) -> None:
-    """As an operator starts it: OAuth credentials and a state secret, no bot token; the
-    install page answers, and without the state secret it refuses to start, saying why."""
-    from tests.support.server import ServeProcess
-    from tests.test_serve_process import env_for
+    """As an operator starts it: OAuth credentials and a state secret in the environment, no
+    bot token. A workspace installs the app through the process, and its reaction opens a
+    case answered with its own token; without the state secret the process refuses to
+    start, saying why."""
+    from types import SimpleNamespace
+
+    from tests.support.server import SIGNING_SECRET, ServeProcess
+    from tests.support.signing import SlackDriver
+    from tests.test_serve_process import counts, env_for, wait_until
+
+    slack.add_user(ACME_USER, "ana", "Ana")
+    slack.add_user(ACME_ENG, "sam", "Sam")
+    slack.add_channel(ACME_CH, "acme-support", bot_member=True)
 
     env = env_for(
         db_url,
@@ -240,8 +249,16 @@ def test_serve_runs_in_multi_workspace_mode_without_a_bot_token(
     del env["SLACK_BOT_TOKEN"]
     proc = ServeProcess(env).start()
     try:
-        status, page, _ = http_get(f"{proc.url}/slack/install")
-        assert status == 200 and "slack.com/oauth/v2/authorize" in page
+        install(SimpleNamespace(url=proc.url, slack=slack), ACME, "Acme", ACME_ENG)  # type: ignore[arg-type]
+        ts = slack.post_user_message(ACME_CH, ACME_USER, "acme is down")
+        event = payloads.reaction_added(
+            team=ACME, channel=ACME_CH, ts=ts, user=ACME_ENG, item_user=ACME_USER
+        )
+        assert SlackDriver(proc.url, SIGNING_SECRET).event(event).status == 200
+        assert wait_until(lambda: counts(db_url)[0] == 1, timeout=20)
+        cards = lambda: [c for c in slack.calls("chat.postMessage") if c.ok]  # noqa: E731
+        assert wait_until(lambda: len(cards()) >= 1, timeout=20)
+        assert {c.team for c in cards()} == {ACME}
     finally:
         proc.stop()
     del env["SLACK_STATE_SECRET"]

@@ -4,8 +4,10 @@ the inbox, ack. Nothing slow here: the work happens after the ack, from the inbo
 from __future__ import annotations
 
 import logging
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
@@ -93,7 +95,26 @@ def build_app(
         if installed is not None
         else None
     )
-    app = GuardedApp(
+    with _without_env("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        app = _guarded_app(signing_secret, client, authorize)
+    app.installed = installed
+    _listen(app, store, has_case, trigger_emoji, ack_emoji, bot_user_id)
+    return app
+
+
+@contextmanager
+def _without_env(*names: str) -> Iterator[None]:
+    """Bolt turns on its own OAuth flow (with a file installation store) when it finds
+    these variables; the bot runs its own (bot/slack/install.py) from its settings."""
+    saved = {n: os.environ.pop(n) for n in names if n in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _guarded_app(signing_secret: str, client: WebClient, authorize: Any) -> GuardedApp:
+    return GuardedApp(
         signing_secret=signing_secret or "unused",
         client=client,
         authorize=authorize,
@@ -106,8 +127,16 @@ def build_app(
         request_verification_enabled=False,
         raise_error_for_unhandled_request=False,
     )
-    app.installed = installed
 
+
+def _listen(
+    app: App,
+    store: Store,
+    has_case: HasCase,
+    trigger_emoji: frozenset[str],
+    ack_emoji: frozenset[str],
+    bot_user_id: Callable[[str], str | None],
+) -> None:
     @app.error
     def on_error(error: Exception) -> BoltResponse:
         # One line, no body and no traceback: a fault that may pass gets 503 so Slack
@@ -294,5 +323,3 @@ def build_app(
                 ),
             )
         )
-
-    return app
