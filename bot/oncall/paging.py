@@ -462,14 +462,5 @@ def fire_repage(session: Session, case: Case, timer: Timer, now: datetime) -> st
     acked_by = page.acknowledged_by
     page.status, page.acknowledged_by, page.acknowledged_at = CLIMBING, None, None
     record(session, case, now, SYSTEM, "repaged", None, page=page.id, acknowledged_by=acked_by)
-    session.add(
-        Timer(
-            case_id=case.id,
-            kind=STEP,
-            target=f"{page.id}/0",
-            clock_start=page.started_at,
-            due_at=now,
-            status="pending",
-        )
-    )
+    _book(session, case, page, 0, now)
     return None
