@@ -394,3 +394,46 @@ def test_case_ack_works_where_the_page_is_and_nowhere_else(paging_bot: Bot) -> N
     assert run(bot, "/case", "ack CASE-1", user=PRIMARY, channel=dm["channel"])[2] == [
         "You acknowledged the page for CASE-1: paging has stopped."
     ]
+
+
+def test_an_answered_page_loses_its_buttons_and_one_not_yet_out_is_never_sent(
+    paging_bot: Bot,
+) -> None:
+    bot = paging_bot
+    open_case(bot)
+    forward(bot, 9)
+    # At 03:10 Slack rate-limits the first post, level 2's direct message, for ten minutes.
+    bot.slack.fail("chat.postMessage", status=429, retry_after=600, times=1)
+    forward(bot, 1)
+    assert [p[:2] for p in pages(bot)] == [
+        ("03:00", PRIMARY),
+        ("03:00", ONCALL),
+        ("03:10", ONCALL),
+    ]
+    forward(bot, 1)
+    assert run(bot, "/case", "ack CASE-1", user=PRIMARY, channel=ONCALL)[2] == [
+        "You acknowledged the page for CASE-1: paging has stopped."
+    ]
+    forward(bot, 30)  # long past the rate limit: the direct message to the lead never goes
+    assert [p[1] for p in pages(bot)].count(LEAD) == 0
+    sent = {
+        (str(c.response["channel"]), str(c.response["ts"]))
+        for c in bot.slack.calls("chat.postMessage")
+        if c.ok
+        and c.response
+        and c.params["channel"] in (PRIMARY, ONCALL)
+        and "paged" in str(c.params["text"])
+    }
+    updates = [c for c in bot.slack.calls("chat.update") if c.ok and "page for" in c.params["text"]]
+    assert {(str(c.params["channel"]), str(c.params["ts"])) for c in updates} == sent
+    assert len(updates) == 3
+    closed = (
+        f":white_check_mark: The page for {link(bot)} (SEV 1) was acknowledged by "
+        f"<@{PRIMARY}> <!date^1768014660^{{date_short_pretty}} at {{time}}|Sat 10 Jan 2026 "
+        "03:11 UTC>."
+    )
+    assert {c.params["text"] for c in updates} == {closed}
+    assert all(
+        c.params["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "text": closed}}]
+        for c in updates
+    )

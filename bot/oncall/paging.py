@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.cases.service import notify, record
-from bot.db.models import Case, CaseEvent, OncallOverride, Page, Timer
+from bot.db.models import Case, CaseEvent, OncallOverride, OutboxMessage, Page, Timer
 from bot.db.ops import rowcount
 from bot.metrics import PAGE_ACKS, PAGES
 from bot.oncall.schedules import Schedule
@@ -29,6 +29,7 @@ from bot.policies.schema import Policy
 CLIMBING, ACKNOWLEDGED, STOPPED = "climbing", "acknowledged", "stopped"
 ACTIVE = (CLIMBING, ACKNOWLEDGED)
 STEP, REPAGE = "page_step", "repage"
+PAGE_MESSAGES = ("page_dm", "page_post")
 SYSTEM = "escalation-bot"
 
 
@@ -169,6 +170,7 @@ def stop(session: Session, case: Case, page: Page, now: datetime, why: str) -> N
     was = page.status
     page.status, page.ended_at, page.note = STOPPED, now, why
     _cancel_steps(session, case, page, why)
+    _close_messages(session, case, page, now, why=why)
     record(session, case, now, SYSTEM, "page_stopped", None, page=page.id, why=why)
     channel = chain_of(page).channel
     if was == CLIMBING and channel:
@@ -196,6 +198,33 @@ def _cancel_steps(session: Session, case: Case, page: Page, why: str) -> None:
         )
         .values(status="cancelled", note=why)
     )
+
+
+def _close_messages(session: Session, case: Case, page: Page, now: datetime, **why: str) -> None:
+    """The page is over: its messages still waiting to go out are not sent (nobody is woken
+    for a page already answered), and those out lose their Acknowledge button."""
+    rows = session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.case_id == case.id, OutboxMessage.intent.in_(PAGE_MESSAGES))
+        .order_by(OutboxMessage.id)
+    ).scalars()
+    for row in rows:
+        if (row.data or {}).get("page") != page.id:
+            continue
+        if row.status == "pending":
+            row.status, row.last_error = "skipped", "the page was over before this went out"
+        elif row.status == "sent" and row.result and row.result.get("ts"):
+            notify(
+                session,
+                now,
+                case,
+                "page_closed",
+                channel_id=str(row.result.get("channel") or row.channel_id),
+                dedupe_key=f"page:{page.id}:closed:{row.id}",
+                ts=row.result["ts"],
+                severity_name=(row.data or {}).get("severity_name"),
+                **why,
+            )
 
 
 # -- a step -------------------------------------------------------------------------------
@@ -406,6 +435,7 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
         return Ack("already", page.acknowledged_by, page.acknowledged_at)
     session.refresh(page)
     _cancel_steps(session, case, page, f"acknowledged by {user}")
+    _close_messages(session, case, page, now, user=user, at=now.isoformat())
     PAGE_ACKS.labels(page.chain).observe((now - page.started_at).total_seconds())
     record(session, case, now, user, "page_acknowledged", source, page=page.id)
     data: dict[str, Any] = {"page": page.id, "user": user, "at": now.isoformat()}

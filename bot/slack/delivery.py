@@ -64,7 +64,15 @@ def _order(case_id: int | None, channel: str, intent: str) -> tuple[int, str | N
 
 
 PER_DESTINATION = frozenset(
-    {"page_dm", "page_post", "page_warning", "page_stopped", "page_webhook", "handoff_dm"}
+    {
+        "page_dm",
+        "page_post",
+        "page_warning",
+        "page_stopped",
+        "page_closed",
+        "page_webhook",
+        "handoff_dm",
+    }
 )
 
 

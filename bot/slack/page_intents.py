@@ -142,6 +142,26 @@ def page_acknowledged(o: Outgoing) -> ApiCall:
     return "chat.postMessage", args
 
 
+@renders("page_closed")
+def page_closed(o: Outgoing) -> ApiCall:
+    """A page out in Slack, once the page is over: its button goes, and it says why."""
+    case, _ = o.need_case()
+    if o.data.get("user"):
+        at = datetime.fromisoformat(str(o.data["at"]))
+        text = (
+            f":white_check_mark: The page for {_link(case)} ({o.data.get('severity_name')}) "
+            f"was acknowledged by <@{o.data['user']}> {slack_date(at)}."
+        )
+    else:
+        text = f"Paging for {_link(case)} has stopped: {o.data.get('why')}."
+    return "chat.update", {
+        "channel": o.channel_id,
+        "ts": o.data["ts"],
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+
+
 @renders("page_stopped")
 def page_stopped(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()
