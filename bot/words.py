@@ -1,8 +1,8 @@
-"""Durations as people say them, for messages and notes."""
+"""Durations and instants as people read them, for messages and notes."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 
 def span(d: timedelta) -> str:
@@ -17,3 +17,9 @@ def span(d: timedelta) -> str:
     if hours:
         return f"{hours} h {mins} min" if mins else f"{hours} h"
     return f"{mins} min"
+
+
+def readable(instant: datetime, tz: tzinfo = UTC) -> str:
+    """An instant in a zone, as people read it: "Mon 12 Jan 2026 09:00 CET"."""
+    local = instant.astimezone(tz)
+    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or str(tz))

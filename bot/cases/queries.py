@@ -3,6 +3,7 @@ Slack, no writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -59,10 +60,6 @@ def at_risk(session: Session, team_id: str, now: datetime, limit: int = 15) -> l
     return _by_due(found)[:limit]
 
 
-def _by_due(cases: object) -> list[Case]:
-    listed = [c for c in cases]  # type: ignore[attr-defined]
-    far = datetime.max.replace(tzinfo=None)
-    return sorted(
-        listed,
-        key=lambda c: (next_due(c) or far.replace(tzinfo=c.opened_at.tzinfo), c.number),
-    )
+def _by_due(cases: Iterable[Case]) -> list[Case]:
+    """Soonest due first (an overdue one is soonest); those owing nothing last."""
+    return sorted(cases, key=lambda c: (next_due(c) is None, next_due(c) or c.opened_at, c.number))

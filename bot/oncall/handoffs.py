@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.cases import queries
 from bot.cases.service import enqueue
 from bot.db.models import Case, Timer
 from bot.db.ops import insert_ignore
@@ -68,18 +69,18 @@ def fire(session: Session, policies: PolicySet, timer: Timer, now: datetime) -> 
     outgoing = schedule.on_call(timer.due_at - timedelta(seconds=1))
     if incoming is None or incoming == outgoing:
         return "nobody new is on call then"
-    owners = [p.id for p in policies if p.oncall and name in p.oncall.schedules]
+    owner = policies.owner_of_schedule(name).id
     cases = list(
         session.execute(
             select(Case)
-            .where(Case.policy_id.in_(owners), Case.status != "resolved")
+            .where(Case.policy_id == owner, Case.status != "resolved")
             .order_by(Case.id)
             .limit(200)
         ).scalars()
     )
     lines: list[dict[str, Any]] = []
     for case in cases:
-        due = [d for d in (case.first_response_due, case.next_response_due) if d is not None]
+        owed = queries.next_due(case)
         policy = policies.get(case.policy_id)
         severity = policy.severity(case.severity) if policy else None
         lines.append(
@@ -88,8 +89,9 @@ def fire(session: Session, policies: PolicySet, timer: Timer, now: datetime) -> 
                 "channel": case.channel_id,
                 "severity": severity.name if severity else case.severity,
                 "status": case.status,
-                "due": min(due).isoformat() if due and case.first_response_at is None else None,
-                "next_due": case.next_response_due.isoformat() if case.next_response_due else None,
+                # The first response while it is owed, else a running next-response clock.
+                "due": owed.isoformat() if owed and case.first_response_at is None else None,
+                "next_due": owed.isoformat() if owed and case.first_response_at else None,
                 "permalink": case.permalink,
             }
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.oncall.schedules import Schedule
+from bot.words import readable
 
 
 def _local(schedule: Schedule, instant: datetime) -> str:
-    local = instant.astimezone(schedule.tz)
-    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or "")
+    return readable(instant, schedule.tz)
 
 
 def _who(user: str | None) -> str:

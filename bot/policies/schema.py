@@ -604,6 +604,10 @@ class PolicySet:
             for name, spec in (policy.oncall.schedules if policy.oncall else {}).items()
         }
 
+    def owner_of_schedule(self, name: str) -> Policy:
+        """The policy that defines schedule `name` (names are unique across policies)."""
+        return next(p for p in self.policies if p.oncall and name in p.oncall.schedules)
+
     def ack_emoji(self) -> frozenset[str]:
         """The emoji that acknowledge a page, in any policy."""
         return frozenset(p.oncall.ack_emoji for p in self.policies if p.oncall)

@@ -41,6 +41,26 @@ def _event_id(body: dict[str, Any], fallback: str) -> str:
     return guard.key(event_id if isinstance(event_id, str) and event_id else fallback, limit=100)
 
 
+def _event_row(
+    kind: str,
+    team: str,
+    body: dict[str, Any],
+    fallback: str,
+    payload: dict[str, Any] | None = None,
+) -> InboundRequest:
+    """An event's inbox row, unique per workspace and Slack's event id (`fallback` stands
+    in for an id Slack did not send); the whole envelope unless `payload` is given."""
+    event_id = _event_id(body, fallback)
+    return InboundRequest(
+        kind=kind,
+        team_id=team,
+        dedupe_key=guard.key("event", team, event_id),
+        payload={**payload, "event_id": event_id}
+        if payload is not None
+        else _clean({**body, "event_id": event_id}),
+    )
+
+
 def _ignored(what: str, why: str) -> None:
     log.warning("ignored a %s from Slack: %s", what, why)
 
@@ -169,15 +189,7 @@ def _listen(
         if not (team and channel and ts and user):
             _ignored("reaction_added", "team, channel, ts or user missing or malformed")
             return
-        event_id = _event_id(body, f"{event.get('event_ts')}:{user}")
-        store(
-            InboundRequest(
-                kind=kind,
-                team_id=team,
-                dedupe_key=guard.key("event", team, event_id),
-                payload=_clean({**body, "event_id": event_id}),
-            )
-        )
+        store(_event_row(kind, team, body, f"{event.get('event_ts')}:{user}"))
 
     @app.event("message")
     def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -199,15 +211,7 @@ def _listen(
             return
         if not has_case(team, channel, thread):
             return
-        event_id = _event_id(body, f"{ts}:{user}")
-        store(
-            InboundRequest(
-                kind="thread_message",
-                team_id=team,
-                dedupe_key=guard.key("event", team, event_id),
-                payload=_clean({**body, "event_id": event_id}),
-            )
-        )
+        store(_event_row("thread_message", team, body, f"{ts}:{user}"))
 
     @app.shortcut(OPEN_CASE)
     def on_open_case_shortcut(ack: Ack, body: dict[str, Any]) -> None:
@@ -256,15 +260,8 @@ def _listen(
         if not (team and user):
             _ignored("app_home_opened", "team or user missing or malformed")
             return
-        event_id = _event_id(body, f"home:{user}:{event.get('event_ts')}")
-        store(
-            InboundRequest(
-                kind="home",
-                team_id=team,
-                dedupe_key=guard.key("event", team, event_id),
-                payload={"user": user, "event_id": event_id},
-            )
-        )
+        fallback = f"home:{user}:{event.get('event_ts')}"
+        store(_event_row("home", team, body, fallback, payload={"user": user}))
 
     @app.event("app_uninstalled")
     @app.event("tokens_revoked")
@@ -273,15 +270,7 @@ def _listen(
         if not team:
             _ignored(str(event.get("type")), "team missing or malformed")
             return
-        event_id = _event_id(body, f"{event.get('type')}:{team}")
-        store(
-            InboundRequest(
-                kind="uninstalled",
-                team_id=team,
-                dedupe_key=guard.key("event", team, event_id),
-                payload=_clean({**body, "event_id": event_id}),
-            )
-        )
+        store(_event_row("uninstalled", team, body, f"{event.get('type')}:{team}"))
 
     @app.event(re.compile(".*"))
     def on_other_event() -> None:

@@ -23,10 +23,10 @@ from bot.cases.commands import (
 )
 from bot.cases.view import CaseView
 from bot.clock import Clock
-from bot.db.models import Case, OncallOverride
+from bot.db.models import Case
 from bot.inbox import Effects, InboundRequest, Row
-from bot.oncall import handoffs, paging
 from bot.oncall import messages as paging_messages
+from bot.oncall import overrides, paging
 from bot.oncall import text as oncall_text
 from bot.oncall.commands import ONCALL_USAGE, OncallCommand, parse_oncall
 from bot.policies.schema import Policy, PolicySet
@@ -411,8 +411,7 @@ class CommandIntake:
             with self.sessions() as session:
                 text = oncall_text.week(paging.schedule(session, name, specs[name], now), now)
             return self._reply(row, text)
-        owner = next(p for p in self.policies if p.oncall and name in p.oncall.schedules)
-        responders = owner.responders
+        responders = self.policies.owner_of_schedule(name).responders
         if not self.directory_for(row.team_id).is_responder(
             responders.users, responders.groups, None, user, row.team_id
         ):
@@ -425,19 +424,9 @@ class CommandIntake:
         covering, schedule_name = command.user, name
 
         def store(session: Session) -> None:
-            session.add(
-                OncallOverride(
-                    schedule=schedule_name,
-                    user_id=covering,
-                    starts_at=start,
-                    ends_at=end,
-                    created_by=user,
-                    created_at=now,
-                )
+            overrides.add(
+                session, schedule_name, specs[schedule_name], covering, start, end, user, now
             )
-            session.flush()
-            current = paging.schedule(session, schedule_name, specs[schedule_name], now)
-            handoffs.book_next(session, schedule_name, current, now)
             text = (
                 f"<@{covering}> covers *{schedule_name}* from "
                 f"{readable(start, built.tz)} to {readable(end, built.tz)}."

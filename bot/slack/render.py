@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.cases.view import CaseView
 from bot.policies.schema import Policy
-from bot.words import span
+from bot.words import readable, span
 
 SET_SEVERITY_ACTION = "set_severity"
 # The timeline's actor for what the bot does by itself (timers).
@@ -23,11 +23,6 @@ def slack_date(instant: datetime, tz: tzinfo = UTC) -> str:
     """A date Slack shows in each reader's own time zone; the fallback names the policy's."""
     fallback = readable(instant, tz)
     return f"<!date^{int(instant.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
-
-
-def readable(instant: datetime, tz: tzinfo = UTC) -> str:
-    local = instant.astimezone(tz)
-    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or str(tz))
 
 
 def _tz(policy: Policy, severity: str) -> tzinfo:

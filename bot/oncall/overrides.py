@@ -1,0 +1,32 @@
+"""Overrides stored at run time (`/oncall override`): someone covers a schedule for a while.
+Paging and handoffs read them with the schedule (`paging.schedule`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.db.models import OncallOverride
+from bot.oncall import handoffs, paging
+from bot.policies.oncall import ScheduleSpec
+
+
+def add(
+    session: Session,
+    name: str,
+    spec: ScheduleSpec,
+    user: str,
+    start: datetime,
+    end: datetime,
+    by: str,
+    now: datetime,
+) -> None:
+    """`user` covers schedule `name` from `start` to `end`; the handoff it makes is booked."""
+    session.add(
+        OncallOverride(
+            schedule=name, user_id=user, starts_at=start, ends_at=end, created_by=by, created_at=now
+        )
+    )
+    session.flush()
+    handoffs.book_next(session, name, paging.schedule(session, name, spec, now), now)
