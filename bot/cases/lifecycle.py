@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.cases.service import (
     CaseError,
+    case_changed,
     current_deadlines,
     notify,
     record,
@@ -75,7 +76,7 @@ def _changed(
     **data: str | None,
 ) -> None:
     case.updated_at = now
-    notify(session, now, case, "case_card_update")
+    case_changed(session, now, case)
     notify(
         session,
         now,

@@ -134,8 +134,6 @@ def notify(
     **data: Any,
 ) -> None:
     """An outbox row about a case, to its own channel unless another is given."""
-    if intent == "case_card_update":
-        _refresh_homes(session, now, case)
     enqueue(
         session,
         now,
@@ -148,9 +146,11 @@ def notify(
     )
 
 
-def _refresh_homes(session: Session, now: datetime, case: Case) -> None:
-    """The case changed: the App Home of its assignee and its requester is published again
-    (as inbox work, once per person and instant however many changes the instant holds)."""
+def case_changed(session: Session, now: datetime, case: Case) -> None:
+    """The case's state changed: its card is updated, and the App Home of its assignee and
+    its requester is published again (as inbox work, once per person and instant however
+    many changes the instant holds)."""
+    notify(session, now, case, "case_card_update")
     for user in {case.assignee_id, case.requester_id} - {None}:
         insert_ignore(
             session,
@@ -404,7 +404,7 @@ def set_severity(
         reason=reason,
     )
     reschedule(session, policy, case, now)
-    notify(session, now, case, "case_card_update")
+    case_changed(session, now, case)
     notify(
         session,
         now,
@@ -449,7 +449,7 @@ def record_message(
         return
     if role == "requester" and case.status == "waiting":
         case.status = "open"  # the requester answered: the clocks run again
-        notify(session, now, case, "case_card_update")
+        case_changed(session, now, case)
     first = role == "responder" and case.first_response_at is None
     next_before = case.next_response_due
     if first:
@@ -460,4 +460,4 @@ def record_message(
     case.updated_at = now
     reschedule(session, policy, case, now)
     if first or case.next_response_due != next_before:
-        notify(session, now, case, "case_card_update")
+        case_changed(session, now, case)

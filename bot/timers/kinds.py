@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases import lifecycle
-from bot.cases.service import notify, record
+from bot.cases.service import case_changed, notify, record
 from bot.clock import FixedClock
 from bot.db.models import Case, Timer
 from bot.metrics import BREACHES
@@ -146,7 +146,7 @@ def breach(f: Firing) -> str | None:
             dedupe_key=f"timer:{f.timer.id}:triage",
             **data,
         )
-    notify(f.session, f.now, f.case, "case_card_update")
+    case_changed(f.session, f.now, f.case)
     return None
 
 
