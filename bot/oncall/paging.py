@@ -1,6 +1,6 @@
-"""Paging a case's escalation chain: start, climb, acknowledge, stop. No Slack I/O: each
-step writes the case's timeline, outbox rows (the direct messages, the chain channel's post,
-webhook calls) and the timer of the next step, in the caller's transaction.
+"""Paging a case's escalation chain: start, climb, stop (acknowledging is in acks.py). No
+Slack I/O: each step writes the case's timeline, outbox rows (the direct messages, the chain
+channel's post, webhook calls) and the timer of the next step, in the caller's transaction.
 
 A case pages while its severity names a chain and it is not resolved. The chain is frozen
 onto a `pages` row when paging starts. Each step is a timer ("page_step", target
@@ -19,9 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.cases.service import notify, record
-from bot.db.models import Case, CaseEvent, OncallOverride, OutboxMessage, Page, Timer
-from bot.db.ops import rowcount
-from bot.metrics import PAGE_ACKS, PAGES
+from bot.db.models import Case, OncallOverride, OutboxMessage, Page, Timer
+from bot.metrics import PAGES
 from bot.oncall.schedules import Schedule
 from bot.policies.oncall import EscalationSpec, ScheduleSpec, target_parts
 from bot.policies.schema import Policy
@@ -149,11 +148,11 @@ def start(session: Session, policy: Policy, case: Case, chain: str, now: datetim
     session.add(page)
     session.flush()
     record(session, case, now, SYSTEM, "page_started", None, page=page.id, chain=chain)
-    _book(session, case, page, 0, now)
+    book_step(session, case, page, 0, now)
     return page
 
 
-def _book(session: Session, case: Case, page: Page, index: int, at: datetime) -> None:
+def book_step(session: Session, case: Case, page: Page, index: int, at: datetime) -> None:
     session.add(
         Timer(
             case_id=case.id,
@@ -169,8 +168,8 @@ def _book(session: Session, case: Case, page: Page, index: int, at: datetime) ->
 def stop(session: Session, case: Case, page: Page, now: datetime, why: str) -> None:
     was = page.status
     page.status, page.ended_at, page.note = STOPPED, now, why
-    _cancel_steps(session, case, page, why)
-    _close_messages(session, case, page, now, why=why)
+    cancel_steps(session, case, page, why)
+    close_messages(session, case, page, now, why=why)
     record(session, case, now, SYSTEM, "page_stopped", None, page=page.id, why=why)
     channel = chain_of(page).channel
     if was == CLIMBING and channel:
@@ -185,7 +184,7 @@ def stop(session: Session, case: Case, page: Page, now: datetime, why: str) -> N
         )
 
 
-def _cancel_steps(session: Session, case: Case, page: Page, why: str) -> None:
+def cancel_steps(session: Session, case: Case, page: Page, why: str) -> None:
     """The page's booked steps (and re-page) will not be needed; a step already claimed
     elsewhere finds the page's new status and is dropped instead."""
     session.execute(
@@ -200,7 +199,7 @@ def _cancel_steps(session: Session, case: Case, page: Page, why: str) -> None:
     )
 
 
-def _close_messages(session: Session, case: Case, page: Page, now: datetime, **why: str) -> None:
+def close_messages(session: Session, case: Case, page: Page, now: datetime, **why: str) -> None:
     """The page is over: its messages still waiting to go out are not sent (nobody is woken
     for a page already answered), and those out lose their Acknowledge button."""
     rows = session.execute(
@@ -318,7 +317,7 @@ def fire_step(
     PAGES.labels(page.chain, str(step.level)).inc()
     if step.wait is not None:
         # From this step's own instant, so a late step does not push the chain back.
-        _book(session, case, page, index + 1, timer.due_at + step.wait)
+        book_step(session, case, page, index + 1, timer.due_at + step.wait)
     return None
 
 
@@ -386,111 +385,3 @@ def _page_data(policy: Policy, case: Case, page: Page, step: Step) -> dict[str, 
         "summary": " ".join(case.text.split())[:300],
         "ack_emoji": page.plan.get("ack_emoji", "eyes"),
     }
-
-
-# -- acknowledging ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ack:
-    outcome: str  # "acknowledged", "already", "no_page"
-    by: str | None = None
-    at: datetime | None = None
-
-
-def paged_so_far(session: Session, case: Case, page: Page) -> tuple[set[str], set[str]]:
-    """The users and user groups this page has reached."""
-    users: set[str] = set()
-    groups: set[str] = set()
-    rows = session.execute(
-        select(CaseEvent.data).where(CaseEvent.case_id == case.id, CaseEvent.kind == "paged")
-    ).scalars()
-    for data in rows:
-        if data.get("page") == page.id:
-            users.update(data.get("users") or ())
-            groups.update(data.get("groups") or ())
-    return users, groups
-
-
-def latest_page(session: Session, case: Case) -> Page | None:
-    return session.execute(
-        select(Page).where(Page.case_id == case.id).order_by(Page.id.desc()).limit(1)
-    ).scalar_one_or_none()
-
-
-def acknowledge(session: Session, case: Case, user: str, now: datetime, source: str | None) -> Ack:
-    """Stop the climb, once: of two acknowledgements only the first is announced."""
-    page = latest_page(session, case)
-    if page is None or page.status == STOPPED:
-        return Ack("no_page")
-    won = rowcount(
-        session.execute(
-            update(Page)
-            .where(Page.id == page.id, Page.status == CLIMBING)
-            .values(status=ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=now)
-        )
-    )
-    if not won:
-        session.refresh(page)
-        return Ack("already", page.acknowledged_by, page.acknowledged_at)
-    session.refresh(page)
-    _cancel_steps(session, case, page, f"acknowledged by {user}")
-    _close_messages(session, case, page, now, user=user, at=now.isoformat())
-    PAGE_ACKS.labels(page.chain).observe((now - page.started_at).total_seconds())
-    record(session, case, now, user, "page_acknowledged", source, page=page.id)
-    data: dict[str, Any] = {"page": page.id, "user": user, "at": now.isoformat()}
-    notify(
-        session,
-        now,
-        case,
-        "page_acknowledged",
-        thread_ts=case.thread_ts,
-        dedupe_key=f"page:{page.id}:ack:thread",
-        **data,
-    )
-    chain = chain_of(page)
-    if chain.channel and chain.channel != case.channel_id:
-        notify(
-            session,
-            now,
-            case,
-            "page_acknowledged",
-            channel_id=chain.channel,
-            dedupe_key=f"page:{page.id}:ack:channel",
-            **data,
-        )
-    if chain.repage_after is not None:
-        session.add(
-            Timer(
-                case_id=case.id,
-                kind=REPAGE,
-                target=str(page.id),
-                clock_start=now,
-                due_at=now + chain.repage_after,
-                status="pending",
-            )
-        )
-    return Ack("acknowledged", user, now)
-
-
-def fire_repage(session: Session, case: Case, timer: Timer, now: datetime) -> str | None:
-    """An acknowledged page with no responder reply since: the chain climbs again."""
-    page = session.get(Page, int(timer.target or 0))
-    if page is None or page.status != ACKNOWLEDGED or page.acknowledged_at != timer.clock_start:
-        return "the page is no longer in that acknowledgement"
-    replied = session.execute(
-        select(CaseEvent.id)
-        .where(
-            CaseEvent.case_id == case.id,
-            CaseEvent.kind == "responder_reply",
-            CaseEvent.at >= page.acknowledged_at,
-        )
-        .limit(1)
-    ).first()
-    if replied is not None:
-        return "a responder replied"
-    acked_by = page.acknowledged_by
-    page.status, page.acknowledged_by, page.acknowledged_at = CLIMBING, None, None
-    record(session, case, now, SYSTEM, "repaged", None, page=page.id, acknowledged_by=acked_by)
-    _book(session, case, page, 0, now)
-    return None

@@ -25,8 +25,8 @@ from bot.cases.view import CaseView
 from bot.clock import Clock
 from bot.db.models import Case
 from bot.inbox import Effects, InboundRequest, Row
+from bot.oncall import acks, overrides, paging
 from bot.oncall import messages as paging_messages
-from bot.oncall import overrides, paging
 from bot.oncall import text as oncall_text
 from bot.oncall.commands import ONCALL_USAGE, OncallCommand, parse_oncall
 from bot.policies.schema import Policy, PolicySet
@@ -353,8 +353,8 @@ class CommandIntake:
         if case is None:
             return self._reply(row, f"No case CASE-{number} in this channel.")
         policy = self.policy_for_case(session, case)
-        page = paging.latest_page(session, case)
-        users, groups = paging.paged_so_far(session, case, page) if page else (set(), set())
+        page = acks.latest_page(session, case)
+        users, groups = acks.paged_so_far(session, case, page) if page else (set(), set())
         case_id, key = case.id, case.key
         session.close()  # Slack reads next, with no database connection held
         responders = policy.responders
@@ -375,7 +375,7 @@ class CommandIntake:
                     "on its support team."
                 )
             else:
-                done = paging.acknowledge(session, current, user, self.clock.now(), source)
+                done = acks.acknowledge(session, current, user, self.clock.now(), source)
                 text = {
                     "acknowledged": f"You acknowledged the page for {key}: paging has stopped.",
                     "no_page": f"{key} has no page to acknowledge.",

@@ -17,7 +17,7 @@ from bot.cases.service import case_changed, notify, record
 from bot.clock import FixedClock
 from bot.db.models import Case, Timer
 from bot.metrics import BREACHES
-from bot.oncall import paging
+from bot.oncall import acks, paging
 from bot.policies.schema import Policy
 from bot.sla import clocks
 from bot.words import span
@@ -157,7 +157,7 @@ def page_step(f: Firing) -> str | None:
 
 @handles(paging.REPAGE)
 def repage(f: Firing) -> str | None:
-    return paging.fire_repage(f.session, f.case, f.timer, f.now)
+    return acks.fire_repage(f.session, f.case, f.timer, f.now)
 
 
 @handles("auto_resolve")

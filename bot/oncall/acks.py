@@ -1,0 +1,132 @@
+"""Acknowledging a page: who it reached, the one acknowledgement that counts, and the
+re-page when an acknowledged case gets no responder reply in time. No Slack I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.cases.service import notify, record
+from bot.db.models import Case, CaseEvent, Page, Timer
+from bot.db.ops import rowcount
+from bot.metrics import PAGE_ACKS
+from bot.oncall.paging import (
+    ACKNOWLEDGED,
+    CLIMBING,
+    REPAGE,
+    STOPPED,
+    SYSTEM,
+    book_step,
+    cancel_steps,
+    chain_of,
+    close_messages,
+)
+
+
+@dataclass(frozen=True)
+class Ack:
+    outcome: str  # "acknowledged", "already", "no_page"
+    by: str | None = None
+    at: datetime | None = None
+
+
+def paged_so_far(session: Session, case: Case, page: Page) -> tuple[set[str], set[str]]:
+    """The users and user groups this page has reached."""
+    users: set[str] = set()
+    groups: set[str] = set()
+    rows = session.execute(
+        select(CaseEvent.data).where(CaseEvent.case_id == case.id, CaseEvent.kind == "paged")
+    ).scalars()
+    for data in rows:
+        if data.get("page") == page.id:
+            users.update(data.get("users") or ())
+            groups.update(data.get("groups") or ())
+    return users, groups
+
+
+def latest_page(session: Session, case: Case) -> Page | None:
+    return session.execute(
+        select(Page).where(Page.case_id == case.id).order_by(Page.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def acknowledge(session: Session, case: Case, user: str, now: datetime, source: str | None) -> Ack:
+    """Stop the climb, once: of two acknowledgements only the first is announced."""
+    page = latest_page(session, case)
+    if page is None or page.status == STOPPED:
+        return Ack("no_page")
+    won = rowcount(
+        session.execute(
+            update(Page)
+            .where(Page.id == page.id, Page.status == CLIMBING)
+            .values(status=ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=now)
+        )
+    )
+    if not won:
+        session.refresh(page)
+        return Ack("already", page.acknowledged_by, page.acknowledged_at)
+    session.refresh(page)
+    cancel_steps(session, case, page, f"acknowledged by {user}")
+    close_messages(session, case, page, now, user=user, at=now.isoformat())
+    PAGE_ACKS.labels(page.chain).observe((now - page.started_at).total_seconds())
+    record(session, case, now, user, "page_acknowledged", source, page=page.id)
+    data: dict[str, Any] = {"page": page.id, "user": user, "at": now.isoformat()}
+    notify(
+        session,
+        now,
+        case,
+        "page_acknowledged",
+        thread_ts=case.thread_ts,
+        dedupe_key=f"page:{page.id}:ack:thread",
+        **data,
+    )
+    chain = chain_of(page)
+    if chain.channel and chain.channel != case.channel_id:
+        notify(
+            session,
+            now,
+            case,
+            "page_acknowledged",
+            channel_id=chain.channel,
+            dedupe_key=f"page:{page.id}:ack:channel",
+            **data,
+        )
+    if chain.repage_after is not None:
+        session.add(
+            Timer(
+                case_id=case.id,
+                kind=REPAGE,
+                target=str(page.id),
+                clock_start=now,
+                due_at=now + chain.repage_after,
+                status="pending",
+            )
+        )
+    return Ack("acknowledged", user, now)
+
+
+def fire_repage(session: Session, case: Case, timer: Timer, now: datetime) -> str | None:
+    """An acknowledged page with no responder reply since: the chain climbs again."""
+    page = session.get(Page, int(timer.target or 0))
+    if page is None or page.status != ACKNOWLEDGED or page.acknowledged_at != timer.clock_start:
+        return "the page is no longer in that acknowledgement"
+    replied = session.execute(
+        select(CaseEvent.id)
+        .where(
+            CaseEvent.case_id == case.id,
+            CaseEvent.kind == "responder_reply",
+            CaseEvent.at >= page.acknowledged_at,
+        )
+        .limit(1)
+    ).first()
+    if replied is not None:
+        return "a responder replied"
+    acked_by = page.acknowledged_by
+    page.status, page.acknowledged_by, page.acknowledged_at = CLIMBING, None, None
+    record(session, case, now, SYSTEM, "repaged", None, page=page.id, acknowledged_by=acked_by)
+    book_step(session, case, page, 0, now)
+    return None
