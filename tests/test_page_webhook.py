@@ -23,24 +23,20 @@ import pytest
 from sqlalchemy import select
 
 from bot import webhooks
-from bot.clock import FakeClock
 from bot.db.models import OutboxMessage
 from bot.slack.errors import HttpStatusError
-from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
-from tests.support.fake_slack import FakeSlack
+from tests.conftest import CUSTOMER, SUPPORT, Bot
 from tests.support.logscan import COLLECTOR
 from tests.test_paging import (
     LEAD,
-    LEADS,
     ONCALL,
     POLICY,
     PRIMARY,
-    SATURDAY_3AM,
-    SECOND,
     dm_line,
     forward,
     page_line,
     pages,
+    paging_bot_for,
 )
 from tests.test_thread_messages import open_case
 
@@ -128,25 +124,7 @@ def webhook_bot(db_url: str, tmp_path: Path, url: str, secret: str | None) -> It
     """tests.test_paging's bot, with level 1 also paging `url` and the webhook secret set."""
     policy = POLICY.replace(LEVEL_1, LEVEL_1.replace('"]', f'", "webhook:{url}"]'))
     assert policy != POLICY
-    clock = FakeClock(SATURDAY_3AM)
-    with FakeSlack(clock=clock) as fake:
-        for user, name in (
-            (CUSTOMER, "ana"),
-            (ENGINEER, "sam"),
-            (PRIMARY, "pia"),
-            (SECOND, "sol"),
-            (LEAD, "lee"),
-        ):
-            fake.add_user(user, name, name.title())
-        fake.add_usergroup(LEADS, [LEAD])
-        fake.add_channel(SUPPORT, "support", bot_member=True)
-        fake.add_channel(ONCALL, "oncall", bot_member=True)
-        folder = tmp_path / "policies"
-        folder.mkdir(exist_ok=True)
-        (folder / "paging.yaml").write_text(policy)
-        yield from make_bot(
-            db_url, fake, clock=clock, policies_path=str(folder), page_webhook_secret=secret
-        )
+    yield from paging_bot_for(db_url, tmp_path, policy, page_webhook_secret=secret)
 
 
 def webhook_rows(bot: Bot) -> list[tuple[int, str, int, str, str | None]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -60,7 +61,9 @@ oncall:
 """
 
 
-def paging_bot_for(db_url: str, tmp_path: Path, policy: str = POLICY) -> Iterator[Bot]:
+def paging_bot_for(
+    db_url: str, tmp_path: Path, policy: str = POLICY, **settings: Any
+) -> Iterator[Bot]:
     clock = FakeClock(SATURDAY_3AM)
     with FakeSlack(clock=clock) as fake:
         for user, name in (
@@ -78,7 +81,7 @@ def paging_bot_for(db_url: str, tmp_path: Path, policy: str = POLICY) -> Iterato
         folder = tmp_path / "policies"
         folder.mkdir(exist_ok=True)
         (folder / "paging.yaml").write_text(policy)
-        yield from make_bot(db_url, fake, clock=clock, policies_path=str(folder))
+        yield from make_bot(db_url, fake, clock=clock, policies_path=str(folder), **settings)
 
 
 @pytest.fixture
