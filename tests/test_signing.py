@@ -30,8 +30,8 @@ from tests.support.signing import SlackDriver, encode_form, encode_interaction, 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0SUPPORT"
 ALICE = "U0ALICE"
-# Slack's own payload examples, kept beside the repository (see their SOURCE.md).
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "slack-fixtures"
+# Slack's own payload examples, kept in the repository (their SOURCE.md says where each is from).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "slack"
 
 
 class _Clock:
@@ -395,7 +395,7 @@ def _paths(value: Any, prefix: str = "") -> set[str]:
 def _fixture(name: str) -> Any:
     path = FIXTURES / name
     # A missing fixture is a broken checkout, not a reason to test less.
-    assert path.exists(), f"{path} is missing: the tests need ../shared/slack-fixtures"
+    assert path.is_file(), f"{path} is missing: the tests need tests/fixtures/slack/{name}"
     return json.loads(path.read_text())
 
 

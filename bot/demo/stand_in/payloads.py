@@ -1,6 +1,6 @@
 """Builders of the payloads Slack sends to apps, in Slack's own shapes.
 
-Each builder mirrors a file in `../shared/slack-fixtures` from the repository root (named in
+Each builder mirrors a file in `tests/fixtures/slack/` (named in
 its docstring). Defaults match FakeSlack's workspace, so a payload built with defaults is
 addressed to the bot the fake serves. Identifiers that must be unique per delivery
 (event_id, trigger_id) are minted fresh.
