@@ -66,6 +66,14 @@ def slack() -> Iterator[FakeSlack]:
             fake.add_user(user, user.lower(), user)
         fake.add_channel(SHIPPED_ONCALL_CHANNEL, "oncall", bot_member=True)
         yield fake
+        assert_known_methods(fake)
+
+
+def assert_known_methods(fake: FakeSlack) -> None:
+    """A call to a method the stand-in does not know fails the test that made it: the
+    stand-in lists every method the bot may call, with Slack's rules for each."""
+    unknown = sorted({c.method for c in fake.calls() if c.error == "unknown_method"})
+    assert not unknown, f"the bot called Web API methods the stand-in does not know: {unknown}"
 
 
 @dataclass
@@ -103,7 +111,8 @@ def make_bot(
     runtime.migrate()
     try:
         with serve_in_thread(runtime) as url:
-            yield Bot(runtime, url, SlackDriver(url, SIGNING_SECRET), slack, clock)
+            driver = SlackDriver(url, SIGNING_SECRET, slack=slack)
+            yield Bot(runtime, url, driver, slack, clock)
     finally:
         runtime.stop()
 

@@ -20,15 +20,22 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.webhook import WebhookClient
 
 from bot.clock import FakeClock
+from bot.slack.surface import SCOPES
 from tests.support.fake_slack import FakeSlack
 
 GENERAL = "C0GENERAL"
 HUMAN = "U0ALICE"
 
 
+# These tests also call methods the bot never does (a DM's info, reactions.add, joining a
+# channel), so the token has those scopes on top of the app's.
+TEST_SCOPES = (*SCOPES, "im:read", "reactions:write", "channels:join")
+
+
 @pytest.fixture
 def fake():
-    with FakeSlack(clock=FakeClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))) as fake:
+    start = FakeClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    with FakeSlack(clock=start, scopes=TEST_SCOPES) as fake:
         fake.add_user(HUMAN, "alice", "Alice Liddell", "Europe/London")
         fake.add_channel(GENERAL, "general", members=[HUMAN])
         yield fake
@@ -342,11 +349,18 @@ def test_reactions_add(fake, client):
 
 
 def test_views_open_and_publish(fake, client):
-    modal = {"type": "modal", "callback_id": "case", "title": {"type": "plain_text", "text": "x"}}
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}
+    modal = {
+        "type": "modal",
+        "callback_id": "case",
+        "title": {"type": "plain_text", "text": "x"},
+        "blocks": [section],
+    }
+    fake.issue_trigger("1.2.abc")  # as Slack mints it with the request that carries it
     opened = client.views_open(trigger_id="1.2.abc", view=modal)["view"]
     assert opened["id"].startswith("V") and opened["callback_id"] == "case"
     assert fake.opened_views()[0]["id"] == opened["id"]
-    client.views_publish(user_id=HUMAN, view={"type": "home", "blocks": []})
+    client.views_publish(user_id=HUMAN, view={"type": "home", "blocks": [section]})
     assert fake.home_view(HUMAN)["type"] == "home"
 
 
@@ -476,7 +490,7 @@ def test_wait_for_sees_calls_from_other_threads(fake, client):
 
 
 def test_stop_closes_the_port():
-    fake = FakeSlack().start()
+    fake = FakeSlack(scopes=TEST_SCOPES).start()
     url = fake.base_url
     assert WebClient(token=fake.token, base_url=url).auth_test()["ok"]
     fake.stop()

@@ -98,6 +98,11 @@ def test_twenty_people_reacting_at_once_open_one_case(bot: Bot) -> None:
 
 
 def test_fifty_messages_give_fifty_cases_with_distinct_numbers(bot: Bot) -> None:
+    bot.slack.relax(
+        "rate_limits",
+        why="50 cards go to one channel at one instant of the bot's stopped clock; this test "
+        "is about intake under concurrency, pacing under 429s is tests/test_delivery.py's",
+    )
     stamps = [bot.slack.post_user_message(SUPPORT, CUSTOMER, f"issue {i}") for i in range(50)]
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda ts: react(bot, ts)[1].status, stamps))

@@ -101,6 +101,7 @@ def test_the_wheel_holds_the_bot_and_the_demo_and_no_test_kit(wheel: Path) -> No
         "bot/demo/stand_in/__init__.py",
         "bot/demo/stand_in/fake_slack.py",
         "bot/demo/stand_in/payloads.py",
+        "bot/demo/stand_in/rules.py",
         "bot/demo/stand_in/server.py",
         "bot/demo/stand_in/signing.py",
         "bot/demo/transcript.py",

@@ -62,9 +62,11 @@ def install(bot: Bot, team: str, name: str, installer: str) -> str:
 def two(db_url: str, tmp_path: Path) -> Iterator[Bot]:
     with FakeSlack() as fake:
         for user in (ACME_USER, GLOBEX_USER, ACME_ENG, GLOBEX_ENG):
-            fake.add_user(user, user.lower(), user)
-        fake.add_channel(ACME_CH, "acme-support", bot_member=True)
-        fake.add_channel(GLOBEX_CH, "globex-support", bot_member=True)
+            fake.add_user(
+                user, user.lower(), user, team_id=ACME if user in (ACME_USER, ACME_ENG) else GLOBEX
+            )
+        fake.add_channel(ACME_CH, "acme-support", bot_member=True, team_id=ACME)
+        fake.add_channel(GLOBEX_CH, "globex-support", bot_member=True, team_id=GLOBEX)
         yield from make_bot(
             db_url,
             fake,
@@ -237,7 +239,7 @@ def test_serve_runs_in_multi_workspace_mode_without_a_bot_token(
 
     slack.add_user(ACME_USER, "ana", "Ana")
     slack.add_user(ACME_ENG, "sam", "Sam")
-    slack.add_channel(ACME_CH, "acme-support", bot_member=True)
+    slack.add_channel(ACME_CH, "acme-support", bot_member=True, team_id=ACME)
 
     env = env_for(
         db_url,

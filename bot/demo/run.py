@@ -92,7 +92,7 @@ class Demo:
             runtime = Runtime(settings, clock=clock, channel_interval=0)
             runtime.migrate()
             with serve_in_thread(runtime) as url:
-                return self.script(runtime, SlackDriver(url, SECRET), clock)
+                return self.script(runtime, SlackDriver(url, SECRET, slack=slack), clock)
 
     def script(self, runtime: Runtime, driver: SlackDriver, clock: FakeClock) -> int:
         slack = self.slack

@@ -432,7 +432,7 @@ class FakeSlack(core.FakeSlack):
         return {
             "access_token": token,
             "token_type": "bot",
-            "scope": "chat:write,commands",
+            "scope": ",".join(self.scopes),
             "bot_user_id": bot_user,
             "app_id": self.app_id,
             "team": {"id": team_id, "name": team_name},

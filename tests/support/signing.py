@@ -67,6 +67,7 @@ class SlackDriver(core.SlackDriver):
         timestamp: int | None = None,
         omit: Iterable[str] = (),
     ) -> Response:
+        self.issue_trigger(form)
         return self._forge(encode_form(form), FORM_CONTENT_TYPE, {}, secret, timestamp, omit)
 
     def interaction(
@@ -77,6 +78,7 @@ class SlackDriver(core.SlackDriver):
         timestamp: int | None = None,
         omit: Iterable[str] = (),
     ) -> Response:
+        self.issue_trigger(payload)
         body = encode_interaction(payload)
         return self._forge(body, FORM_CONTENT_TYPE, {}, secret, timestamp, omit)
 

@@ -2,7 +2,7 @@
 
 It is a real HTTP server, so the bot talks to it through an unmodified
 `slack_sdk.WebClient(base_url=fake.base_url)`. Responses follow the shapes of Slack's own
-examples (`../shared/slack-fixtures` from the repository root). State is kept in memory and
+examples (`tests/fixtures/slack/`). State is kept in memory and
 guarded by one lock, because the server answers each request on its own thread.
 
 Tokens are checked but never stored: the call log keeps only whether one was sent and
@@ -33,6 +33,9 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock, SystemClock
+from bot.demo.stand_in import rules
+from bot.slack.limits import NON_MARKETPLACE, NON_MARKETPLACE_PAGE, Profile
+from bot.slack.surface import SCOPES
 
 DEFAULT_TOKEN = "xoxb-fake-slack-bot-token"
 # Workspace identity from Bolt's mock server (fixture webapi_auth.test.bot_bolt.json).
@@ -103,6 +106,9 @@ class Channel:
     readable_without_membership: bool = False
     im_user: str | None = None
     created: int = 0
+    # The workspace the channel belongs to (None: the stand-in's own); a token of another
+    # workspace sees it only when that workspace is among `connected_team_ids`.
+    team_id: str | None = None
 
 
 @dataclass
@@ -230,8 +236,17 @@ class FakeSlack:
         app_id: str = DEFAULT_APP_ID,
         clock: Clock | None = None,
         port: int = 0,
+        scopes: Iterable[str] = SCOPES,
+        rate_profile: Profile = "internal",
     ) -> None:
         self._token = token
+        # The scopes every token of this app was granted: the manifest's bot scopes.
+        self.scopes = tuple(scopes)
+        self._rates = rules.RateLimiter(rate_profile)
+        self._triggers = rules.Triggers()
+        self._response_urls = rules.ResponseUrls()
+        # Rules a test switched off, with the reason it gave.
+        self.relaxed: dict[str, str] = {}
         # Every workspace's bot token -> (team id, team name, bot user id), for apps installed
         # in several workspaces; the first is the one given above.
         self._workspaces: dict[str, tuple[str, str, str]] = {
@@ -317,8 +332,35 @@ class FakeSlack:
         return self._token
 
     def response_url(self, name: str) -> str:
-        """A URL that records whatever JSON is posted to it, under `name`."""
+        """A URL that records whatever JSON is posted to it, under `name`: Slack's
+        response_url, good for 5 posts within 30 minutes of this call."""
+        with self._lock:
+            self._response_urls.issue(name, self._clock.now())
         return f"http://127.0.0.1:{self.port}/response/{quote(name, safe='')}"
+
+    def issue_trigger(self, trigger_id: str) -> None:
+        """Slack mints a trigger_id with the request that carries it: it is good for one
+        views.open within 3 seconds of now (the stand-in's clock)."""
+        with self._lock:
+            self._triggers.issue(trigger_id, self._clock.now())
+
+    RULES = ("scopes", "rate_limits", "trigger_id", "blocks", "response_url", "teams")
+
+    def relax(self, rule: str, *, why: str) -> None:
+        """Switch one of Slack's rules off; only for a test that says why."""
+        if rule not in self.RULES:
+            raise ValueError(f"unknown rule {rule!r}; the rules are {', '.join(self.RULES)}")
+        if not why.strip():
+            raise ValueError("say why the rule is switched off")
+        self.relaxed[rule] = why
+
+    def enforces(self, rule: str) -> bool:
+        return rule not in self.relaxed
+
+    def set_rate_profile(self, profile: Profile) -> None:
+        """ "internal" (Tier 3 reads) or "non_marketplace" (1 read a minute, 15 a page)."""
+        with self._lock:
+            self._rates = rules.RateLimiter(profile)
 
     # ------------------------------------------------------------------ seeding
 
@@ -361,8 +403,10 @@ class FakeSlack:
         is_ext_shared: bool = False,
         connected_team_ids: Iterable[str] = (),
         readable_without_membership: bool = False,
+        team_id: str | None = None,
     ) -> Channel:
         channel = Channel(
+            team_id=team_id,
             id=id,
             name=name,
             members=list(members),
@@ -484,13 +528,54 @@ class FakeSlack:
             result = {"ok": False, "error": "invalid_auth"}
         else:
             with self._lock:
+                wait = self._rate_limited(method, params, caller)
+                if wait is not None:
+                    result = {"ok": False, "error": "ratelimited"}
+                    record(429, result)
+                    self._send(req, 429, result, {"Retry-After": str(wait)})
+                    return
                 self._caller = caller
                 try:
+                    self._check_scopes(method, params, token)
                     result = {"ok": True, **self._methods[method](self, params)}
                 except _ApiError as e:
                     result = {"ok": False, "error": e.error, **e.extra}
         record(200, result)
         self._send(req, 200, result)
+
+    def _rate_limited(
+        self, method: str, params: dict[str, Any], caller: tuple[str, str, str] | None
+    ) -> int | None:
+        if not self.enforces("rate_limits") or caller is None:
+            return None
+        channel = str(params.get("channel") or "")
+        return self._rates.take(caller[0], method, channel, self._clock.now())
+
+    def _check_scopes(self, method: str, params: dict[str, Any], token: str | None) -> None:
+        if not self.enforces("scopes"):
+            return
+        granted = self._granted_scopes(token)
+        ch = self._channels.get(str(params.get("channel") or ""))
+        kind = (
+            None if ch is None else "im" if ch.is_im else "private" if ch.is_private else "public"
+        )
+        needed = rules.needed_scopes(method, kind)
+        if any(scope not in granted for scope in needed):
+            raise _ApiError(
+                "missing_scope", needed=",".join(needed), provided=",".join(sorted(granted))
+            )
+
+    def _granted_scopes(self, token: str | None) -> tuple[str, ...]:
+        return self.scopes
+
+    def _page_limit(self, method: str, p: dict[str, Any]) -> None:
+        """Apps outside the Marketplace read at most 15 messages a page."""
+        if self._rates.profile == "non_marketplace" and method in NON_MARKETPLACE:
+            try:
+                asked = int(p.get("limit") or NON_MARKETPLACE_PAGE)
+            except (TypeError, ValueError):
+                asked = NON_MARKETPLACE_PAGE
+            p["limit"] = min(asked, NON_MARKETPLACE_PAGE)
 
     def _serve_response_url(
         self, req: BaseHTTPRequestHandler, path: str, body: bytes, headers: dict[str, str]
@@ -503,6 +588,17 @@ class FakeSlack:
         params = {"name": name, "body": payload}
         record = _Recorder(self, "response_url", path, params, headers, False, False)
         if self._apply_fault(req, "response_url", record):
+            return
+        with self._lock:
+            refused = (
+                self._response_urls.use(name, self._clock.now())
+                if self.enforces("response_url")
+                else None
+            )
+        if refused is not None:
+            # Slack answers a spent, expired or unknown response_url with 404 and a word.
+            record(404, {"ok": False, "error": refused})
+            self._send_text(req, 404, refused)
             return
         if not isinstance(payload, dict):
             result = {"ok": False, "error": "invalid_payload"}
@@ -574,6 +670,18 @@ class FakeSlack:
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (e.g. timed out during an injected delay); Slack would have
             # done the work anyway, and so has the fake.
+            pass
+
+    @staticmethod
+    def _send_text(req: BaseHTTPRequestHandler, status: int, text: str) -> None:
+        data = text.encode("utf-8")
+        try:
+            req.send_response(status)
+            req.send_header("Content-Type", "text/plain; charset=utf-8")
+            req.send_header("Content-Length", str(len(data)))
+            req.end_headers()
+            req.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
             pass
 
     def _record(self, **fields: Any) -> None:
@@ -653,13 +761,18 @@ class FakeSlack:
             raise _ApiError("channel_not_found")
         channel_id = str(channel_id)
         ch = self._channels.get(channel_id)
-        if ch is not None:
-            return ch
-        if channel_id.startswith("#"):
-            for candidate in self._channels.values():
-                if candidate.name == channel_id[1:]:
-                    return candidate
-        raise _ApiError("channel_not_found")
+        if ch is None and channel_id.startswith("#"):
+            ch = next((c for c in self._channels.values() if c.name == channel_id[1:]), None)
+        if ch is None or not self._visible_to_caller(ch):
+            raise _ApiError("channel_not_found")
+        return ch
+
+    def _visible_to_caller(self, ch: Channel) -> bool:
+        """A token sees its own workspace's conversations and those shared with it."""
+        if self._caller is None or not self.enforces("teams"):
+            return True
+        team = self._caller[0]
+        return (ch.team_id or self.team_id) == team or team in ch.connected_team_ids
 
     def _postable_channel(self, channel_id: Any) -> Channel:
         """Resolve a post target; a user ID means the bot's DM with that user."""
@@ -687,6 +800,7 @@ class FakeSlack:
             is_im=True,
             is_private=True,
             im_user=user,
+            team_id=self._caller[0] if self._caller else None,
             created=int(self._clock.now().timestamp()),
         )
         self._channels[ch.id] = ch
@@ -817,8 +931,32 @@ class FakeSlack:
             "bot_id": self.bot_id,
         }
 
+    def _check_blocks(self, p: dict[str, Any]) -> None:
+        if not self.enforces("blocks"):
+            return
+        text = p.get("text")
+        if isinstance(text, str) and len(text) > rules.MESSAGE_TEXT:
+            raise _ApiError("msg_too_long")
+        if "blocks" in p and p["blocks"] not in (None, "", []):
+            problems = rules.block_problems(p["blocks"])
+            if problems:
+                raise _ApiError(
+                    "invalid_blocks", errors=problems, response_metadata={"messages": problems}
+                )
+
+    def _check_view(self, view: Any) -> None:
+        if not self.enforces("blocks"):
+            return
+        problems = rules.view_problems(view)
+        if problems:
+            raise _ApiError(
+                "invalid_arguments",
+                response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
+            )
+
     def _chat_post_message(self, p: dict[str, Any]) -> dict[str, Any]:
         ch = self._postable_channel(p.get("channel"))
+        self._check_blocks(p)
         text = p.get("text") or ""
         blocks = p.get("blocks") or None
         if not text and not blocks and not p.get("attachments"):
@@ -847,6 +985,7 @@ class FakeSlack:
             raise _ApiError("message_not_found")
         if msg.bot_id != self.bot_id:
             raise _ApiError("cant_update_message")
+        self._check_blocks(p)
         text = (p.get("text") or "") if "text" in p else msg.text
         blocks = (copy.deepcopy(p.get("blocks")) or None) if "blocks" in p else msg.blocks
         if not text and not blocks:
@@ -862,6 +1001,7 @@ class FakeSlack:
             raise _ApiError("user_not_found")
         if not ch.is_im and user not in ch.members:
             raise _ApiError("user_not_in_channel")
+        self._check_blocks(p)
         if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
             raise _ApiError("no_text")
         message_ts = self._mint_ts()
@@ -898,6 +1038,7 @@ class FakeSlack:
 
     def _conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
         ch = self._readable_channel(p.get("channel"))
+        self._page_limit("conversations.history", p)
         stored = self._messages.get(ch.id, {})
 
         def visible(m: Message) -> bool:
@@ -935,6 +1076,7 @@ class FakeSlack:
 
     def _conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
         ch = self._readable_channel(p.get("channel"))
+        self._page_limit("conversations.replies", p)
         stored = self._messages.get(ch.id, {})
         anchor = stored.get(str(p.get("ts") or ""))
         if anchor is None:
@@ -967,6 +1109,11 @@ class FakeSlack:
     def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("trigger_id"):
             raise _ApiError("invalid_arguments")
+        self._check_view(p.get("view"))
+        if self.enforces("trigger_id"):
+            refused = self._triggers.exchange(p.get("trigger_id"), self._clock.now())
+            if refused is not None:
+                raise _ApiError(refused)
         view = self._view_api(p.get("view"))
         self._opened_views.append(view)
         return {"view": copy.deepcopy(view)}
@@ -975,6 +1122,7 @@ class FakeSlack:
         user = str(p.get("user_id") or "")
         if user not in self._users:
             raise _ApiError("user_not_found")
+        self._check_view(p.get("view"))
         view = self._view_api(p.get("view"))
         if view.get("type") != "home":
             raise _ApiError("invalid_arguments")

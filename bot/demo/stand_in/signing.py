@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from bot.clock import Clock, SystemClock
@@ -69,6 +69,10 @@ class Response:
         return json.loads(self.body)
 
 
+class TriggerIssuer(Protocol):
+    def issue_trigger(self, trigger_id: str) -> None: ...
+
+
 class SlackDriver:
     """Sends Events API, slash command and interactivity requests to `{base_url}/slack/events`,
     each signed with the configured secret at the clock's current time."""
@@ -81,8 +85,12 @@ class SlackDriver:
         *,
         path: str = "/slack/events",
         timeout: float = 10.0,
+        slack: TriggerIssuer | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + path
+        # Slack mints a request's trigger_id as it sends it; the stand-in is told, so that
+        # it can hold views.open to Slack's 3-second window.
+        self._slack = slack
         self._secret = signing_secret
         self._clock = clock or SystemClock()
         self._timeout = timeout
@@ -107,11 +115,18 @@ class SlackDriver:
 
     def command(self, form: Mapping[str, Any]) -> Response:
         """A slash command invocation (form-encoded fields, see payloads.slash_command)."""
+        self.issue_trigger(form)
         return self._send(encode_form(form), FORM_CONTENT_TYPE, {})
 
     def interaction(self, payload: Mapping[str, Any]) -> Response:
         """A block action or view submission, sent as `payload=<json>` form data."""
+        self.issue_trigger(payload)
         return self._send(encode_interaction(payload), FORM_CONTENT_TYPE, {})
+
+    def issue_trigger(self, payload: Mapping[str, Any]) -> None:
+        trigger = payload.get("trigger_id")
+        if self._slack is not None and isinstance(trigger, str) and trigger:
+            self._slack.issue_trigger(trigger)
 
     def raw(self, body: bytes, headers: Mapping[str, str]) -> Response:
         """POST exactly these bytes and headers; nothing is added or signed."""

@@ -1,0 +1,73 @@
+"""Slack's Web API rate limits, by method: one table, read by the Slack stand-in (which
+answers 429 when a caller goes over) and by anything in the bot that paces its calls.
+
+Slack publishes the limits as tiers, "per API method per workspace per app": Tier 1 is
+1+ a minute, Tier 2 20+, Tier 3 50+, Tier 4 100+, each tolerating some burst; and
+`chat.postMessage` is special: about one message a second per channel, short bursts allowed
+(api.slack.com/apis/rate-limits). Since 2025, apps distributed outside the Slack
+Marketplace get 1 request a minute, 15 objects a page, for `conversations.history` and
+`conversations.replies`; internal apps keep Tier 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A token bucket: `burst` calls at once, refilled at `per_minute` a minute."""
+
+    per_minute: float
+    burst: int
+    # What one bucket covers: the workspace (per method), or one channel of it.
+    per: Literal["workspace", "channel"] = "workspace"
+
+
+TIER_1 = Limit(per_minute=1, burst=1)
+TIER_2 = Limit(per_minute=20, burst=20)
+TIER_3 = Limit(per_minute=50, burst=50)
+TIER_4 = Limit(per_minute=100, burst=100)
+# One a second per channel. Slack documents "short bursts >1 allowed" without a number;
+# measured from outside it behaves as a bucket of about 25 refilled at one a second.
+POST_MESSAGE = Limit(per_minute=60, burst=25, per="channel")
+
+LIMITS: dict[str, Limit] = {
+    "auth.test": TIER_4,
+    "chat.postMessage": POST_MESSAGE,
+    "chat.postEphemeral": TIER_4,
+    "chat.update": TIER_3,
+    "chat.getPermalink": TIER_4,
+    "conversations.info": TIER_3,
+    "conversations.history": TIER_3,
+    "conversations.replies": TIER_3,
+    "conversations.open": TIER_3,
+    "conversations.join": TIER_3,
+    "users.info": TIER_4,
+    "usergroups.users.list": TIER_2,
+    "views.open": TIER_4,
+    "views.publish": TIER_4,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
+    "reactions.add": TIER_3,
+    "oauth.v2.access": TIER_4,
+}
+
+# Apps distributed outside the Slack Marketplace (since 2025).
+NON_MARKETPLACE: dict[str, Limit] = {
+    "conversations.history": TIER_1,
+    "conversations.replies": TIER_1,
+}
+# ...which also get at most this many messages a page from those two methods.
+NON_MARKETPLACE_PAGE = 15
+
+Profile = Literal["internal", "non_marketplace"]
+
+
+def limit_for(method: str, profile: Profile = "internal") -> Limit | None:
+    """The limit a call of `method` counts against; None for a method with no published
+    limit here."""
+    if profile == "non_marketplace" and method in NON_MARKETPLACE:
+        return NON_MARKETPLACE[method]
+    return LIMITS.get(method)
