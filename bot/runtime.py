@@ -38,6 +38,7 @@ from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.delivery import Deliverer
 from bot.slack.intake import Intake
+from bot.slack.modals import Modals
 from bot.slack.workspaces import Workspaces
 from bot.timers.firing import fire_due
 
@@ -86,7 +87,7 @@ class Runtime:
                     state.get_secret_value(),
                     api_url,
                 )
-        self.workspaces = Workspaces(client_for, token, store)
+        self.workspaces = Workspaces(client_for, token, store, self.sessions)
         self.client = self.workspaces.default_client
         self._snapshots: dict[str, Policy] = {}
         self._wake = threading.Event()
@@ -136,9 +137,25 @@ class Runtime:
                 conn.execute(text("SELECT 1"))
             if not migrate.is_current(self.engine):
                 return False, "database schema is not at the latest migration"
+            stopped = self._uninstalled()
         except Exception as exc:
             return False, f"database unreachable: {type(exc).__name__}"
+        if stopped:
+            return False, stopped
         return True, "ready"
+
+    def _uninstalled(self) -> str | None:
+        """Single-workspace mode: why the workspace's work stopped, if it did."""
+        who = self.workspaces.identity.known
+        if self.workspaces.multi or who is None:
+            return None
+        why = self.workspaces.uninstalled(who.team_id)
+        if why is None:
+            return None
+        return (
+            f"the app was uninstalled from workspace {who.team_id} ({why}): install it again"
+            " and configure the new bot token"
+        )
 
     def backlog(self) -> dict[tuple[str, str], int]:
         """Rows per (table, status) in the inbox and outbox: what is waiting or has failed."""
@@ -203,6 +220,7 @@ class Runtime:
             return service.case_for_thread(session, team_id, channel_id, thread_ts) is not None
 
     def bolt_app(self) -> App:
+        self.start_identity()
         secret = self.settings.slack_signing_secret
         return build_app(
             signing_secret=secret.get_secret_value() if secret else "",
@@ -212,7 +230,13 @@ class Runtime:
             trigger_emoji=self.settings.trigger_emoji_set,
             ack_emoji=self.policies.ack_emoji(),
             bot_user_id=self.bot_user_id,
-            installed=self.workspaces.installed if self.workspaces.multi else None,
+            installed=self.workspaces.installed,
+            modals=Modals(self.sessions, self.clock, self.workspaces.client, self.policy_for_case),
+            bot_token=(
+                self.settings.slack_bot_token.get_secret_value()
+                if self.settings.slack_bot_token
+                else None
+            ),
         )
 
     # -- background work ----------------------------------------------------------------
@@ -330,7 +354,17 @@ class Runtime:
                 # At most 20 wake-ups a second; a wake-up during a pass waits for its end.
                 stop.wait(0.05)
 
+    def start_identity(self) -> None:
+        """Single-workspace mode: learn the token's workspace in the background; a token
+        that works again after an uninstall means the app was installed again."""
+        if self.workspaces.multi or self.settings.slack_bot_token is None:
+            return
+        identity = self.workspaces.identity
+        identity.on_learned = lambda _who: self.workspaces.reinstalled()
+        self.workspaces.start()
+
     def start(self) -> None:
+        self.start_identity()
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.scheduler.start()
         self._schedule_pass(timedelta(0))
@@ -339,6 +373,7 @@ class Runtime:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.workspaces.identity.stop()
         if self.scheduler is not None:
             self._stop.set()
             self.scheduler.shutdown(wait=True)

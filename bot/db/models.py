@@ -235,6 +235,17 @@ class OncallOverride(Base):
     created_at: Mapped[datetime]
 
 
+class WorkspaceUninstall(Base):
+    """Single-workspace mode: the workspace uninstalled the app or revoked its bot token.
+    Its work stops (nothing is deleted) until a working token for it is configured."""
+
+    __tablename__ = "workspace_uninstalls"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     """A Web API write still to make, committed with the state change that caused it."""
 

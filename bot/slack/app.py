@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot.db.errors import is_transient_db
 from bot.inbox import InboundRequest
 from bot.slack import commands, guard
+from bot.slack.modals import Modals
 from bot.slack.render import SET_SEVERITY_ACTION
 from bot.slack.surface import OPEN_CASE
 from bot.slack.teams import installation_team
@@ -76,15 +77,19 @@ class GuardedApp(App):
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         body = req.body
+        if isinstance(body, dict) and body.get("ssl_check"):
+            # Slack checking the certificate of the request URL: nothing to do but answer.
+            log.info("answered Slack's ssl_check")
+            return BoltResponse(status=200, body="")
         problem = guard.envelope_problem(body)
         if problem is not None:
             _ignored("request", problem)
             return BoltResponse(status=200, body="")
-        if not guard.is_handled_type(body) and "ssl_check" not in body:
+        if not guard.is_handled_type(body):
             return BoltResponse(status=200, body="")
         team = installation_team(body)
         if self.installed is not None and team and not self.installed(team):
-            _ignored("request", f"the app is not installed in workspace {guard.name(team)}")
+            _ignored("request", f"the bot does not serve workspace {guard.name(team)}")
             return BoltResponse(status=200, body="")
         resp = super().dispatch(req)
         return BoltResponse(status=200, body="") if resp.status == 404 else resp
@@ -103,22 +108,25 @@ def build_app(
     ack_emoji: frozenset[str] = frozenset(),
     bot_user_id: Callable[[str], str | None] = lambda team: None,
     installed: Callable[[str], bool] | None = None,
+    modals: Modals | None = None,
+    bot_token: str | None = None,
 ) -> App:
-    # Multi-workspace mode: listeners only store what Slack sent, so the request needs no
-    # token here; each workspace's token is found when its work is done.
-    authorize = (
-        (
-            lambda enterprise_id, team_id, logger: AuthorizeResult(
-                enterprise_id=enterprise_id, team_id=team_id
-            )
+    # Listeners only store what Slack sent, so authorizing a request never calls Slack
+    # (Bolt's default asks auth.test on the request path until it answers). Single-workspace
+    # mode has its one token; multi-workspace mode finds each workspace's token when its
+    # work is done. Whether the bot serves the request's workspace is `installed`.
+    def authorize(enterprise_id: str | None, team_id: str | None, logger: Any) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=bot_token,
+            bot_user_id=bot_user_id(team_id or "") if bot_token else None,
         )
-        if installed is not None
-        else None
-    )
+
     with _without_env("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
         app = _guarded_app(signing_secret, client, authorize)
     app.installed = installed
-    _listen(app, store, has_case, trigger_emoji, ack_emoji, bot_user_id)
+    _listen(app, store, has_case, trigger_emoji, ack_emoji, bot_user_id, modals)
     return app
 
 
@@ -156,6 +164,7 @@ def _listen(
     trigger_emoji: frozenset[str],
     ack_emoji: frozenset[str],
     bot_user_id: Callable[[str], str | None],
+    modals: Modals | None = None,
 ) -> None:
     @app.error
     def on_error(error: Exception) -> BoltResponse:
@@ -174,10 +183,13 @@ def _listen(
         reaction = guard.name(event.get("reaction"))
         if reaction in trigger_emoji:
             kind = "reaction_added"
-        elif reaction in ack_emoji and event.get("item_user") == bot_user_id(
-            installation_team(body)
+        elif reaction in ack_emoji and event.get("item_user") in (
+            bot_user_id(installation_team(body)),
+            None,
         ):
-            kind = "page_reaction"  # only the bot's own messages can be pages
+            # Only the bot's own messages can be pages; while the bot's user is not known
+            # yet, the handler finds out from the pages it sent.
+            kind = "page_reaction"
         else:
             return
         item = event.get("item")
@@ -246,10 +258,10 @@ def _listen(
             )
         )
 
-    commands.register(app, store)
+    commands.register(app, store, modals)
     commands.register_buttons(app, store)
     commands.register_page_ack(app, store)
-    commands.register_feedback(app, store)
+    commands.register_feedback(app, store, modals)
     commands.register_feedback_comment(app, store)
 
     @app.event("app_home_opened")

@@ -32,6 +32,7 @@ from bot.oncall.commands import ONCALL_USAGE, OncallCommand, parse_oncall
 from bot.policies.schema import Policy, PolicySet
 from bot.slack import guard, views
 from bot.slack.directory import Directory
+from bot.slack.modals import Modals
 from bot.slack.page_intents import PAGE_ACK_ACTION
 from bot.slack.render import CASE_ACTION, FEEDBACK_ACTION, RATINGS, first_response, readable
 from bot.slack.surface import COMMANDS
@@ -91,8 +92,15 @@ def _view_meta(view: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def register(app: App, store: Callable[[InboundRequest], None]) -> None:
-    @app.command(re.compile(f"^({'|'.join(re.escape(c) for c in COMMANDS)})$"))
+def register(
+    app: App, store: Callable[[InboundRequest], None], modals: Modals | None = None
+) -> None:
+    def open_modal(body: dict[str, Any]) -> None:
+        # Runs after the ack has gone (a lazy listener): the modal, if the command needs
+        # one, within the trigger's 3 seconds.
+        if modals is not None and body.get("command") == "/severity":
+            modals.severity(body)
+
     def on_command(ack: Ack, body: dict[str, Any]) -> None:
         name, text = str(body.get("command")), body.get("text")
         try:
@@ -117,6 +125,10 @@ def register(app: App, store: Callable[[InboundRequest], None]) -> None:
             )
         )
         ack()
+
+    app.command(re.compile(f"^({'|'.join(re.escape(c) for c in COMMANDS)})$"))(
+        ack=on_command, lazy=[open_modal]
+    )
 
     @app.view(views.SEVERITY_MODAL)
     def on_severity_modal(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -181,11 +193,21 @@ def register_page_ack(app: App, store: Callable[[InboundRequest], None]) -> None
         store(command_row(team, user, channel, "/case", text, key, body.get("response_url")))
 
 
-def register_feedback(app: App, store: Callable[[InboundRequest], None]) -> None:
+def register_feedback(
+    app: App, store: Callable[[InboundRequest], None], modals: Modals | None = None
+) -> None:
     """The rating buttons under a resolution summary: stored as a `/case rate` of the
     requester, worked like any command (so only the requester's first rating counts)."""
 
-    @app.action(re.compile(rf"^{FEEDBACK_ACTION}:"))
+    def comment_modal(body: dict[str, Any], action: dict[str, Any]) -> None:
+        # After the ack: the optional comment, within the trigger's 3 seconds.
+        team, user = _actor(body)
+        channel = _action_channel(body)
+        value = action.get("value")
+        number = guard.small_number(value.partition(":")[0]) if isinstance(value, str) else None
+        if modals is not None and team and user and channel and number is not None:
+            modals.feedback(team, user, channel, number, body)
+
     def on_feedback(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         team, user = _actor(body)
@@ -202,6 +224,8 @@ def register_feedback(app: App, store: Callable[[InboundRequest], None]) -> None
         store(
             command_row(team, user, channel, "/case", text, key, body.get("response_url"), trigger)
         )
+
+    app.action(re.compile(rf"^{FEEDBACK_ACTION}:"))(ack=on_feedback, lazy=[comment_modal])
 
 
 def register_feedback_comment(app: App, store: Callable[[InboundRequest], None]) -> None:
@@ -256,7 +280,9 @@ class CommandIntake:
                 if command.level is None or len(choices) > 1:
                     if not choices:
                         return self._reply(row, "No open case in this channel.")
-                    return self._open_modal(session, row, choices, command)
+                    if not row.payload.get("trigger_id"):
+                        return self._reply(row, SEVERITY_USAGE)
+                    return None  # the listener opened the modal (bot/slack/modals.py)
             if command.verb == "ack":
                 return self._ack(session, row, user, command.number or 0, source)
             case, problem = self._target(session, row.team_id, channel, command)
@@ -435,43 +461,6 @@ class CommandIntake:
 
         return store
 
-    def _open_modal(
-        self, session: Session, row: Row, choices: list[Case], command: Command
-    ) -> Effects:
-        """The severity modal, for `/severity` alone or a level with several open cases."""
-        policy = self.policy_for_case(session, choices[0])
-        cases = [
-            (c.number, f"{c.key}: {_severity_name(policy, c.severity)}, {c.text[:40]}")
-            for c in choices
-        ]
-        levels = [(s.id, s.name, s.description or "") for s in policy.ordered_severities]
-        chosen = policy.severity(command.level) if command.level else None
-        view = views.severity_modal(
-            cases,
-            levels,
-            str(row.payload["channel_id"]),
-            chosen.id if chosen else None,
-            command.note,
-        )
-        trigger = row.payload.get("trigger_id")
-
-        def open_it(session: Session) -> None:
-            if not trigger:
-                self._enqueue_reply(session, row, SEVERITY_USAGE)
-                return
-            service.enqueue(
-                session,
-                self.clock.now(),
-                team_id=row.team_id,
-                channel_id=str(row.payload["channel_id"]),
-                intent="open_view",
-                dedupe_key=f"view:{row.id}",
-                trigger_id=trigger,
-                view=view,
-            )
-
-        return open_it
-
     def _rate(self, row: Row, case_id: int, user: str, rating: str, source: str) -> Effects:
         def rate(session: Session) -> None:
             current = session.get(Case, case_id)
@@ -482,20 +471,8 @@ class CommandIntake:
                 "already": f"You have rated {current.key} already: thanks!",
                 "not_requester": f"Only the requester can rate {current.key}.",
             }[outcome]
+            # The comment modal was opened by the listener (bot/slack/modals.py).
             self._enqueue_reply(session, row, text)
-            trigger = row.payload.get("trigger_id")
-            if outcome == "thanks" and trigger:
-                view = views.feedback_modal(current.key, current.number, current.channel_id)
-                service.enqueue(
-                    session,
-                    self.clock.now(),
-                    team_id=row.team_id,
-                    channel_id=current.channel_id,
-                    intent="open_view",
-                    dedupe_key=f"view:{row.id}",
-                    trigger_id=trigger,
-                    view=view,
-                )
 
         return rate
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.cases import queries, service
 from bot.clock import Clock
 from bot.db.models import Case
-from bot.inbox import Effects, Handler, Row
+from bot.inbox import Effects, Handler, RetryLater, Row
 from bot.metrics import CASES_OPENED
 from bot.oncall import messages as paging_messages
 from bot.oncall import paging
@@ -80,8 +80,15 @@ class Intake:
 
     def _installed_only(self, handler: Handler) -> Handler:
         def handle(row: Row) -> Effects | None:
-            if not self.workspaces.installed(row.team_id):
-                return None  # uninstalled since Slack sent it: nothing to do there
+            serves = self.workspaces.serves(row.team_id)
+            if serves is None and self.workspaces.identity.learn() is not None:
+                serves = self.workspaces.serves(row.team_id)
+            if serves is None:
+                # Single-workspace mode, and Slack has not said yet whose token this is.
+                raise RetryLater("the bot token's workspace is not known yet")
+            if not serves:
+                # Another workspace's request (or uninstalled since Slack sent it).
+                return None
             return handler(row)
 
         return handle
@@ -94,7 +101,11 @@ class Intake:
             tokens = event.get("tokens") or {}
             if not tokens.get("bot"):
                 return None  # only user tokens: the bot still works
-        self.workspaces.forget(row.team_id)
+        if self.workspaces.serves(row.team_id) is False and not self.workspaces.multi:
+            return None  # another workspace's event: not ours to act on
+        self.workspaces.forget(
+            row.team_id, str(event.get("type") or "app_uninstalled"), self.clock.now()
+        )
         log.warning("the app was uninstalled from workspace %s: its work stops", row.team_id)
         return None
 

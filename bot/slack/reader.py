@@ -87,5 +87,7 @@ def is_shared(client: WebClient, channel: str) -> bool:
     try:
         info = call(client.conversations_info, channel=channel).get("channel") or {}
     except (CannotRead, SlackApiError):
-        return False  # unknown: treated as internal, as before Slack Connect existed
+        # Unknown (a missing scope, say): treated as shared, so internal notes stay out of
+        # a thread the other organisation might read.
+        return True
     return bool(info.get("is_ext_shared"))

@@ -1,0 +1,177 @@
+"""The bot against a stand-in as strict as Slack: modals inside the trigger's 3 seconds
+whatever the channel's outbox is doing, requests for other workspaces dropped, an uninstall
+that stops the work in single-workspace mode."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+from tests.support import payloads
+
+FOREIGN = "T0FOREIGN1"
+OTHER_ORG = "T0CUSTORG1"
+
+
+def wait_identity(bot: Bot) -> None:
+    """The bot learns its workspace in the background at start; wait for it."""
+    deadline = time.monotonic() + 10
+    while bot.runtime.workspaces.identity.known is None:
+        assert time.monotonic() < deadline, "the bot never learned its workspace"
+        time.sleep(0.02)
+
+
+def open_case(bot: Bot, text: str) -> str:
+    ts = bot.slack.post_user_message(SUPPORT, CUSTOMER, text)
+    event = payloads.reaction_added(
+        team=bot.slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+    )
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+    return ts
+
+
+def severity(bot: Bot, text: str, name: str) -> datetime:
+    """`/severity TEXT` in the support channel; returns when it was sent (the stand-in's
+    clock, which here is the wall clock)."""
+    form = payloads.slash_command(
+        "/severity",
+        text,
+        user_id=ENGINEER,
+        channel_id=SUPPORT,
+        team_id=bot.slack.team_id,
+        response_url=bot.slack.response_url(name),
+    )
+    sent = bot.slack._clock.now()
+    assert bot.driver.command(form).status == 200
+    return sent
+
+
+def settle_until(bot: Bot, done: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "nothing arrived"
+        bot.settle()
+        time.sleep(0.02)
+
+
+def test_severity_modal_opens_within_the_window_while_the_channel_is_rate_limited(
+    bot: Bot,
+) -> None:
+    open_case(bot, "checkout is down")
+    open_case(bot, "search is slow")
+    # Slack holds the channel back for 10 s: the next post there gets a 429.
+    bot.slack.fail("chat.postMessage", status=429, retry_after=10, times=3)
+    take = payloads.slash_command(
+        "/case", "take CASE-1", user_id=ENGINEER, channel_id=SUPPORT,
+        team_id=bot.slack.team_id, response_url=bot.slack.response_url("take"),
+    )  # fmt: skip
+    assert bot.driver.command(take).status == 200
+    bot.settle()
+    assert [c.status for c in bot.slack.calls("chat.postMessage")][-1] == 429
+
+    sent = severity(bot, "", "pick")
+    (call,) = bot.slack.wait_for("views.open")
+    assert call.ok, call.response
+    assert (call.at - sent).total_seconds() < 3
+    view = call.params["view"]
+    options = view["blocks"][0]["element"]["options"]
+    assert [o["value"] for o in options] == ["1", "2"]
+
+
+def test_an_expired_trigger_gets_a_private_answer_saying_what_to_type(bot: Bot) -> None:
+    open_case(bot, "checkout is down")
+    open_case(bot, "search is slow")
+    # Slack takes longer than the trigger's life to see the call.
+    bot.slack.delay("views.open", 3.5)
+    severity(bot, "sev2", "late")
+    (call,) = bot.slack.wait_for("views.open", timeout=10)
+    assert call.error == "expired_trigger_id"
+    settle_until(bot, lambda: bot.slack.responses("late"))
+    assert [r["text"] for r in bot.slack.responses("late")] == [
+        "The severity form could not be opened. Type `/severity CASE-n LEVEL [reason]` "
+        "instead; open cases here: CASE-1, CASE-2."
+    ]
+
+
+def test_a_request_for_another_workspace_opens_nothing(bot: Bot) -> None:
+    wait_identity(bot)
+    ts = bot.slack.post_user_message(SUPPORT, CUSTOMER, "not for us")
+    event = payloads.reaction_added(
+        team=FOREIGN, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+    )
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+    assert bot.cases() == []
+    assert bot.slack.calls("conversations.history") == []
+
+
+def test_a_slack_connect_event_belongs_to_the_installing_workspace_one_case_per_message(
+    bot: Bot,
+) -> None:
+    wait_identity(bot)
+    ts = bot.slack.post_user_message(SUPPORT, CUSTOMER, "shared channel outage")
+    ours = bot.slack.team_id
+    # The same message reacted to from both sides of a shared channel: the envelope names
+    # the other organisation once, the authorizations name the installing workspace both
+    # times.
+    for envelope_team, reactor in ((ours, ENGINEER), (OTHER_ORG, CUSTOMER)):
+        event = payloads.reaction_added(
+            team=envelope_team, channel=SUPPORT, ts=ts, user=reactor, item_user=CUSTOMER,
+            authorization_team=ours, is_ext_shared_channel=True,
+        )  # fmt: skip
+        assert bot.driver.event(event).status == 200
+    # Delivered to another installation (its authorizations): not this bot's.
+    foreign = payloads.reaction_added(
+        team=OTHER_ORG, channel=SUPPORT, ts=ts, user=CUSTOMER, item_user=CUSTOMER,
+        authorization_team=OTHER_ORG, is_ext_shared_channel=True,
+    )  # fmt: skip
+    assert bot.driver.event(foreign).status == 200
+    bot.settle()
+    assert [(c.team_id, c.number, c.message_ts) for c in bot.cases()] == [(ours, 1, ts)]
+    cards = [m for m in bot.slack.posted_messages(SUPPORT) if m.thread_ts == ts]
+    assert len(cards) == 1
+
+
+def readyz(bot: Bot) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(bot.url + "/readyz", timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, json.loads(err.read())
+
+
+def test_an_uninstall_stops_the_work_in_single_workspace_mode(bot: Bot) -> None:
+    wait_identity(bot)
+    open_case(bot, "before the uninstall")
+    assert readyz(bot) == (200, {"ready": True, "reason": "ready"})
+    team = bot.slack.team_id
+    event = payloads.event_callback(team, {"type": "app_uninstalled", "event_ts": "1.000001"})
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+    status, body = readyz(bot)
+    stamp = bot.clock.now().strftime("%Y-%m-%d %H:%M")
+    assert (status, body) == (
+        503,
+        {
+            "ready": False,
+            "reason": f"the app was uninstalled from workspace {team} (app_uninstalled at "
+            f"{stamp} UTC): install it again and configure the new bot token",
+        },
+    )
+    posted = len(bot.slack.posted_messages())
+    ts = bot.slack.post_user_message(SUPPORT, CUSTOMER, "after the uninstall")
+    reaction = payloads.reaction_added(
+        team=team, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+    )
+    assert bot.driver.event(reaction).status == 200
+    bot.settle()
+    # Work stopped; what was there stays.
+    assert [c.text for c in bot.cases()] == ["before the uninstall"]
+    assert len(bot.slack.posted_messages()) == posted
+
