@@ -30,7 +30,12 @@ MAX_ATTEMPTS = 12
 
 
 class RetryLater(Exception):
-    """A transient failure (Slack rate limit or outage): try the row again later."""
+    """A transient failure (Slack rate limit or outage): try the row again later, after
+    `after` seconds when Slack said how long (a 429's Retry-After)."""
+
+    def __init__(self, message: str, after: float | None = None) -> None:
+        super().__init__(message)
+        self.after = after
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,9 @@ def _failed(sessions: sessionmaker[Session], clock: Clock, row_id: int, exc: Exc
             row.status = "failed"
             INBOX_FAILED.labels(row.kind).inc()
             log.error("inbox row %s gave up after %s attempts: %s", row_id, row.attempts, error)
+        elif isinstance(exc, RetryLater) and exc.after is not None:
+            # Rate limited: this row waits as long as Slack asked, the others go on.
+            row.next_attempt_at = clock.now() + timedelta(seconds=exc.after)
         else:
             row.next_attempt_at = clock.now() + _backoff(row.attempts)
         return row.status

@@ -8,7 +8,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
 from tests.support import payloads
@@ -175,3 +175,32 @@ def test_an_uninstall_stops_the_work_in_single_workspace_mode(bot: Bot) -> None:
     assert [c.text for c in bot.cases()] == ["before the uninstall"]
     assert len(bot.slack.posted_messages()) == posted
 
+
+
+def test_a_rate_limited_read_defers_only_its_own_case_by_the_wait_slack_asks(bot: Bot) -> None:
+    from sqlalchemy import select
+
+    from bot.db.models import InboxEvent
+
+    first = bot.slack.post_user_message(SUPPORT, CUSTOMER, "read later")
+    second = bot.slack.post_user_message(SUPPORT, CUSTOMER, "read now")
+    bot.slack.fail("conversations.history", status=429, retry_after=30)
+    for ts in (first, second):
+        event = payloads.reaction_added(
+            team=bot.slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+        )
+        assert bot.driver.event(event).status == 200
+    start = bot.clock.now()
+    bot.settle()
+    assert [c.text for c in bot.cases()] == ["read now"]
+    with bot.runtime.sessions() as session:
+        waiting = session.execute(
+            select(InboxEvent.next_attempt_at).where(InboxEvent.status == "pending")
+        ).scalar_one()
+    assert waiting == start + timedelta(seconds=30)
+    bot.clock.advance(timedelta(seconds=29))
+    bot.settle()
+    assert len(bot.cases()) == 1
+    bot.clock.advance(timedelta(seconds=1))
+    bot.settle()
+    assert sorted(c.text for c in bot.cases()) == ["read later", "read now"]

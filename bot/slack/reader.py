@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.inbox import RetryLater
-from bot.slack.errors import NO_ACCESS, error_code, is_transient
+from bot.slack.errors import NO_ACCESS, error_code, is_transient, retry_after
 
 
 class CannotRead(Exception):
@@ -34,7 +34,8 @@ def call(fn: Callable[..., SlackResponse], **kw: Any) -> SlackResponse:
         if error_code(exc) in NO_ACCESS:
             raise CannotRead(error_code(exc)) from exc
         if is_transient(exc):
-            raise RetryLater(f"Slack answered {exc.response.status_code}") from exc
+            wait = retry_after(exc)
+            raise RetryLater(f"Slack answered {exc.response.status_code}", wait) from exc
         raise
     except OSError as exc:
         raise RetryLater(f"Slack unreachable: {exc}") from exc
