@@ -201,16 +201,22 @@ def _failed(sessions: sessionmaker[Session], clock: Clock, row_id: int, exc: Exc
             INBOX_PARKED.labels(row.kind).inc()
             log.error("inbox row %s (%s) parked: %s", row_id, row.kind, error)
             log.debug("inbox row %s failed", row_id, exc_info=exc)
-        elif row.attempts >= MAX_ATTEMPTS:
+        elif row.attempts >= MAX_ATTEMPTS and not _rate_limited(exc):
             row.status = "failed"
             INBOX_FAILED.labels(row.kind).inc()
             log.error("inbox row %s gave up after %s attempts: %s", row_id, row.attempts, error)
-        elif isinstance(exc, RetryLater) and exc.after is not None:
+        elif _rate_limited(exc):
             # Rate limited: this row waits as long as Slack asked, the others go on.
+            assert isinstance(exc, RetryLater) and exc.after is not None
             row.next_attempt_at = clock.now() + timedelta(seconds=exc.after)
         else:
             row.next_attempt_at = clock.now() + _backoff(row.attempts)
         return row.status
+
+
+def _rate_limited(exc: Exception) -> bool:
+    """Slack asked to wait: not a failure, so it never counts towards giving up."""
+    return isinstance(exc, RetryLater) and exc.after is not None
 
 
 def pending_ids(sessions: sessionmaker[Session], now: datetime, limit: int = 100) -> list[int]:

@@ -8,10 +8,15 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
-from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
+import pytest
+
+from bot.clock import FakeClock
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, assert_known_methods, make_bot
 from tests.support import payloads
+from tests.support.fake_slack import FakeSlack
 
 FOREIGN = "T0FOREIGN1"
 OTHER_ORG = "T0CUSTORG1"
@@ -177,13 +182,15 @@ def test_an_uninstall_stops_the_work_in_single_workspace_mode(bot: Bot) -> None:
 
 
 
-def test_a_rate_limited_read_defers_only_its_own_case_by_the_wait_slack_asks(bot: Bot) -> None:
+def test_a_rate_limited_read_opens_the_case_at_once_and_reads_its_text_when_slack_allows(
+    bot: Bot,
+) -> None:
     from sqlalchemy import select
 
     from bot.db.models import InboxEvent
 
     first = bot.slack.post_user_message(SUPPORT, CUSTOMER, "read later")
-    second = bot.slack.post_user_message(SUPPORT, CUSTOMER, "read now")
+    second = bot.slack.post_user_message(SUPPORT, CUSTOMER, "read later too")
     bot.slack.fail("conversations.history", status=429, retry_after=30)
     for ts in (first, second):
         event = payloads.reaction_added(
@@ -192,15 +199,76 @@ def test_a_rate_limited_read_defers_only_its_own_case_by_the_wait_slack_asks(bot
         assert bot.driver.event(event).status == 200
     start = bot.clock.now()
     bot.settle()
-    assert [c.text for c in bot.cases()] == ["read now"]
+    # Both cases and both cards at once; the second did not even try to read.
+    assert [(c.number, c.text, c.requester_id) for c in bot.cases()] == [
+        (1, "", CUSTOMER),
+        (2, "", CUSTOMER),
+    ]
+    assert {m.thread_ts for m in bot.slack.posted_messages(SUPPORT)} == {first, second}
+    assert [c.status for c in bot.slack.calls("conversations.history")] == [429]
     with bot.runtime.sessions() as session:
         waiting = session.execute(
             select(InboxEvent.next_attempt_at).where(InboxEvent.status == "pending")
-        ).scalar_one()
-    assert waiting == start + timedelta(seconds=30)
+        ).scalars()
+        assert set(waiting) == {start + timedelta(seconds=30)}
     bot.clock.advance(timedelta(seconds=29))
     bot.settle()
-    assert len(bot.cases()) == 1
+    assert [c.text for c in bot.cases()] == ["", ""]
+    assert len(bot.slack.calls("conversations.history")) == 1
     bot.clock.advance(timedelta(seconds=1))
     bot.settle()
-    assert sorted(c.text for c in bot.cases()) == ["read later", "read now"]
+    # One read serves both.
+    assert [c.text for c in bot.cases()] == ["read later", "read later too"]
+    assert [c.status for c in bot.slack.calls("conversations.history")] == [429, 200]
+
+
+CHANNELS = ("C0NONMKT01", "C0NONMKT02", "C0NONMKT03", "C0NONMKT04")
+
+
+@pytest.fixture
+def limited_bot(db_url: str) -> Iterator[Bot]:
+    """The bot and a stand-in on one fast-forwarded clock, with the read limits of an app
+    distributed outside the Slack Marketplace (history and replies: 1 a minute, 15 a page)."""
+    clock = FakeClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    with FakeSlack(clock=clock, rate_profile="non_marketplace") as fake:
+        fake.add_user(CUSTOMER, "ana", "Ana")
+        fake.add_user(ENGINEER, "sam", "Sam")
+        for i, channel in enumerate(CHANNELS):
+            fake.add_channel(channel, f"support-{i}", bot_member=True)
+        yield from make_bot(db_url, fake, clock)
+        assert_known_methods(fake)
+
+
+def test_outside_the_marketplace_every_card_goes_out_at_once_and_the_text_follows(
+    limited_bot: Bot,
+) -> None:
+    bot = limited_bot
+    stamps = {}
+    for i in range(20):
+        channel = CHANNELS[i % len(CHANNELS)]
+        ts = bot.slack.post_user_message(channel, CUSTOMER, f"problem {i}")
+        stamps[ts] = (channel, f"problem {i}")
+        event = payloads.reaction_added(
+            team=bot.slack.team_id, channel=channel, ts=ts, user=ENGINEER, item_user=CUSTOMER
+        )
+        assert bot.driver.event(event).status == 200
+        bot.clock.advance(timedelta(seconds=1))  # 20 reactions within a minute
+    bot.settle()
+    # Every case is open and every card is out, none of them waiting for a read.
+    cases = bot.cases()
+    assert sorted(c.message_ts for c in cases) == sorted(stamps)
+    assert all(c.requester_id == CUSTOMER for c in cases)
+    cards = {m.thread_ts for ch in CHANNELS for m in bot.slack.posted_messages(ch)}
+    assert cards == set(stamps)
+    # One read was allowed; its 429 held every other read back: no second 429 in a minute.
+    history = bot.slack.calls("conversations.history")
+    assert [c.status for c in history] == [200, 429]
+    # The texts follow, one read a minute, and no read ever meets a 429 it ignored.
+    for _ in range(20):
+        bot.clock.advance(timedelta(seconds=60))
+        bot.settle()
+    assert {c.message_ts: c.text for c in bot.cases()} == {ts: t for ts, (_, t) in stamps.items()}
+    statuses = [c.status for c in bot.slack.calls("conversations.history")]
+    assert statuses.count(429) == 1
+    at = [c.at for c in bot.slack.calls("conversations.history") if c.status == 200]
+    assert all((b - a).total_seconds() >= 60 for a, b in zip(at[1:], at[2:], strict=False))

@@ -63,3 +63,18 @@ def at_risk(session: Session, team_id: str, now: datetime, limit: int = 15) -> l
 def _by_due(cases: Iterable[Case]) -> list[Case]:
     """Soonest due first (an overdue one is soonest); those owing nothing last."""
     return sorted(cases, key=lambda c: (next_due(c) is None, next_due(c) or c.opened_at, c.number))
+
+
+def unread_in_channel(session: Session, team_id: str, channel_id: str, since_ts: str) -> list[str]:
+    """Message ts of the channel's cases from `since_ts` on whose text is still unread
+    (opened while reading was rate limited)."""
+    return list(
+        session.execute(
+            select(Case.message_ts).where(
+                Case.team_id == team_id,
+                Case.channel_id == channel_id,
+                Case.text == "",
+                Case.message_ts >= since_ts,
+            )
+        ).scalars()
+    )

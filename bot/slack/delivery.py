@@ -45,6 +45,10 @@ LEASE = timedelta(seconds=15)
 METADATA_TYPE = "escalation_bot_message"
 # How many pages of 200 messages to search for a post whose outcome the bot never heard.
 LOOKUP_PAGES = 10
+# Messages a lookup page asks for: what apps outside the Marketplace may read at once.
+LOOKUP_PAGE = 15
+# The row's creation instant, less this, bounds the lookup: the post cannot be older.
+LOOKUP_MARGIN_SECONDS = 60
 # Marks an attempt whose outcome the bot never heard: Slack may have the message.
 UNANSWERED = "no answer: "
 
@@ -203,6 +207,7 @@ class Deliverer:
             intent, channel, team = row.intent, row.channel_id, row.team_id
             # An earlier claim that never finished, or an attempt nobody answered.
             uncertain = interrupted or (row.last_error or "").startswith(UNANSWERED)
+            outgoing_since = row.created_at
             outgoing = Outgoing(
                 intent,
                 channel,
@@ -235,7 +240,15 @@ class Deliverer:
                 "event_payload": {"outbox_id": row_id},
             }
             if uncertain:
-                found = self._find_posted(client, kwargs, row_id)
+                try:
+                    found = self._find_posted(client, kwargs, row_id, outgoing_since)
+                except SlackApiError as exc:
+                    if not is_transient(exc):
+                        raise
+                    # Rate limited or Slack failing while looking: posting now might post
+                    # twice, so this row waits and looks again (a 429 waits as asked).
+                    self._retry_or_fail(row_id, intent, channel, exc, method="lookup")
+                    return "deferred"
                 if found is not None:
                     self._finish(row_id, "sent", found, view)
                     OUTBOX_SENT.labels(intent).inc()
@@ -281,16 +294,20 @@ class Deliverer:
         return {}
 
     def _find_posted(
-        self, client: WebClient, kwargs: dict[str, Any], row_id: int
+        self, client: WebClient, kwargs: dict[str, Any], row_id: int, since: datetime
     ) -> dict[str, Any] | None:
-        """The message this row already posted, found by its metadata, if Slack has it."""
+        """The message this row already posted, found by its metadata, if Slack has it.
+        Only messages from the row's creation on are read, a small page at a time: reads
+        may be limited to one call a minute (apps outside the Marketplace)."""
         channel = kwargs["channel"]
+        oldest = f"{max(0.0, since.timestamp() - LOOKUP_MARGIN_SECONDS):.6f}"
         try:
             if channel[:1] in ("U", "W"):
                 # A direct message was posted to a user id: look in the conversation it
                 # made with them.
                 channel = client.conversations_open(users=channel)["channel"]["id"]
-            for messages in self._recent_pages(client, channel, kwargs.get("thread_ts")):
+            pages = self._recent_pages(client, channel, kwargs.get("thread_ts"), oldest)
+            for messages in pages:
                 for message in messages:
                     meta = message.get("metadata") or {}
                     payload = meta.get("event_payload") or {}
@@ -301,27 +318,38 @@ class Deliverer:
                         log.info("outbox %s was already in Slack as %s", row_id, message.get("ts"))
                         return {"ts": message.get("ts"), "channel": channel}
         except SlackApiError as exc:
+            if is_transient(exc):
+                raise
             log.warning("outbox %s: cannot look for an earlier post: %s", row_id, error_code(exc))
         return None
 
     def _recent_pages(
-        self, client: WebClient, channel: str, thread_ts: str | None, pages: int = LOOKUP_PAGES
+        self,
+        client: WebClient,
+        channel: str,
+        thread_ts: str | None,
+        oldest: str,
+        pages: int = LOOKUP_PAGES,
     ) -> Iterator[list[dict[str, Any]]]:
-        """The thread's or channel's messages, newest first, a page at a time: a busy
-        channel may have moved the lost post past the first page."""
+        """The thread's or channel's messages since `oldest`, a page at a time."""
         cursor = None
         for _ in range(pages):
             if thread_ts:
                 resp = client.conversations_replies(
                     channel=channel,
                     ts=thread_ts,
-                    limit=200,
+                    oldest=oldest,
+                    limit=LOOKUP_PAGE,
                     cursor=cursor,
                     include_all_metadata=True,
                 )
             else:
                 resp = client.conversations_history(
-                    channel=channel, limit=200, cursor=cursor, include_all_metadata=True
+                    channel=channel,
+                    oldest=oldest,
+                    limit=LOOKUP_PAGE,
+                    cursor=cursor,
+                    include_all_metadata=True,
                 )
             yield list(resp.get("messages") or [])
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
@@ -373,8 +401,10 @@ class Deliverer:
             error = (error_code(exc) or f"{type(exc).__name__}: {exc}")[:1900]
             row.last_error = error if answered else UNANSWERED + error
             if wait is not None:
-                # Rate limited: not a failure, just not now; this channel waits as Slack asks.
-                self._channel_free[channel] = now + timedelta(seconds=wait)
+                # Rate limited: not a failure, just not now; this channel's posts wait as
+                # Slack asks (a read's limit holds back only the row that read).
+                if method != "lookup":
+                    self._channel_free[channel] = now + timedelta(seconds=wait)
                 row.status = "pending"
                 row.next_attempt_at = now + timedelta(seconds=wait)
                 OUTBOX_RETRIED.labels(intent, method).inc()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases import queries, service
 from bot.clock import Clock
-from bot.db.models import Case
+from bot.db.models import Case, InboxEvent
+from bot.db.ops import insert_ignore
 from bot.inbox import Effects, Handler, RetryLater, Row
 from bot.metrics import CASES_OPENED
 from bot.oncall import messages as paging_messages
@@ -53,6 +55,7 @@ class Intake:
         self.policy_for_case = policy_for_case
         self.triage_channel = triage_channel
         self._directories: dict[str, Directory] = {}
+        self.reads = reader.ReadGate(clock)
         self.commands = CommandIntake(sessions, clock, self.directory, policy_for_case, policies)
 
     def directory(self, team_id: str) -> Directory:
@@ -73,6 +76,7 @@ class Intake:
             "set_severity": self.set_severity,
             "command": self.commands.handle,
             "home": self.home,
+            "read_message": self.read_message,
         }
         return {kind: self._installed_only(h) for kind, h in handlers.items()} | {
             "uninstalled": self.uninstalled,
@@ -217,7 +221,11 @@ class Intake:
             client = self.workspaces.client(row.team_id)
             if client is None:
                 return None  # uninstalled since: nothing to read the message with
-            message = reader.fetch_message(client, channel, ts)
+            message = reader.fetch_message(client, channel, ts, self.reads, row.team_id)
+        except reader.RateLimited as limited:
+            # Reading the message must wait; the case and its card need not. The event says
+            # who wrote the message and where; the text is read when Slack allows.
+            return self._open_unread(row, policy, client, event, limited.after or 60.0)
         except reader.CannotRead:
             return self._notice(
                 row.team_id,
@@ -251,6 +259,118 @@ class Intake:
                 CASES_OPENED.inc()
 
         return open_it
+
+    def _open_unread(
+        self, row: Row, policy: Policy, client: Any, event: dict[str, Any], wait: float
+    ) -> Effects:
+        item = event.get("item") or {}
+        channel, ts = str(item.get("channel")), str(item.get("ts"))
+        try:
+            link = reader.permalink(client, channel, ts)
+        except reader.RetryLater:
+            link = None
+        flag = row.payload.get("is_ext_shared_channel")
+        req = service.OpenCase(
+            team_id=row.team_id,
+            channel_id=channel,
+            message_ts=ts,
+            # A reply's card posted with its own ts lands in its thread all the same; the
+            # read corrects the thread for the replies that follow.
+            thread_ts=ts,
+            requester_id=event.get("item_user"),
+            opened_by=str(event.get("user")),
+            text="",
+            permalink=link,
+            source_event=row.payload.get("event_id"),
+            # Unknown without a read: treated as shared until the read says otherwise.
+            shared=bool(flag) if flag is not None else True,
+        )
+        due = self.clock.now() + timedelta(seconds=wait)
+
+        def open_it(session: Session) -> None:
+            opened = service.open_case(session, self.clock, policy, req, self.triage_channel)
+            if not opened.created:
+                return
+            CASES_OPENED.inc()
+            self._read_later(session, row.team_id, channel, ts, flag is not None, due)
+
+        return open_it
+
+    def _read_later(
+        self,
+        session: Session,
+        team: str,
+        channel: str,
+        ts: str,
+        shared_known: bool,
+        due: datetime,
+        again: str = "",
+    ) -> None:
+        insert_ignore(
+            session,
+            InboxEvent.__table__,
+            dict(
+                dedupe_key=guard.key("read", team, channel, ts, again),
+                kind="read_message",
+                team_id=team,
+                payload={"channel": channel, "ts": ts, "shared_known": shared_known},
+                received_at=self.clock.now(),
+                status="pending",
+                attempts=0,
+                next_attempt_at=due,
+            ),
+        )
+
+    def read_message(self, row: Row) -> Effects | None:
+        """The text of cases opened before their message could be read (`_open_unread`),
+        once Slack allows a read: one read serves every such case of the channel it spans."""
+        team = row.team_id
+        channel, ts = str(row.payload.get("channel")), str(row.payload.get("ts"))
+        client = self.workspaces.client(team)
+        if client is None:
+            return None
+        with self.sessions() as session:
+            case = service.find_case(session, team, channel, ts)
+            if case is None or case.text:
+                return None  # read already, with another case of its channel
+            unread = queries.unread_in_channel(session, team, channel, ts)
+        stamps = sorted(unread, key=Decimal)[: reader.READ_PAGE]
+        retry_in: float | None = None
+        try:
+            found = reader.fetch_messages(client, channel, stamps, self.reads, team)
+            if ts not in found:
+                # A reply in a thread (channel history does not hold it; its thread does),
+                # or a busy channel pushed it off the page.
+                try:
+                    reply = reader.fetch_message(client, channel, ts, self.reads, team)
+                except reader.RateLimited as limited:
+                    if not found:
+                        raise
+                    retry_in = limited.after or 60.0  # keep what was read; this one later
+                else:
+                    if reply is not None:
+                        found[ts] = reply
+        except reader.CannotRead:
+            return None  # the bot left the channel since: the cases keep what they have
+        shared_known = bool(row.payload.get("shared_known"))
+        shared = None if row.payload.get("shared_known") else reader.is_shared(client, channel)
+
+        def fill(session: Session) -> None:
+            if retry_in is not None:
+                due = self.clock.now() + timedelta(seconds=retry_in)
+                self._read_later(session, team, channel, ts, shared_known, due, str(row.id))
+            for message_ts, message in found.items():
+                case = service.find_case(session, team, channel, message_ts)
+                if case is None or case.text:
+                    continue
+                case.text = message.text
+                case.thread_ts = message.thread_ts or message.ts
+                if message.user and case.requester_id is None:
+                    case.requester_id = message.user
+                if shared is not None:
+                    case.shared = shared
+
+        return fill
 
     def _notice(self, team: str, user: str, key: str, **data: Any) -> Effects:
         def notify(session: Session) -> None:
