@@ -5,21 +5,28 @@ Slack call on the request path), and once Slack answers every case opens with it
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.socket_mode.request import SocketModeRequest
+from sqlalchemy import select
 
+from bot.clock import FakeClock
+from bot.db.models import Case
+from bot.runtime import Runtime
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
 from tests.support import payloads
 from tests.support.fake_slack import FakeSlack
-from tests.support.server import SIGNING_SECRET, ServeProcess, free_port
+from tests.support.server import SIGNING_SECRET, ServeProcess, free_port, settings_for
 from tests.support.signing import SlackDriver
 from tests.test_serve_process import counts, wait_until
-
-pytestmark = pytest.mark.slow
 
 REACTIONS = 50
 
@@ -57,6 +64,7 @@ class Hanging:
         self.thread.join(timeout=5)
 
 
+@pytest.mark.slow
 def test_acks_never_wait_on_slack_and_every_case_opens_once_it_answers(tmp_path: Path) -> None:
     port = free_port()
     slack = FakeSlack(port=port)  # not started yet: connections to it are refused
@@ -111,3 +119,74 @@ def test_acks_never_wait_on_slack_and_every_case_opens_once_it_answers(tmp_path:
         if hanging is not None:
             hanging.stop()
         slack.stop()
+
+
+class RecordingSocket:
+    """Stands in for the Socket Mode websocket: records the acks sent back."""
+
+    logger = logging.getLogger("test.socket")
+
+    def __init__(self) -> None:
+        self.acks: list[Any] = []
+
+    def send_socket_mode_response(self, response: Any) -> None:
+        self.acks.append(response)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_in_socket_mode_acks_never_wait_on_slack_either(db_url: str) -> None:
+    port = free_port()
+    clock = FakeClock()
+    # Not started: connections to the Web API are refused. It runs on the bot's clock, so
+    # its rate limits refill as the test moves that clock.
+    slack = FakeSlack(port=port, clock=clock)
+    slack.add_user(CUSTOMER, "ana", "Ana")
+    slack.add_user(ENGINEER, "sam", "Sam")
+    slack.add_channel(SUPPORT, "support", bot_member=True)
+    stamps = [slack.post_user_message(SUPPORT, CUSTOMER, f"socket {i}") for i in range(REACTIONS)]
+    runtime = Runtime(
+        settings_for(db_url, f"http://127.0.0.1:{port}/api/", slack.token),
+        clock=clock,
+        channel_interval=0,
+    )
+    runtime.migrate()
+    hanging: Hanging | None = None
+    try:
+        handler = SocketModeHandler(
+            runtime.bolt_app(), app_token="xapp-1-A0-1-test", web_client=runtime.client
+        )
+        socket_ = RecordingSocket()
+        slowest = 0.0
+        for i, ts in enumerate(stamps):
+            if i == REACTIONS // 2:
+                hanging = Hanging(port).start()
+            event = payloads.reaction_added(
+                team=slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+            )
+            envelope = payloads.socket_mode_envelope(event)
+            started = time.monotonic()
+            handler.handle(socket_, SocketModeRequest.from_dict(envelope))  # type: ignore[arg-type]
+            slowest = max(slowest, time.monotonic() - started)
+        assert len(socket_.acks) == REACTIONS
+        assert slowest < 1.0, f"an ack took {slowest:.2f} s"
+
+        assert hanging is not None
+        hanging.stop()
+        slack.start()
+        for _ in range(40):  # the inbox's backoff runs on the bot's clock
+            runtime.settle()
+            clock.advance(timedelta(seconds=30))
+        cases = {c.message_ts for c in _cases(runtime)}
+        assert cases == set(stamps)
+        cards = [m.thread_ts for m in slack.posted_messages(SUPPORT) if m.thread_ts in cases]
+        assert sorted(cards) == sorted(stamps)
+    finally:
+        runtime.stop()
+        if hanging is not None:
+            hanging.stop()
+        slack.stop()
+
+
+def _cases(runtime: Runtime) -> list[Case]:
+    with runtime.sessions() as session:
+        return list(session.execute(select(Case)).scalars())
