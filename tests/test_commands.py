@@ -80,7 +80,8 @@ def test_severity_without_a_case_needs_exactly_one_open_case(bot: Bot) -> None:
     assert run(bot, "/severity", "high")[2] == ["CASE-1 is now SEV 2 - High."]
     open_case(bot)
     assert run(bot, "/severity", "sev1 it got worse")[2] == []  # two open cases: a modal asks
-    [view] = [c.params["view"] for c in bot.slack.calls("views.open") if c.ok]
+    # The modal opens from the listener, just after the ack.
+    [view] = [c.params["view"] for c in bot.slack.wait_for("views.open") if c.ok]
     assert [o["value"] for o in view["blocks"][0]["element"]["options"]] == ["1", "2"]
     assert view["blocks"][1]["element"]["initial_option"]["value"] == "sev1"
     assert view["blocks"][2]["element"]["initial_value"] == "it got worse"
@@ -358,7 +359,7 @@ def test_severity_alone_opens_a_modal_that_sets_it(bot: Bot) -> None:
     root = open_case(bot)
     status, ack, answers = run(bot, "/severity", "")
     assert (status, ack, answers) == (200, None, [])
-    [call] = [c for c in bot.slack.calls("views.open") if c.ok]
+    [call] = [c for c in bot.slack.wait_for("views.open") if c.ok]
     view = call.params["view"]
     View(**view).validate_json()  # Slack's own limits, as slack-sdk's models know them
     assert view["blocks"][0]["element"]["initial_option"]["value"] == "1"
@@ -473,7 +474,8 @@ def test_a_rating_asks_for_an_optional_comment_kept_once(bot: Bot) -> None:
     root = open_case(bot)
     run(bot, "/case", "resolve CASE-1")
     assert rate(bot, root, "bad", CUSTOMER) == ["Thanks for rating CASE-1."]
-    [view] = [c.params["view"] for c in bot.slack.calls("views.open") if c.ok]
+    # The modal opens from the listener, just after the ack.
+    [view] = [c.params["view"] for c in bot.slack.wait_for("views.open") if c.ok]
     View(**view).validate_json()
     assert view["callback_id"] == "feedback_comment"
 

@@ -273,3 +273,31 @@ def test_outside_the_marketplace_every_card_goes_out_at_once_and_the_text_follow
     assert statuses.count(429) == 1
     at = [c.at for c in bot.slack.calls("conversations.history") if c.status == 200]
     assert all((b - a).total_seconds() >= 60 for a, b in itertools.pairwise(at))
+
+
+def test_a_modal_submitted_from_the_other_organisation_belongs_to_the_installing_workspace(
+    bot: Bot,
+) -> None:
+    from sqlalchemy import select
+
+    from bot.db.models import InboxEvent
+    from tests.support.payloads import view_submission
+
+    wait_identity(bot)
+    ours = bot.slack.team_id
+    payload = view_submission(
+        "severity_modal",
+        {
+            "case": {"pick": {"type": "static_select", "selected_option": {"value": "1"}}},
+            "level": {"pick": {"type": "static_select", "selected_option": {"value": "sev2"}}},
+            "reason": {"pick": {"type": "plain_text_input", "value": None}},
+        },
+        user=CUSTOMER,
+        team=OTHER_ORG,
+        private_metadata=json.dumps({"channel": SUPPORT}),
+    )
+    payload["view"]["app_installed_team_id"] = ours
+    assert bot.driver.interaction(payload).status == 200
+    with bot.runtime.sessions() as session:
+        rows = session.execute(select(InboxEvent.kind, InboxEvent.team_id)).all()
+    assert [tuple(r) for r in rows] == [("command", ours)]
