@@ -123,7 +123,7 @@ def build_app(
             bot_user_id=bot_user_id(team_id or "") if bot_token else None,
         )
 
-    with _without_env("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+    with _without_env("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_BOT_TOKEN"):
         app = _guarded_app(signing_secret, client, authorize)
     app.installed = installed
     _listen(app, store, has_case, trigger_emoji, ack_emoji, bot_user_id, modals)
@@ -133,7 +133,8 @@ def build_app(
 @contextmanager
 def _without_env(*names: str) -> Iterator[None]:
     """Bolt turns on its own OAuth flow (with a file installation store) when it finds
-    these variables; the bot runs its own (bot/slack/install.py) from its settings."""
+    these variables, and warns that a token it finds is unused beside `authorize`; the
+    bot runs its own install flow (bot/slack/install.py) and authorizes from its settings."""
     saved = {n: os.environ.pop(n) for n in names if n in os.environ}
     try:
         yield
@@ -144,7 +145,12 @@ def _without_env(*names: str) -> Iterator[None]:
 def _guarded_app(signing_secret: str, client: WebClient, authorize: Any) -> GuardedApp:
     return GuardedApp(
         signing_secret=signing_secret or "unused",
-        client=client,
+        # The listeners' client gets its token from `authorize`, per request.
+        client=WebClient(
+            base_url=client.base_url,
+            timeout=client.timeout,
+            retry_handlers=client.retry_handlers,
+        ),
         authorize=authorize,
         # The listener's work is one insert; doing it before the response means the ack
         # is only sent once the event is safely stored.
