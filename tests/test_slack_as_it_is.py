@@ -4,6 +4,7 @@ that stops the work in single-workspace mode."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import time
@@ -11,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,7 @@ from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, assert_known_method
 from tests.support import payloads
 from tests.support.fake_slack import FakeSlack
 
+FIXTURES = Path(__file__).parent / "fixtures" / "bolt_examples"
 FOREIGN = "T0FOREIGN1"
 OTHER_ORG = "T0CUSTORG1"
 
@@ -301,3 +304,38 @@ def test_a_modal_submitted_from_the_other_organisation_belongs_to_the_installing
     with bot.runtime.sessions() as session:
         rows = session.execute(select(InboxEvent.kind, InboxEvent.team_id)).all()
     assert [tuple(r) for r in rows] == [("command", ours)]
+
+
+def test_the_official_slack_connect_example_opens_one_case_in_the_installing_workspace(
+    db_url: str,
+) -> None:
+    """Bolt's Slack Connect reaction (envelope: the other organisation; authorizations: the
+    installing workspace), with the trigger emoji in place of its heart_eyes."""
+    example = json.loads(
+        (FIXTURES / "reaction_added--events_shared_channels--valid_reaction_added.json").read_text()
+    )
+    item = example["event"]["item"]
+    installed = example["authorizations"][0]["team_id"]
+    clock = FakeClock(datetime.fromtimestamp(float(item["ts"]), UTC))
+    with FakeSlack(clock=clock, team_id=installed, bot_user_id="W0BOTUSER1") as fake:
+        fake.add_user("W111", "customer", team_id=example["team_id"])
+        fake.add_channel(
+            item["channel"], "shared", is_ext_shared=True,
+            connected_team_ids=[installed, example["team_id"]],
+        )  # fmt: skip
+        assert fake.post_user_message(item["channel"], "W111", "shared outage") == item["ts"]
+        for bot in make_bot(db_url, fake, clock):
+            wait_identity(bot)
+            first = copy.deepcopy(example)
+            first["event"]["reaction"] = "ticket"
+            # The same reaction as the installing workspace's own copy of the event.
+            second = copy.deepcopy(first)
+            second["event_id"], second["team_id"] = "Ev111COPY", installed
+            for body in (first, second):
+                assert bot.driver.event(body).status == 200
+            bot.settle()
+            assert [(c.team_id, c.number, c.message_ts) for c in bot.cases()] == [
+                (installed, 1, item["ts"])
+            ]
+            cards = [m for m in fake.posted_messages(item["channel"]) if m.thread_ts == item["ts"]]
+            assert len(cards) == 1
