@@ -180,3 +180,53 @@ def test_cases_and_timers_of_release_0002_upgrade_to_paging_without_loss(db_url:
         assert [tuple(r) for r in kept] == [(1, "breach")]
     finally:
         engine.dispose()
+
+
+def test_cases_of_release_0005_upgrade_to_remembered_uninstalls_without_loss(db_url: str) -> None:
+    """A database at 0005 (the last release) holding a case in a shared channel upgrades to
+    head: the case is as it was, and an uninstall can be recorded once per workspace."""
+    engine = make_engine(db_url)
+    cfg = migrate._config()
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO policy_snapshots (content_hash, policy_id, content, first_seen_at)"
+                    " VALUES ('h1', 'p', '{}', :t)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, team_id, number, channel_id, message_ts, thread_ts,"
+                    " requester_id, opened_by, text, status, severity, policy_id, policy_hash,"
+                    " opened_at, updated_at, shared) VALUES (1, 'T1', 7, 'C1', '1.1', '1.1',"
+                    " 'U1', 'U2', 'help', 'open', 'sev2', 'p', 'h1', :t, :t, :shared)"
+                ),
+                {"t": t0, "shared": True},
+            )
+        migrate.upgrade(engine)
+        insert = "INSERT INTO workspace_uninstalls (team_id, reason, at) VALUES ('T1', :r, :t)"
+        with engine.begin() as conn:
+            case = conn.execute(text("SELECT number, status, text, shared FROM cases")).one()
+            assert (*case[:3], bool(case[3])) == (7, "open", "help", True)
+            conn.execute(text(insert), {"r": "app_uninstalled", "t": t0})
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(insert), {"r": "tokens_revoked", "t": t0})
+        except IntegrityError:
+            pass
+        else:
+            raise AssertionError("a workspace's uninstall was stored twice")
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005")
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT number, text FROM cases")).all()
+        assert [tuple(r) for r in kept] == [(7, "help")]
+    finally:
+        engine.dispose()
