@@ -14,6 +14,9 @@ INBOX_FAILED = Counter(
 INBOX_PARKED = Counter(
     "escbot_inbox_parked_total", "Inbox rows set aside after a failure that would recur", ["kind"]
 )
+TIMERS_PARKED = Counter(
+    "escbot_timers_parked_total", "Timers set aside after a failure that would recur", ["kind"]
+)
 CASES_OPENED = Counter("escbot_cases_opened_total", "Cases opened")
 OUTBOX_SENT = Counter("escbot_outbox_sent_total", "Slack writes delivered", ["intent"])
 OUTBOX_RETRIED = Counter(

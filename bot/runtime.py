@@ -28,6 +28,7 @@ from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot, Timer
 from bot.gate import RequestGate
 from bot.inbox_writer import InboxWriter, Pending
+from bot.logs import describe
 from bot.oncall import handoffs
 from bot.policies.loader import load_policies
 from bot.policies.schema import Policy, PolicySet
@@ -261,16 +262,29 @@ class Runtime:
         if not self._handoffs_booked:
             self.book_handoffs()  # once per process; each handoff books the next
         between = self._between_units
-        processed = inbox.drain(self.sessions, self.clock, self.intake.handlers(), between)
-        fired = fire_due(
-            self.sessions,
-            self.clock,
-            self.policy_for_case,
-            self.settings.triage_channel,
-            between,
-            on_lag=self.note_lag,
-            caseless=self._fire_caseless,
-        )
+        processed = fired = 0
+        # Each job runs whatever happened to the one before: a database hiccup while firing
+        # timers must not hold back messages already waiting to go out.
+        try:
+            processed = inbox.drain(self.sessions, self.clock, self.intake.handlers(), between)
+        except _Stopping:
+            raise
+        except Exception as exc:
+            log.error("inbox pass failed: %s; delivery goes on", describe(exc))
+        try:
+            fired = fire_due(
+                self.sessions,
+                self.clock,
+                self.policy_for_case,
+                self.settings.triage_channel,
+                between,
+                on_lag=self.note_lag,
+                caseless=self._fire_caseless,
+            )
+        except _Stopping:
+            raise
+        except Exception as exc:
+            log.error("timer pass failed: %s; delivery goes on", describe(exc))
         sent = self.deliverer.drain()
         return {"processed": processed, "fired": fired, "sent": sent}
 

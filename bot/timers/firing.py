@@ -5,6 +5,7 @@ transaction as its new status."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -13,12 +14,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases.service import current_deadlines, record
 from bot.clock import Clock
+from bot.db.errors import is_transient_db
 from bot.db.models import Case, Timer
 from bot.db.ops import rowcount
-from bot.metrics import TIMER_LAG
+from bot.logs import describe
+from bot.metrics import TIMER_LAG, TIMERS_PARKED
 from bot.policies.schema import Policy
 from bot.sla import clocks
 from bot.timers.kinds import HANDLERS, Firing
+
+log = logging.getLogger(__name__)
+
+# A timer whose firing failed for a reason that would recur: kept, visible, never retried.
+PARKED = "parked"
 
 PolicyForCase = Callable[[Session, Case], Policy]
 # Fires a timer about no one case (an on-call handoff): None when it acted, or why it is
@@ -54,11 +62,34 @@ def fire_due(
     fired = 0
     for timer_id in due:
         between()
-        with sessions.begin() as session:
-            fired += _fire_one(
-                session, timer_id, now, policy_for_case, triage_channel, on_lag, caseless
-            )
+        try:
+            with sessions.begin() as session:
+                fired += _fire_one(
+                    session, timer_id, now, policy_for_case, triage_channel, on_lag, caseless
+                )
+        except Exception as exc:
+            if is_transient_db(exc):
+                raise  # the database is away: the whole pass tries again later
+            # One timer's fault (a policy snapshot that no longer loads, a case its policy
+            # no longer fits) would recur on every pass and hold up every timer due after
+            # it: it is set aside, saying why.
+            _park(sessions, timer_id, exc)
     return fired
+
+
+def _park(sessions: sessionmaker[Session], timer_id: int, exc: Exception) -> None:
+    why = describe(exc, limit=400)
+    with sessions.begin() as session:
+        timer = session.get(Timer, timer_id)
+        if timer is None or timer.status != "pending":
+            return
+        timer.status, timer.note = PARKED, why
+        case = session.get(Case, timer.case_id) if timer.case_id is not None else None
+        kind = timer.kind
+    TIMERS_PARKED.labels(kind).inc()
+    about = f"{kind} of {case.key}" if case is not None else kind
+    log.error("timer %s (%s) parked: %s", timer_id, about, why)
+    log.debug("timer %s failed", timer_id, exc_info=exc)
 
 
 def _fire_one(
