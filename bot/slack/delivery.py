@@ -228,8 +228,8 @@ class Deliverer:
             if renderer is None:
                 raise ValueError(f"unknown outbox intent {intent!r}")
             method, kwargs = renderer(outgoing)
-        except Skip:
-            self._finish(row_id, "skipped", None, None)
+        except Skip as skip:
+            self._finish(row_id, "skipped", None, None, note=str(skip) or None)
             return "skipped"
         except Exception as exc:
             self._retry_or_fail(row_id, intent, channel, exc, method="render")

@@ -21,7 +21,8 @@ RESPONSE_URL = "response_url"
 
 
 class Skip(Exception):
-    """Nothing to send any more (e.g. a card update made moot by the card itself)."""
+    """Nothing to send any more (e.g. a card update made moot by the card itself); the
+    message, if any, is kept on the row as the reason."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,29 @@ def ephemeral_notice(o: Outgoing) -> ApiCall:
 @renders("breach_alert")
 def sla_message(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
+    if o.intent == "sla_reminder":
+        _check_still_true(o, case)
     return _post(o, render.sla_message(case, policy, o.intent, o.data))
+
+
+def _check_still_true(o: Outgoing, case: CaseView) -> None:
+    """A reminder that waited in the outbox (pacing, a 429, an outage) is sent only if what
+    it says still holds: its clock still runs towards the same due time, not yet reached."""
+    due = datetime.fromisoformat(o.data["due_at"])
+    if case.status == "resolved":
+        raise Skip("not sent: the case was resolved while it waited to go out")
+    if case.status == "waiting":
+        raise Skip("not sent: the case began waiting on the requester while it waited to go out")
+    if o.data.get("target") == "first_response":
+        if case.first_response_at is not None:
+            raise Skip("not sent: the target was met while it waited to go out")
+        current = case.first_response_due
+    else:
+        current = case.next_response_due
+    if current != due:
+        raise Skip("not sent: the target was met or moved while it waited to go out")
+    if o.now is not None and o.now >= due:
+        raise Skip("not sent: its due time passed while it waited to go out")
 
 
 @renders("dm_notice")

@@ -1,0 +1,42 @@
+"""A reminder is checked again when it is sent: one that reaches the head of the queue after
+its clock was met, paused or passed is dropped, saying why, and never posted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from bot.db.models import OutboxMessage
+from tests.conftest import Bot
+from tests.test_thread_messages import open_case
+from tests.test_timer_truth import thread_texts
+
+REMINDER = datetime(2026, 1, 5, 14, 0, tzinfo=UTC)
+DUE = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+
+
+def outbox(bot: Bot, intent: str) -> list[tuple[str, str | None]]:
+    with bot.runtime.sessions() as session:
+        rows = session.execute(
+            select(OutboxMessage.status, OutboxMessage.last_error).where(
+                OutboxMessage.intent == intent
+            )
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def test_a_reminder_held_up_past_its_due_time_is_dropped_not_posted(bot: Bot) -> None:
+    root = open_case(bot)
+    # Slack holds the channel back for two hours: the reminder cannot go before its due time.
+    bot.slack.fail("chat.postMessage", status=429, retry_after=7200)
+    bot.clock.set(REMINDER)
+    bot.settle()
+    assert outbox(bot, "sla_reminder") == [("pending", "ratelimited")]
+    bot.clock.set(datetime(2026, 1, 5, 16, 0, tzinfo=UTC))
+    bot.settle()
+    assert outbox(bot, "sla_reminder") == [
+        ("skipped", "not sent: its due time passed while it waited to go out")
+    ]
+    texts = thread_texts(bot, root)
+    assert len(texts) == 1 and texts[0].startswith(":rotating_light: ")
