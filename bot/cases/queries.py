@@ -3,10 +3,9 @@ Slack, no writes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Case
@@ -22,12 +21,25 @@ def next_due(case: Case) -> datetime | None:
     return case.next_response_due
 
 
+# `next_due` in SQL, so the database sorts before it limits.
+_NEXT_DUE = case(
+    (
+        Case.first_response_at.is_(None) & Case.first_response_due.is_not(None),
+        Case.first_response_due,
+    ),
+    else_=Case.next_response_due,
+)
+# Soonest due first (an overdue one is soonest); those owing nothing last.
+_BY_DUE = (_NEXT_DUE.is_(None), _NEXT_DUE, Case.opened_at, Case.number)
+
+
 def assigned_to(session: Session, team_id: str, user: str, limit: int = 20) -> list[Case]:
-    return _by_due(
+    return list(
         session.execute(
             select(Case)
             .where(Case.team_id == team_id, Case.assignee_id == user)
             .where(Case.status.in_(UNRESOLVED))
+            .order_by(*_BY_DUE)
             .limit(limit)
         ).scalars()
     )
@@ -46,23 +58,20 @@ def requested_by(session: Session, team_id: str, user: str, limit: int = 20) -> 
 
 def at_risk(session: Session, team_id: str, now: datetime, limit: int = 15) -> list[Case]:
     """Unresolved cases owing a response, breached ones first, then the soonest due."""
-    found = session.execute(
-        select(Case)
-        .where(Case.team_id == team_id, Case.status == "open")
-        .where(
-            or_(
-                Case.first_response_at.is_(None) & Case.first_response_due.is_not(None),
-                Case.next_response_due.is_not(None),
+    return list(
+        session.execute(
+            select(Case)
+            .where(Case.team_id == team_id, Case.status == "open")
+            .where(
+                or_(
+                    Case.first_response_at.is_(None) & Case.first_response_due.is_not(None),
+                    Case.next_response_due.is_not(None),
+                )
             )
-        )
-        .limit(500)
-    ).scalars()
-    return _by_due(found)[:limit]
-
-
-def _by_due(cases: Iterable[Case]) -> list[Case]:
-    """Soonest due first (an overdue one is soonest); those owing nothing last."""
-    return sorted(cases, key=lambda c: (next_due(c) is None, next_due(c) or c.opened_at, c.number))
+            .order_by(*_BY_DUE)
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def unread_in_channel(session: Session, team_id: str, channel_id: str, since_ts: str) -> list[str]:
