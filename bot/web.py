@@ -80,13 +80,14 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
             try:
                 await runtime.writer.wait_async(pending)
             except Exception as exc:
-                if is_transient_db(exc):
-                    log.error(
-                        "not acking: the inbox could not store the request (%s)", describe(exc)
-                    )
-                    return PlainTextResponse("not stored; please retry", status_code=503)
-                # The same input would fail the same way on every retry: refuse it once.
-                log.error("dropped a request the inbox cannot store: %s", describe(exc))
+                # Not stored, so not acked: Slack sends it again. A fault that is not the
+                # database being away keeps its traceback, once per request.
+                log.error(
+                    "not acking: the inbox could not store the request (%s)",
+                    describe(exc),
+                    exc_info=None if is_transient_db(exc) else exc,
+                )
+                return PlainTextResponse("not stored; please retry", status_code=503)
         ACK_SECONDS.observe(time.perf_counter() - started)
         return to_starlette_response(bolt_resp)
 

@@ -174,13 +174,14 @@ def _listen(
 ) -> None:
     @app.error
     def on_error(error: Exception) -> BoltResponse:
-        # One line, no body and no traceback: a fault that may pass gets 503 so Slack
-        # retries; anything else would fail the same way on every retry.
+        # Never the body. The database being away is one line; Slack retries either way.
         if is_transient_db(error):
             log.error("not acking: storage unavailable (%s)", type(error).__name__)
             return BoltResponse(status=503, body="")
-        log.error("a listener failed: %s", type(error).__name__)
-        return BoltResponse(status=200, body="")
+        # Nothing was stored: Slack is asked to send it again, and the traceback is kept
+        # (once per request) so the fault can be found.
+        log.error("a listener failed: %s; not acked", type(error).__name__, exc_info=error)
+        return BoltResponse(status=503, body="")
 
     @app.event("reaction_added")
     def on_reaction(body: dict[str, Any], event: dict[str, Any]) -> None:
