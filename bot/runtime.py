@@ -232,7 +232,13 @@ class Runtime:
             ack_emoji=self.policies.ack_emoji(),
             bot_user_id=self.bot_user_id,
             installed=self.workspaces.installed,
-            modals=Modals(self.sessions, self.clock, self.workspaces.client, self.policy_for_case),
+            modals=Modals(
+                self.sessions,
+                self.clock,
+                self.workspaces.client,
+                self.policy_for_case,
+                self.intake.directory,
+            ),
             bot_token=(
                 self.settings.slack_bot_token.get_secret_value()
                 if self.settings.slack_bot_token

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.policies import limits
 from bot.policies.durations import Duration
 from bot.policies.fields import (
     DAY_NAMES,
@@ -51,6 +52,9 @@ Loc = tuple[str | int, ...]
 TargetKind = Literal["first_response", "next_response", "resolution"]
 TARGET_KINDS: tuple[TargetKind, ...] = ("first_response", "next_response", "resolution")
 ALWAYS_OPEN = "24/7"
+# Validation context of a policy rebuilt from a case's snapshot: checks added since the case
+# opened (such as Slack's limits) must not make its policy unreadable.
+FROM_SNAPSHOT = "from_snapshot"
 
 
 class PolicyProblems(Exception):
@@ -187,6 +191,24 @@ class Severity(StrictModel):
     # The escalation chain a case of this severity pages (`true`: the policy's only one).
     page: bool | Slug = False
 
+    @field_validator("id")
+    @classmethod
+    def _id_fits_slack(cls, value: str, info: ValidationInfo) -> str:
+        return _fits_slack("severity id", value, limits.SEVERITY_ID_SLOTS, info)
+
+    @field_validator("name")
+    @classmethod
+    def _name_fits_slack(cls, value: str, info: ValidationInfo) -> str:
+        return _fits_slack("severity name", value, limits.SEVERITY_NAME_SLOTS, info)
+
+
+def _fits_slack(what: str, value: str, slots: tuple[limits.Slot, ...], info: ValidationInfo) -> str:
+    """`value`, unless a message or modal built from it is one Slack would refuse."""
+    problem = limits.too_long(what, value, slots)
+    if problem and not (info.context or {}).get(FROM_SNAPSHOT):
+        raise ValueError(problem)
+    return value
+
 
 class Rule(StrictModel):
     """A known workaround lowers the severity by `lower_by` levels, for `severities` or all."""
@@ -288,7 +310,7 @@ class Policy(StrictModel):
     @classmethod
     def from_snapshot(cls, content: dict[str, Any], content_hash: str | None = None) -> Policy:
         """Rebuild from `content`; with `content_hash`, refuse content that does not match."""
-        policy = cls.model_validate(content)
+        policy = cls.model_validate(content, context={FROM_SNAPSHOT: True})
         if content_hash is not None and policy.content_hash != content_hash:
             raise ValueError(
                 f"policy snapshot of '{policy.id}' does not match its hash {content_hash[:12]}"

@@ -12,6 +12,7 @@ import time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.inbox import RetryLater
 from bot.slack.reader import CannotRead, call
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,20 @@ class Directory:
         shared channel); unknown users do not."""
         info = self._info(user)
         return info is not None and info.get("team_id") in (None, team)
+
+    def name(self, user: str) -> str | None:
+        """How Slack shows the person: their display name, else their real name."""
+        try:
+            info = self._info(user)
+        except RetryLater:
+            return None  # Slack busy or away: the caller shows a neutral word
+        if info is None:
+            return None
+        profile = info.get("profile")
+        shown = profile.get("display_name") if isinstance(profile, dict) else None
+        real = info.get("real_name")
+        found = shown or real or info.get("name")
+        return str(found) if found else None
 
     def _info(self, user: str) -> dict[str, object] | None:
         with self._lock:

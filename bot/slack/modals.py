@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.db.models import Case, Feedback
 from bot.policies.schema import Policy
 from bot.slack import views
+from bot.slack.directory import Directory
 from bot.slack.errors import error_code
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,14 @@ class Modals:
         clock: Clock,
         client_for: Callable[[str], WebClient | None],
         policy_for_case: Callable[[Session, Case], Policy],
+        directory: Callable[[str], Directory] | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.client_for = client_for
         self.policy_for_case = policy_for_case
+        # Who is who in a workspace: names for the people the case labels mention.
+        self.directory = directory
 
     def severity(self, body: dict[str, Any]) -> None:
         """After `/severity` is acked: the severity modal, when the command needs one."""
@@ -67,7 +71,7 @@ class Modals:
         levels = [(s.id, s.name, s.description or "") for s in policy.ordered_severities]
         chosen = policy.severity(command.level) if command.level else None
         view = views.severity_modal(
-            cases, levels, channel, chosen.id if chosen else None, command.note
+            cases, levels, channel, chosen.id if chosen else None, command.note, self._names(team)
         )
         keys = ", ".join(f"CASE-{n}" for n, _ in cases)
         instead = (
@@ -75,6 +79,14 @@ class Modals:
             f"instead; open cases here: {keys}."
         )
         self._open(team, channel, body, view, instead)
+
+    def _names(self, team: str) -> Callable[[str], str | None] | None:
+        if self.directory is None:
+            return None
+        try:
+            return self.directory(team).name
+        except LookupError:
+            return None
 
     def feedback(
         self, team: str, user: str, channel: str, number: int, body: dict[str, Any]

@@ -7,10 +7,21 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.cases.view import CaseView
+from bot.policies.limits import (
+    ACTION_ID_MAX,
+    BUTTON_TEXT_MAX,
+    BUTTON_VALUE_MAX,
+    severity_action_id,
+    severity_button_value,
+    shorten,
+)
+
+# The prefix lives with the limits `policy check` computes from it; the listeners import it
+# from here.
+from bot.policies.limits import SET_SEVERITY_ACTION as SET_SEVERITY_ACTION
 from bot.policies.schema import Policy
 from bot.words import readable, span
 
-SET_SEVERITY_ACTION = "set_severity"
 # The timeline's actor for what the bot does by itself (timers).
 SYSTEM_ACTOR = "escalation-bot"
 FEEDBACK_ACTION = "feedback"
@@ -81,16 +92,7 @@ def case_card(
                 "text": f"*Next response*\ndue {slack_date(case.next_response_due, tz)}",
             }
         )
-    buttons = [
-        {
-            "type": "button",
-            "action_id": f"{SET_SEVERITY_ACTION}:{s.id}",
-            "text": {"type": "plain_text", "text": s.name[:75]},
-            "value": f"{case.id}:{s.id}",
-            **({"style": "primary"} if s.id == case.severity else {}),
-        }
-        for s in policy.ordered_severities
-    ]
+    buttons = _severity_buttons(case, policy)
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
@@ -107,6 +109,26 @@ def case_card(
     if case.status != "resolved":
         blocks.append({"type": "actions", "block_id": "case", "elements": _case_buttons(case)})
     return text, blocks
+
+
+def _severity_buttons(case: CaseView, policy: Policy) -> list[dict[str, Any]]:
+    buttons: list[dict[str, Any]] = []
+    for s in policy.ordered_severities:
+        action_id, value = severity_action_id(s.id), severity_button_value(case.id, s.id)
+        if len(action_id) > ACTION_ID_MAX or len(value) > BUTTON_VALUE_MAX:
+            # `policy check` refuses such ids, but a case's policy snapshot from before may
+            # hold one: Slack would refuse the whole card for this one button.
+            continue
+        button: dict[str, Any] = {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": shorten(s.name, BUTTON_TEXT_MAX)},
+            "value": value,
+        }
+        if s.id == case.severity:
+            button["style"] = "primary"
+        buttons.append(button)
+    return buttons
 
 
 def _case_buttons(case: CaseView) -> list[dict[str, Any]]:

@@ -4,7 +4,11 @@ with its description) and an optional reason."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from typing import Any
+
+from bot.policies.limits import OPTION_TEXT_MAX, OPTION_VALUE_MAX, shorten
 
 SEVERITY_MODAL = "severity_modal"
 CASE_BLOCK, LEVEL_BLOCK, REASON_BLOCK = "case", "level", "reason"
@@ -13,15 +17,58 @@ PICK = "pick"
 # (case number, label) and (severity id, name, description)
 CaseOption = tuple[int, str]
 LevelOption = tuple[str, str, str]
+# A person's name from their Slack user id, or None when it is not known.
+Names = Callable[[str], str | None]
+
+SOMEONE = "@someone"
+_MARKUP = re.compile(r"<([^<>]*)>")
+# The start of markup or of an escape that an earlier cut (`text[:40]`) left unfinished.
+_CUT_SHORT = re.compile(r"(?:<(?:[@#!]|https?:|mailto:)[^<>]*|&(?:a|am|amp|l|lt|g|gt)?)$")
+_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
 
-def _option(value: str, text: str, description: str = "") -> dict[str, Any]:
+def plain_text(text: str, names: Names | None = None) -> str:
+    """Slack message text as a plain_text field shows it: plain text renders no markup, so
+    a mention is the person's name (`names`), else a neutral word; channels, user groups,
+    dates and links are their labels; Slack's escapes are undone."""
+
+    def shown(match: re.Match[str]) -> str:
+        target, _, label = match.group(1).partition("|")
+        if target.startswith("@"):
+            name = (names(target[1:]) if names else None) or label
+            return f"@{name}" if name else SOMEONE
+        if target.startswith("#"):
+            return f"#{label}" if label else "#channel"
+        if target.startswith("!subteam^"):
+            return label or "@group"
+        if target in ("!here", "!channel", "!everyone"):
+            return f"@{target[1:]}"
+        if target.startswith("!"):
+            return label  # a date's fallback text, or nothing
+        return label or target  # a link
+
+    text = _CUT_SHORT.sub("…", _MARKUP.sub(shown, text))
+    for escaped, character in _ESCAPES:
+        text = text.replace(escaped, character)
+    return text
+
+
+def _option(
+    value: str, text: str, description: str = "", names: Names | None = None
+) -> dict[str, Any]:
+    """An option: its text and description are display text, cut to fit with an ellipsis;
+    its value comes back on submission, so it is never cut."""
     option: dict[str, Any] = {
-        "text": {"type": "plain_text", "text": text[:75], "emoji": True},
-        "value": value[:75],
+        "text": {
+            "type": "plain_text",
+            "text": shorten(plain_text(text, names), OPTION_TEXT_MAX),
+            "emoji": True,
+        },
+        "value": value,
     }
     if description:
-        option["description"] = {"type": "plain_text", "text": description[:75]}
+        shown = shorten(plain_text(description, names), OPTION_TEXT_MAX)
+        option["description"] = {"type": "plain_text", "text": shown}
     return option
 
 
@@ -31,21 +78,26 @@ def severity_modal(
     channel: str,
     level: str | None = None,
     reason: str = "",
+    names: Names | None = None,
 ) -> dict[str, Any]:
-    """The view for views.open. `level` and `reason` prefill what the command already said."""
+    """The view for views.open. `level` and `reason` prefill what the command already said;
+    `names` gives the names of people mentioned in the labels."""
     case_select: dict[str, Any] = {
         "type": "static_select",
         "action_id": PICK,
         "placeholder": {"type": "plain_text", "text": "Which case?"},
-        "options": [_option(str(n), label) for n, label in cases[:100]],
+        "options": [_option(str(n), label, names=names) for n, label in cases[:100]],
     }
     if len(cases) == 1:
         case_select["initial_option"] = case_select["options"][0]
+    # `policy check` refuses ids too long for an option value; one from a case's older policy
+    # snapshot is left out rather than cut (it would not come back whole).
+    fitting = [(i, name, desc) for i, name, desc in levels if len(i) <= OPTION_VALUE_MAX]
     level_select: dict[str, Any] = {
         "type": "static_select",
         "action_id": PICK,
         "placeholder": {"type": "plain_text", "text": "Which severity?"},
-        "options": [_option(i, name, desc) for i, name, desc in levels[:100]],
+        "options": [_option(i, name, desc, names) for i, name, desc in fitting[:100]],
     }
     chosen = [o for o in level_select["options"] if o["value"] == level]
     if chosen:
