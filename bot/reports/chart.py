@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import io
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from bot.reports.figures import Report
 
 
@@ -24,6 +21,11 @@ def bars(report: Report) -> list[tuple[str, float | None]]:
 
 
 def attainment_png(report: Report, title: str) -> bytes:
+    # Imported here: matplotlib (with numpy and PIL) costs every process tens of MB for a
+    # chart drawn once a week.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     data = bars(report)
     figure = Figure(figsize=(max(4.0, 1.2 * len(data) + 2), 3.6), dpi=100)
     FigureCanvasAgg(figure)
