@@ -56,6 +56,12 @@ def db_rows(url: str) -> tuple[int, list[tuple[str, str]]]:
 def test_sigkill_at_random_moments_while_timers_fire(
     db_url: str, slack: FakeSlack, tmp_path: Path
 ) -> None:
+    slack.relax(
+        "rate_limits",
+        why="100 cases due within a minute in one workspace: "
+        "this test is about replicas and crashes sending each message once, not about "
+        "pacing every Web API method within Slack's limits under such load",
+    )
     policies = tmp_path / "policies"
     policies.mkdir()
     (policies / "chaos.yaml").write_text(POLICY)

@@ -27,6 +27,12 @@ CHANNELS = [f"C0REPL{i:04d}" for i in range(30)]
 
 
 def test_three_replicas_post_each_breach_once(slack: FakeSlack, tmp_path: Path) -> None:
+    slack.relax(
+        "rate_limits",
+        why="300 cases opened within a minute in one workspace (600 card posts and updates): "
+        "this test is about replicas and crashes sending each message once, not about "
+        "pacing every Web API method within Slack's limits under such load",
+    )
     policies = tmp_path / "policies"
     policies.mkdir()
     (policies / "chaos.yaml").write_text(POLICY)
