@@ -440,3 +440,44 @@ def test_an_answered_page_loses_its_buttons_and_one_not_yet_out_is_never_sent(
         c.params["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "text": closed}}]
         for c in updates
     )
+
+
+def test_a_page_going_out_while_it_is_acknowledged_loses_its_button_once_out(
+    paging_bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.db.models import OutboxMessage
+
+    bot = paging_bot
+    # Nothing goes out yet: the primary's direct message is about to be sent when the
+    # acknowledgement lands.
+    monkeypatch.setattr(bot.runtime.deliverer, "drain", lambda limit=1000: 0)
+    open_case(bot)
+    with bot.runtime.sessions.begin() as session:
+        [dm] = session.execute(
+            select(OutboxMessage).where(
+                OutboxMessage.intent == "page_dm", OutboxMessage.channel_id == PRIMARY
+            )
+        ).scalars()
+        dm.status = "sending"  # claimed by a delivery still in flight
+        dm_id = dm.id
+    assert run(bot, "/case", "ack CASE-1", user=PRIMARY, channel=SUPPORT)[2] == []
+    monkeypatch.undo()
+    # The delivery in flight finishes (here: found unanswered and sent again).
+    with bot.runtime.sessions.begin() as session:
+        row = session.get(OutboxMessage, dm_id)
+        assert row is not None and row.status == "sending"
+        row.next_attempt_at = bot.clock.now()
+    bot.settle()
+    call = dm_to(bot, PRIMARY)
+    assert call.ok and call.response is not None
+    [update] = [
+        c
+        for c in bot.slack.calls("chat.update")
+        if c.ok and c.params["ts"] == call.response["ts"]
+    ]
+    closed = (
+        f":white_check_mark: The page for {link(bot)} (SEV 1) was acknowledged by "
+        f"<@{PRIMARY}> <!date^1768014000^{{date_short_pretty}} at {{time}}|Sat 10 Jan 2026 "
+        "03:00 UTC>."
+    )
+    assert update.params["text"] == closed

@@ -212,18 +212,49 @@ def close_messages(session: Session, case: Case, page: Page, now: datetime, **wh
             continue
         if row.status == "pending":
             row.status, row.last_error = "skipped", "the page was over before this went out"
-        elif row.status == "sent" and row.result and row.result.get("ts"):
-            notify(
-                session,
-                now,
-                case,
-                "page_closed",
-                channel_id=str(row.result.get("channel") or row.channel_id),
-                dedupe_key=f"page:{page.id}:closed:{row.id}",
-                ts=row.result["ts"],
-                severity_name=(row.data or {}).get("severity_name"),
-                **why,
-            )
+        elif row.status == "sent":
+            _closed(session, case, page, row, now, why)
+        # A row being sent right now is closed when it is out (`close_when_out`).
+
+
+def close_when_out(session: Session, row: OutboxMessage, now: datetime) -> None:
+    """A page message that went out after its page ended (it was being sent when the page
+    was answered or stopped): its button goes too. Called as the row is marked sent; the
+    page row is locked, so an acknowledgement committing meanwhile is seen here."""
+    page_id = (row.data or {}).get("page")
+    if row.intent not in PAGE_MESSAGES or not isinstance(page_id, int) or row.case_id is None:
+        return
+    page = session.execute(
+        select(Page).where(Page.id == page_id).with_for_update()
+    ).scalar_one_or_none()
+    if page is None or page.status == CLIMBING:
+        return
+    case = session.get(Case, row.case_id)
+    if case is None:
+        return
+    if page.status == ACKNOWLEDGED and page.acknowledged_by and page.acknowledged_at:
+        why = {"user": page.acknowledged_by, "at": page.acknowledged_at.isoformat()}
+    else:
+        why = {"why": page.note or "paging stopped"}
+    _closed(session, case, page, row, now, why)
+
+
+def _closed(
+    session: Session, case: Case, page: Page, row: OutboxMessage, now: datetime, why: dict[str, str]
+) -> None:
+    if not (row.result and row.result.get("ts")):
+        return
+    notify(
+        session,
+        now,
+        case,
+        "page_closed",
+        channel_id=str(row.result.get("channel") or row.channel_id),
+        dedupe_key=f"page:{page.id}:closed:{row.id}",
+        ts=row.result["ts"],
+        severity_name=(row.data or {}).get("severity_name"),
+        **why,
+    )
 
 
 # -- a step -------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from bot.clock import Clock
 from bot.db.models import Case, OutboxMessage
 from bot.db.ops import rowcount
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
+from bot.oncall import paging
 from bot.policies.schema import Policy
 from bot.slack.errors import HttpStatusError, error_code, is_transient, retry_after
 from bot.slack.intents import FILE_UPLOAD, RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
@@ -374,6 +375,8 @@ class Deliverer:
             row.attempts += 1
             if note is not None:
                 row.last_error = note
+            if status == "sent":
+                paging.close_when_out(session, row, now)
             if row.intent == "case_card" and case is not None and result and result.get("ts"):
                 session.execute(update(Case).where(Case.id == case.id).values(card_ts=result["ts"]))
                 # The card was rendered just now: updates written before it are moot.
