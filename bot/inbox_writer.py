@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from bot import inbox
 from bot.clock import Clock
+from bot.db.errors import is_transient_db
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +187,10 @@ class InboxWriter:
         try:
             self._store([p.req for p in batch])
         except Exception as exc:
-            if len(batch) == 1:
-                _settle([(batch[0], exc)])
+            if len(batch) == 1 or is_transient_db(exc):
+                # The database away fails every row alike: each request gets its 503 now
+                # rather than after one connect timeout per row.
+                _settle([(pending, exc) for pending in batch])
                 return False
             # One bad row must not fail its neighbours: write each on its own.
             log.warning("inbox batch of %s failed (%s); writing one by one", len(batch), exc)

@@ -134,3 +134,25 @@ def test_a_connection_the_database_dropped_fails_one_batch_and_is_replaced(
         writer.store(request("event:T1:after"))
         assert sorted(stored_keys(engine)) == ["event:T1:after", "event:T1:before", "event:T1:lost"]
         engine.dispose()
+
+
+def test_a_batch_failing_because_the_database_is_away_is_not_retried_row_by_row(
+    sqlite_url: str,
+) -> None:
+    """Row by row is for a bad row; with the database away each row would only add its own
+    connect timeout to the outage."""
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    writer = InboxWriter(engine, FakeClock())
+    attempts: list[int] = []
+
+    def away(reqs: list[InboundRequest]) -> int:
+        attempts.append(len(reqs))
+        raise ConnectionError("the database is restarting")
+
+    writer._store = away  # type: ignore[method-assign]
+    batch = [Pending(request(f"event:T1:Ev{i}")) for i in range(5)]
+    assert writer._write(batch) is False
+    assert attempts == [5]
+    assert all(isinstance(p.error, ConnectionError) for p in batch)
+    engine.dispose()
