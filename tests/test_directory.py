@@ -56,3 +56,39 @@ def test_with_nobody_listed_guests_bots_and_other_organisations_are_not_responde
     before = len(slack.calls("users.info"))
     assert directory.is_responder((), (), "U0REQUEST1", "U0MEMBER02", slack.team_id)
     assert len(slack.calls("users.info")) == before
+
+
+def test_a_token_slack_refuses_means_unknown_not_a_stranger(slack: FakeSlack) -> None:
+    """A revoked or wrong token says nothing about the person: the work is tried again
+    later, rather than the person counted as no responder (and a false breach following)."""
+    import pytest
+
+    from bot.inbox import RetryLater
+
+    slack.add_user("U0MEMBER03", "max")
+    slack.add_usergroup("S0SUPPORT2", ["U0MEMBER03"])
+    directory = Directory(make_client("xoxb-revoked", slack.base_url))
+    with pytest.raises(RetryLater):
+        directory.is_responder((), (), "U0REQUEST1", "U0MEMBER03", slack.team_id)
+    with pytest.raises(RetryLater):
+        directory.is_responder((), ("S0SUPPORT2",), "U0REQUEST1", "U0MEMBER03")
+
+
+def test_the_directory_follows_the_workspaces_current_token(slack: FakeSlack) -> None:
+    """After a reinstall the workspace's token changes; lookups use the new one."""
+    from bot.slack.intake import Intake
+
+    clients = {"token": make_client("xoxb-old", slack.base_url)}
+
+    class Workspaces:
+        def client(self, team: str) -> object:
+            return clients["token"]
+
+    intake = Intake.__new__(Intake)
+    intake.workspaces = Workspaces()  # type: ignore[assignment]
+    intake._directories = {}
+    first = intake.directory(slack.team_id)
+    clients["token"] = make_client(slack.token, slack.base_url)
+    second = intake.directory(slack.team_id)
+    assert first.client.token == "xoxb-old"
+    assert second.client.token == slack.token

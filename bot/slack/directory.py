@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.inbox import RetryLater
+from bot.slack.errors import error_code
 from bot.slack.reader import CannotRead, call
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Directory:
         try:
             resp = call(self.client.usergroups_users_list, usergroup=group_id)
         except (CannotRead, SlackApiError) as exc:
+            _unknown_if_unauthorized(exc)
             # A deleted group or a missing scope is a policy problem, not a reason to stall
             # the case: nobody counts as a member until it is fixed.
             log.warning("cannot read user group %s: %s", group_id, exc)
@@ -88,6 +90,7 @@ class Directory:
         try:
             info = dict(call(self.client.users_info, user=user).get("user") or {})
         except (CannotRead, SlackApiError) as exc:
+            _unknown_if_unauthorized(exc)
             log.warning("cannot read user %s: %s", user, exc)
             return None
         with self._lock:
@@ -107,3 +110,15 @@ class Directory:
         if user in users:
             return True
         return any(user in self.group_members(g) for g in groups)
+
+
+# Slack refusing the token itself: nothing is known about the person or group, and the work
+# waits for a working token (a reinstall) rather than counting them out.
+UNAUTHORIZED = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+
+
+def _unknown_if_unauthorized(exc: Exception) -> None:
+    if isinstance(exc, SlackApiError) and error_code(exc) in UNAUTHORIZED:
+        raise RetryLater(f"Slack refused the token: {error_code(exc)}") from exc

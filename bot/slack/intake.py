@@ -54,18 +54,20 @@ class Intake:
         self.policies = policies
         self.policy_for_case = policy_for_case
         self.triage_channel = triage_channel
-        self._directories: dict[str, Directory] = {}
+        self._directories: dict[tuple[str, str], Directory] = {}
         self.reads = reader.ReadGate(clock)
         self.commands = CommandIntake(sessions, clock, self.directory, policy_for_case, policies)
 
     def directory(self, team_id: str) -> Directory:
-        """Who is who in workspace `team_id`, read with its own token."""
-        found = self._directories.get(team_id)
+        """Who is who in workspace `team_id`, read with its current token (a reinstall
+        brings a new one, and a new cache with it)."""
+        client = self.workspaces.client(team_id)
+        if client is None:
+            raise NotInstalled(team_id)
+        key = (team_id, str(client.token))
+        found = self._directories.get(key)
         if found is None:
-            client = self.workspaces.client(team_id)
-            if client is None:
-                raise NotInstalled(team_id)
-            found = self._directories[team_id] = Directory(client)
+            found = self._directories[key] = Directory(client)
         return found
 
     def handlers(self) -> dict[str, Handler]:
