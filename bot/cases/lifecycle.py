@@ -216,19 +216,9 @@ def workaround(
     Returns the new severity id."""
     if case.status == RESOLVED:
         raise CaseError(f"{case.key} is resolved.")
-    levels = [s.id for s in policy.ordered_severities]  # most urgent first
-    rule = next(
-        (
-            r
-            for r in policy.rules
-            if r.when == "workaround" and (r.severities is None or case.severity in r.severities)
-        ),
-        None,
-    )
-    if rule is None:
+    if policy.workaround_rule(case.severity) is None:
         raise CaseError(f"The policy of {case.key} has no workaround rule for its severity.")
-    here = levels.index(case.severity)
-    lowered = levels[min(here + rule.lower_by, len(levels) - 1)]
+    lowered = policy.on_workaround(case.severity).id
     if lowered == case.severity:
         raise CaseError(f"{case.key} is already at the least urgent severity.")
     record(session, case, clock.now(), actor, "workaround", source, note=note)

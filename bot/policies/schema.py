@@ -346,16 +346,24 @@ class Policy(StrictModel):
         index = self.severities.index(self._require(severity_id))
         return self.severities[min(index + max(levels, 0), len(self.severities) - 1)]
 
-    def on_workaround(self, severity_id: str) -> Severity:
-        """The severity once a workaround is known, per the policy's workaround rule."""
+    def workaround_rule(self, severity_id: str) -> Rule | None:
+        """The workaround rule covering a severity; the rule may name severities by id,
+        name or alias."""
         severity = self._require(severity_id)
         for rule in self.rules:
             covered = rule.severities is None or any(
                 self._require(name) is severity for name in rule.severities
             )
             if rule.when == "workaround" and covered:
-                return self.lower(severity.id, rule.lower_by)
-        return severity
+                return rule
+        return None
+
+    def on_workaround(self, severity_id: str) -> Severity:
+        """The severity once a workaround is known, per the policy's workaround rule."""
+        rule = self.workaround_rule(severity_id)
+        if rule is None:
+            return self._require(severity_id)
+        return self.lower(severity_id, rule.lower_by)
 
     # -- calendars and targets
 
