@@ -5,6 +5,7 @@ or a body altered on the way, fails the check."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -279,3 +280,24 @@ def test_a_pager_that_is_down_does_not_hold_back_the_slack_pages(
                 ("03:10", LEAD),
                 ("03:10", ONCALL),
             ]
+
+
+def test_webhooks_to_different_pagers_are_paced_apart_not_behind_each_other(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Pacing is per destination, as Slack's is per channel: one pager's page does not wait
+    for another's."""
+    with contextlib.ExitStack() as stack:
+        first = stack.enter_context(contextlib.contextmanager(serve_receiver)(SECRET))
+        second = stack.enter_context(contextlib.contextmanager(serve_receiver)(SECRET))
+        hooks = f'", "webhook:{first.url}", "webhook:{second.url}"]'
+        policy = POLICY.replace(LEVEL_1, LEVEL_1.replace('"]', hooks))
+        assert policy != POLICY
+        bots = paging_bot_for(db_url, tmp_path, policy, page_webhook_secret=SECRET)
+        bot = next(bots)
+        try:
+            bot.runtime.deliverer.channel_interval = 1.0  # Slack's pace, on a stopped clock
+            open_case(bot)
+            assert (len(first.requests), len(second.requests)) == (1, 1)
+        finally:
+            bots.close()

@@ -10,6 +10,7 @@ once (timers are claimed), and one whose page was acknowledged or stopped is dro
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -217,6 +218,11 @@ def close_messages(session: Session, case: Case, page: Page, now: datetime, **wh
         # A row being sent right now is closed when it is out (`close_when_out`).
 
 
+def webhook_destination(url: str) -> str:
+    """The outbox channel of a page webhook: one per receiving URL (a digest that fits)."""
+    return "webhook:" + hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
 def close_when_out(session: Session, row: OutboxMessage, now: datetime) -> None:
     """A page message that went out after its page ended (it was being sent when the page
     was answered or stopped): its button goes too. Called as the row is marked sent; the
@@ -309,7 +315,8 @@ def fire_step(
             now,
             case,
             "page_webhook",
-            channel_id="webhook",
+            # Pacing goes by channel: each pager is a destination of its own.
+            channel_id=webhook_destination(url),
             dedupe_key=f"{key}:hook:{i}",
             url=url,
             **data,
