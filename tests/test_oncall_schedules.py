@@ -128,3 +128,81 @@ def test_a_single_layer_has_exactly_one_person_on_call_at_every_instant(
         assert who in rotation
         assert schedule.on_call(a) == who
         assert schedule.on_call(b - timedelta(microseconds=1)) == who
+
+
+# A daily rotation handing over at 02:30 Berlin time: on 28 March 2027 that time does not
+# exist (02:00 -> 03:00, at 01:00 UTC); on 31 October 2027 it happens twice (at 00:30 UTC,
+# then again at 01:30 UTC after 03:00 -> 02:00).
+NIGHTLY = Schedule(
+    "nightly", BERLIN, layers=(Layer(("U0NIGHTAA1", "U0NIGHTBB2"), DAY, local(2027, 3, 1, 2, 30)),)
+)
+
+
+def test_a_handoff_at_a_time_the_spring_change_skips_happens_right_after_the_gap() -> None:
+    # 27 March 02:30 (01:30 UTC) is turn 26 (A); the skipped 28 March 02:30 is turn 27 (B),
+    # taken over at the moment after the gap, 03:00 local = 01:00 UTC.
+    assert NIGHTLY.instant(local(2027, 3, 28, 2, 30)) == utc(2027, 3, 28, 1, 0)
+    assert NIGHTLY.on_call(utc(2027, 3, 28, 0, 59)) == "U0NIGHTAA1"
+    assert NIGHTLY.on_call(utc(2027, 3, 28, 1, 0)) == "U0NIGHTBB2"
+    spans = NIGHTLY.shifts(utc(2027, 3, 27, 12, 0), utc(2027, 3, 28, 12, 0))
+    assert [(a, who) for a, _, who in spans] == [
+        (utc(2027, 3, 27, 12, 0), "U0NIGHTAA1"),
+        (utc(2027, 3, 28, 1, 0), "U0NIGHTBB2"),
+    ]
+    assert NIGHTLY.next_handoff(utc(2027, 3, 27, 12, 0)) == (utc(2027, 3, 28, 1, 0), "U0NIGHTBB2")
+
+
+def test_in_the_repeated_autumn_hour_the_handoff_happens_once_at_the_first_occurrence() -> None:
+    # 31 October 02:30 is turn 244 (A): at its first occurrence, 00:30 UTC.
+    assert NIGHTLY.on_call(utc(2027, 10, 31, 0, 29)) == "U0NIGHTBB2"
+    assert NIGHTLY.on_call(utc(2027, 10, 31, 0, 30)) == "U0NIGHTAA1"
+    # 01:20 UTC is 02:20 again, in the repeated hour: the handoff has happened already.
+    assert NIGHTLY.on_call(utc(2027, 10, 31, 1, 20)) == "U0NIGHTAA1"
+    assert NIGHTLY.on_call(utc(2027, 10, 31, 1, 40)) == "U0NIGHTAA1"
+    spans = NIGHTLY.shifts(utc(2027, 10, 30, 12, 0), utc(2027, 10, 31, 12, 0))
+    assert [(a, who) for a, _, who in spans] == [
+        (utc(2027, 10, 30, 12, 0), "U0NIGHTBB2"),
+        (utc(2027, 10, 31, 0, 30), "U0NIGHTAA1"),
+    ]
+
+
+def test_an_override_starting_at_a_skipped_time_starts_right_after_the_gap() -> None:
+    covered = Schedule(
+        "nightly",
+        BERLIN,
+        layers=NIGHTLY.layers,
+        overrides=(Override("U0COVER001", local(2027, 3, 28, 2, 30), local(2027, 3, 28, 9, 0)),),
+    )
+    assert covered.instant(local(2027, 3, 28, 2, 30)) == utc(2027, 3, 28, 1, 0)
+    assert covered.on_call(utc(2027, 3, 28, 0, 59)) == "U0NIGHTAA1"
+    assert covered.on_call(utc(2027, 3, 28, 1, 0)) == "U0COVER001"
+
+
+ZONES = [ZoneInfo(z) for z in ("Europe/Berlin", "America/New_York", "Australia/Sydney")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    hour=st.integers(0, 23),
+    minute=st.sampled_from([0, 15, 30, 45]),
+    days=st.integers(1, 3),
+    people=st.integers(1, 4),
+    offset=st.integers(0, 400 * 24 * 4),
+)
+def test_shifts_and_on_call_agree_across_clock_changes(
+    zone: ZoneInfo, hour: int, minute: int, days: int, people: int, offset: int
+) -> None:
+    rotation = tuple(f"U0PERSON{i:02d}" for i in range(people))
+    schedule = Schedule(
+        "p", zone, layers=(Layer(rotation, timedelta(days=days), local(2026, 1, 1, hour, minute)),)
+    )
+    start = utc(2026, 2, 1) + timedelta(minutes=15 * offset)
+    end = start + timedelta(days=4)
+    spans = schedule.shifts(start, end)
+    for a, b, who in spans:
+        for probe in (a, a + (b - a) / 2, b - timedelta(seconds=1)):
+            assert schedule.on_call(probe) == who, (probe, a, b)
+    # Each handoff is one change of hands, in order, never back and forth within an hour.
+    for (_, b1, w1), (a2, _, w2) in pairwise(spans):
+        assert b1 == a2 and w1 != w2

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 
 Naive = datetime  # local wall-clock time of the schedule, without a zone
+_MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,6 @@ class Layer:
             raise ValueError("a rotation needs at least one person")
         if self.shift <= timedelta(0):
             raise ValueError("a shift must be longer than zero")
-
-    def at(self, local: Naive) -> str | None:
-        if local < self.start or (self.only is not None and not self.only.contains(local)):
-            return None
-        turns = (local - self.start) // self.shift
-        return self.rotation[turns % len(self.rotation)]
 
     def boundaries(self, start: Naive, end: Naive) -> Iterator[Naive]:
         """Local instants in [start, end) where this layer may change hands."""
@@ -101,23 +96,42 @@ class Schedule:
     def instant(self, local: Naive) -> datetime:
         """The UTC instant of a local time; a time skipped by a clock change counts as the
         moment after the change, a repeated one as its first occurrence."""
-        aware = local.replace(tzinfo=self.tz, fold=0)
-        back = aware.astimezone(UTC).astimezone(self.tz).replace(tzinfo=None)
-        if back != local:  # in the gap of a spring-forward change
-            aware = local.replace(tzinfo=self.tz, fold=1)
-        return aware.astimezone(UTC)
+        first = local.replace(tzinfo=self.tz, fold=0).astimezone(UTC)
+        if self.local(first) == local:
+            return first  # it exists; fold=0 is its first occurrence if it repeats
+        # In the gap of a spring-forward change: fold=0 reads it with the offset before the
+        # change, which lands after the gap. Step back to the first minute past the gap.
+        instant = first
+        while self.local(instant - _MINUTE) > local:
+            instant -= _MINUTE
+        return instant
 
     def on_call(self, instant: datetime) -> str | None:
-        """Who is on call at `instant`, or None if nobody is."""
+        """Who is on call at `instant`, or None if nobody is. Handoffs are compared as
+        instants: naive local times are ambiguous in the hour an autumn change repeats."""
         local = self.local(instant)
         for override in reversed(self.overrides):
-            if override.start <= local < override.end:
+            if self.instant(override.start) <= instant < self.instant(override.end):
                 return override.user
         for layer in reversed(self.layers):
-            who = layer.at(local)
+            who = self._layer_at(layer, instant, local)
             if who is not None:
                 return who
         return None
+
+    def _layer_at(self, layer: Layer, instant: datetime, local: Naive) -> str | None:
+        if instant < self.instant(layer.start):
+            return None
+        if layer.only is not None and not layer.only.contains(local):
+            return None
+        turns = max(0, (local - layer.start) // layer.shift)
+        # Wall-clock arithmetic is off by one turn next to a clock change: settle on the
+        # instants the handoffs actually happen.
+        while turns > 0 and self.instant(layer.start + turns * layer.shift) > instant:
+            turns -= 1
+        while self.instant(layer.start + (turns + 1) * layer.shift) <= instant:
+            turns += 1
+        return layer.rotation[turns % len(layer.rotation)]
 
     def shifts(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str | None]]:
         """Who is on call from `start` to `end`, as consecutive (from, to, user) spans."""
