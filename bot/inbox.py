@@ -19,14 +19,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.db.errors import is_transient_db
 from bot.db.models import InboxEvent
-from bot.db.ops import rowcount
+from bot.db.ops import after_commit, rowcount
 from bot.logs import describe
 from bot.metrics import INBOX_FAILED, INBOX_PARKED, INBOX_PROCESSED, INBOX_RECEIVED
 from bot.slack.errors import is_transient
 
 log = logging.getLogger(__name__)
 
+__all__ = ["after_commit"]  # for effects: count what they did once it has committed
+
 MAX_ATTEMPTS = 12
+# How long a claimed row is left to the worker that claimed it; if that worker dies, another
+# takes the row over after this.
+LEASE = timedelta(seconds=30)
 
 
 class RetryLater(Exception):
@@ -144,6 +149,26 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2 ** min(attempts, 8)))
 
 
+def claim(sessions: sessionmaker[Session], clock: Clock, row_id: int) -> bool:
+    """Take a due row for this worker for `LEASE`: of several workers reaching it, one does
+    its Slack reads."""
+    now = clock.now()
+    with sessions.begin() as session:
+        return bool(
+            rowcount(
+                session.execute(
+                    update(InboxEvent)
+                    .where(
+                        InboxEvent.id == row_id,
+                        InboxEvent.status == "pending",
+                        InboxEvent.next_attempt_at <= now,
+                    )
+                    .values(next_attempt_at=now + LEASE)
+                )
+            )
+        )
+
+
 def process_one(
     sessions: sessionmaker[Session],
     clock: Clock,
@@ -151,6 +176,8 @@ def process_one(
     row_id: int,
 ) -> str:
     """Process one pending row; returns its new status."""
+    if not claim(sessions, clock, row_id):
+        return "skipped"  # another worker has it, or it is not due
     with sessions() as session:
         found = session.get(InboxEvent, row_id)
         if found is None or found.status != "pending":

@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.db.models import Case, CaseEvent, InboxEvent, OutboxMessage, PolicySnapshot, Timer
-from bot.db.ops import insert_ignore, next_case_number
+from bot.db.ops import after_commit, insert_ignore, next_case_number
 from bot.metrics import FIRST_RESPONSES
 from bot.policies.schema import Policy
 from bot.sla import clocks
@@ -286,6 +287,32 @@ def record_reaction(
     return case
 
 
+def _insert_case(
+    session: Session, policy: Policy, req: OpenCase, severity: str, now: datetime
+) -> Case:
+    case = Case(
+        team_id=req.team_id,
+        number=next_case_number(session, req.team_id),
+        channel_id=req.channel_id,
+        message_ts=req.message_ts,
+        thread_ts=req.thread_ts,
+        requester_id=req.requester_id,
+        opened_by=req.opened_by,
+        text=req.text,
+        permalink=req.permalink,
+        shared=req.shared,
+        status="open",
+        severity=severity,
+        policy_id=policy.id,
+        policy_hash=policy.content_hash,
+        opened_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()  # a concurrent open of the same message fails here, on the unique key
+    return case
+
+
 def open_case(
     session: Session,
     clock: Clock,
@@ -309,26 +336,25 @@ def open_case(
 
     _snapshot(session, policy, now)
     severity = policy.initial_severity.id
-    case = Case(
-        team_id=req.team_id,
-        number=next_case_number(session, req.team_id),
-        channel_id=req.channel_id,
-        message_ts=req.message_ts,
-        thread_ts=req.thread_ts,
-        requester_id=req.requester_id,
-        opened_by=req.opened_by,
-        text=req.text,
-        permalink=req.permalink,
-        shared=req.shared,
-        status="open",
-        severity=severity,
-        policy_id=policy.id,
-        policy_hash=policy.content_hash,
-        opened_at=now,
-        updated_at=now,
-    )
-    session.add(case)
-    session.flush()  # a concurrent open of the same message fails here, on the unique key
+    try:
+        # A savepoint: if another worker opened a case for this message meanwhile (it
+        # commits first, and this one fails on the unique key), its number is handed back
+        # and the reaction counts on that case instead.
+        with session.begin_nested():
+            case = _insert_case(session, policy, req, severity, now)
+    except IntegrityError:
+        existing = record_reaction(
+            session,
+            clock,
+            req.team_id,
+            req.channel_id,
+            req.message_ts,
+            req.opened_by,
+            req.source_event,
+        )
+        if existing is None:
+            raise
+        return Opened(existing, created=False)
     record(
         session,
         case,
@@ -456,7 +482,8 @@ def record_message(
         case.first_response_at = at
         case.first_response_by = user
         due = case.first_response_due
-        FIRST_RESPONSES.labels("met" if due is None or at < due else "missed").inc()
+        verdict = "met" if due is None or at < due else "missed"
+        after_commit(session, FIRST_RESPONSES.labels(verdict).inc)
     case.updated_at = now
     reschedule(session, policy, case, now)
     if first or case.next_response_due != next_before:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,3 +49,10 @@ def next_case_number(session: Session, team_id: str) -> int:
 def rowcount(result: Any) -> int:
     """Rows an INSERT/UPDATE touched (typed loosely: Result hides CursorResult's attribute)."""
     return int(result.rowcount)
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once `session`'s transaction commits, never if it rolls back: a
+    metric counted inside a transaction that a second worker's copy loses would count
+    twice."""
+    event.listen(session, "after_commit", lambda _session: callback(), once=True)

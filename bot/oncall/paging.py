@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.cases.service import notify, record
 from bot.db.models import Case, OncallOverride, OutboxMessage, Page, Timer
+from bot.db.ops import after_commit
 from bot.metrics import PAGES
 from bot.oncall.schedules import Schedule
 from bot.policies.oncall import EscalationSpec, ScheduleSpec, target_parts
@@ -352,7 +353,7 @@ def fire_step(
         nobody_on_call=paged.nobody_on_call,
         fallback=paged.fallback,
     )
-    PAGES.labels(page.chain, str(step.level)).inc()
+    after_commit(session, PAGES.labels(page.chain, str(step.level)).inc)
     if step.wait is not None:
         # From this step's own instant, so a late step does not push the chain back.
         book_step(session, case, page, index + 1, timer.due_at + step.wait)

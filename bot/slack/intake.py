@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.cases import queries, service
 from bot.clock import Clock
 from bot.db.models import Case, InboxEvent
-from bot.db.ops import insert_ignore
+from bot.db.ops import after_commit, insert_ignore
 from bot.inbox import Effects, Handler, RetryLater, Row
 from bot.metrics import CASES_OPENED
 from bot.oncall import messages as paging_messages
@@ -258,7 +258,7 @@ class Intake:
         def open_it(session: Session) -> None:
             opened = service.open_case(session, self.clock, policy, req, self.triage_channel)
             if opened.created:
-                CASES_OPENED.inc()
+                after_commit(session, CASES_OPENED.inc)
 
         return open_it
 
@@ -293,7 +293,7 @@ class Intake:
             opened = service.open_case(session, self.clock, policy, req, self.triage_channel)
             if not opened.created:
                 return
-            CASES_OPENED.inc()
+            after_commit(session, CASES_OPENED.inc)
             self._read_later(session, row.team_id, channel, ts, flag is not None, due)
 
         return open_it
