@@ -481,3 +481,22 @@ def test_a_page_going_out_while_it_is_acknowledged_loses_its_button_once_out(
         "03:00 UTC>."
     )
     assert update.params["text"] == closed
+
+
+def test_a_step_rechecks_that_the_case_still_wants_its_chain(paging_bot: Bot) -> None:
+    """Two changes of one case interleaved by two workers can leave a page climbing for a
+    case whose severity no longer pages: each step asks the case again."""
+    from sqlalchemy import text
+
+    bot = paging_bot
+    open_case(bot)
+    assert [p[:2] for p in pages(bot)] == [("03:00", PRIMARY), ("03:00", ONCALL)]
+    with bot.runtime.engine.begin() as conn:
+        # The change that lowered the case, without the page noticing.
+        conn.execute(text("UPDATE cases SET severity = 'sev3'"))
+    forward(bot, 30)
+    assert [p[:2] for p in pages(bot)][:2] == [("03:00", PRIMARY), ("03:00", ONCALL)]
+    assert not [p for p in pages(bot) if p[1] in (SECOND, LEAD)]
+    with bot.runtime.sessions() as session:
+        [page] = session.execute(select(Page)).scalars()
+        assert (page.status, page.note) == ("stopped", "the severity was lowered")

@@ -285,6 +285,13 @@ def fire_step(
         if page.status == ACKNOWLEDGED:
             return f"acknowledged by {page.acknowledged_by}"
         return f"paging stopped: {page.note or page.status}"
+    wanted = policy.chain_for(case.severity) if case.status != "resolved" else None
+    if wanted != page.chain:
+        # The case changed without stopping this page (two changes interleaved): it no
+        # longer wants this chain, so the climb ends here.
+        why = "the case is resolved" if case.status == "resolved" else "the severity was lowered"
+        stop(session, case, page, now, why)
+        return f"paging stopped: {why}"
     chain = chain_of(page)
     plan = steps(chain)
     if index >= len(plan):

@@ -302,7 +302,7 @@ class CommandIntake:
         case_id = case.id
 
         def apply(session: Session) -> None:
-            current = session.get(Case, case_id)
+            current = session.get(Case, case_id, with_for_update=True)
             assert current is not None
             try:
                 text = self._apply(session, policy, current, command, user, is_responder, source)
@@ -393,7 +393,7 @@ class CommandIntake:
         )
 
         def apply(session: Session) -> None:
-            current = session.get(Case, case_id)
+            current = session.get(Case, case_id, with_for_update=True)
             assert current is not None
             if not allowed:
                 text = (
@@ -463,7 +463,7 @@ class CommandIntake:
 
     def _rate(self, row: Row, case_id: int, user: str, rating: str, source: str) -> Effects:
         def rate(session: Session) -> None:
-            current = session.get(Case, case_id)
+            current = session.get(Case, case_id, with_for_update=True)
             assert current is not None
             outcome = lifecycle.record_feedback(session, self.clock, current, user, rating, source)
             text = {
@@ -478,7 +478,7 @@ class CommandIntake:
 
     def _comment(self, case_id: int, user: str, comment: str) -> Effects:
         def keep(session: Session) -> None:
-            current = session.get(Case, case_id)
+            current = session.get(Case, case_id, with_for_update=True)
             if current is not None and lifecycle.comment_feedback(session, current, user, comment):
                 service.record(session, current, self.clock.now(), user, "feedback_comment")
 

@@ -418,7 +418,7 @@ class Intake:
 
         def apply(session: Session) -> None:
             for case_id, policy, role in roles:
-                current = session.get(Case, case_id)
+                current = session.get(Case, case_id, with_for_update=True)
                 if current is not None:
                     service.record_message(
                         session,
@@ -454,7 +454,7 @@ class Intake:
         case_id = case.id
 
         def apply(session: Session) -> None:
-            current = session.get(Case, case_id)
+            current = session.get(Case, case_id, with_for_update=True)
             if current is None:
                 return
             try:

@@ -121,7 +121,9 @@ def _fire_one(
         if stale is not None:
             timer.status, timer.note = "dropped", stale
         return int(stale is None)
-    case = session.get(Case, timer.case_id)
+    # Locked: a change to the case in another worker waits for this firing, and the other
+    # way round.
+    case = session.get(Case, timer.case_id, with_for_update=True)
     if case is None:
         return 0
     if case.status == "resolved":
