@@ -74,39 +74,47 @@ def fire(session: Session, policies: PolicySet, timer: Timer, now: datetime) -> 
         session.execute(
             select(Case)
             .where(Case.policy_id == owner, Case.status != "resolved")
-            .order_by(Case.id)
+            .order_by(Case.team_id, Case.id)
             .limit(200)
         ).scalars()
     )
-    lines: list[dict[str, Any]] = []
+    # One message per workspace, each listing only that workspace's cases and sent with
+    # its own token; with no open case anywhere, one message with none ("" is the one
+    # workspace of single-workspace mode).
+    by_team: dict[str, list[Case]] = {}
     for case in cases:
-        owed = queries.next_due(case)
-        policy = policies.get(case.policy_id)
-        severity = policy.severity(case.severity) if policy else None
-        lines.append(
-            {
-                "case": case.key,
-                "channel": case.channel_id,
-                "severity": severity.name if severity else case.severity,
-                "status": case.status,
-                # The first response while it is owed, else a running next-response clock.
-                "due": owed.isoformat() if owed and case.first_response_at is None else None,
-                "next_due": owed.isoformat() if owed and case.first_response_at else None,
-                "permalink": case.permalink,
-            }
+        by_team.setdefault(case.team_id, []).append(case)
+    for team, theirs in (by_team or {"": []}).items():
+        lines = sorted(
+            (_line(policies, case) for case in theirs),
+            key=lambda line: line["due"] or line["next_due"] or "9999",
         )
-    lines.sort(key=lambda line: line["due"] or line["next_due"] or "9999")
-    team = cases[0].team_id if cases else ""
-    enqueue(
-        session,
-        now,
-        team_id=team,
-        channel_id=incoming,
-        intent="handoff_dm",
-        dedupe_key=f"timer:{timer.id}:handoff",
-        schedule=name,
-        at=timer.due_at.isoformat(),
-        previous=outgoing,
-        cases=lines,
-    )
+        enqueue(
+            session,
+            now,
+            team_id=team,
+            channel_id=incoming,
+            intent="handoff_dm",
+            dedupe_key=f"timer:{timer.id}:handoff:{team}" if team else f"timer:{timer.id}:handoff",
+            schedule=name,
+            at=timer.due_at.isoformat(),
+            previous=outgoing,
+            cases=lines,
+        )
     return None
+
+
+def _line(policies: PolicySet, case: Case) -> dict[str, Any]:
+    owed = queries.next_due(case)
+    policy = policies.get(case.policy_id)
+    severity = policy.severity(case.severity) if policy else None
+    return {
+        "case": case.key,
+        "channel": case.channel_id,
+        "severity": severity.name if severity else case.severity,
+        "status": case.status,
+        # The first response while it is owed, else a running next-response clock.
+        "due": owed.isoformat() if owed and case.first_response_at is None else None,
+        "next_due": owed.isoformat() if owed and case.first_response_at else None,
+        "permalink": case.permalink,
+    }
