@@ -18,7 +18,6 @@ from bot.db.errors import is_transient_db
 from bot.inbox import InboundRequest
 from bot.slack import commands, guard
 from bot.slack.modals import Modals
-from bot.slack.render import SET_SEVERITY_ACTION
 from bot.slack.surface import OPEN_CASE
 from bot.slack.teams import installation_team
 
@@ -267,6 +266,7 @@ def _listen(
 
     commands.register(app, store, modals)
     commands.register_buttons(app, store)
+    commands.register_severity_buttons(app, store)
     commands.register_page_ack(app, store)
     commands.register_feedback(app, store, modals)
     commands.register_feedback_comment(app, store)
@@ -294,40 +294,3 @@ def _listen(
     @app.event(re.compile(".*"))
     def on_other_event() -> None:
         """Events the bot does not act on (reaction_removed, app_mention, ...): acked."""
-
-    @app.action(re.compile(rf"^{SET_SEVERITY_ACTION}:"))
-    def on_set_severity(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        team = guard.slack_id(installation_team(body))
-        actor = body.get("user") or {}
-        user = guard.slack_id(actor.get("id"))
-        container = body.get("container") or {}
-        where = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        channel = guard.slack_id(where)
-        value = action.get("value")
-        case_id, _, severity = value.partition(":") if isinstance(value, str) else ("", "", "")
-        number, level = guard.small_number(case_id), guard.name(severity)
-        if not (team and user and channel and number is not None and level):
-            _ignored("severity button", "team, user, channel or value missing or malformed")
-            return
-        action_ts = action.get("action_ts") or body.get("trigger_id") or ""
-        external = (guard.user_team(actor) or team) != team
-        store(
-            InboundRequest(
-                kind="set_severity",
-                team_id=team,
-                dedupe_key=guard.key(
-                    "action", team, user, str(action_ts), str(action.get("action_id"))
-                ),
-                payload=guard.storable(
-                    {
-                        "case_id": str(number),
-                        "severity": level,
-                        "user_id": user,
-                        "channel_id": channel,
-                        "external": external,
-                        "source": f"action:{action_ts}",
-                    }
-                ),
-            )
-        )

@@ -5,6 +5,7 @@ the handler here works it after the ack and answers privately through the respon
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -34,9 +35,18 @@ from bot.slack import guard, views
 from bot.slack.directory import Directory
 from bot.slack.modals import Modals
 from bot.slack.page_intents import PAGE_ACK_ACTION
-from bot.slack.render import CASE_ACTION, FEEDBACK_ACTION, RATINGS, first_response, readable
+from bot.slack.render import (
+    CASE_ACTION,
+    FEEDBACK_ACTION,
+    RATINGS,
+    SET_SEVERITY_ACTION,
+    first_response,
+    readable,
+)
 from bot.slack.surface import COMMANDS
 from bot.slack.teams import installation_team
+
+log = logging.getLogger(__name__)
 
 
 def parse(name: str, text: str) -> Command | OncallCommand:
@@ -173,6 +183,46 @@ def register_buttons(app: App, store: Callable[[InboundRequest], None]) -> None:
         key = guard.key("button", team, user, stamp, str(action.get("action_id")))
         text = f"{verb} CASE-{int(number)}"
         store(command_row(team, user, channel, "/case", text, key, body.get("response_url")))
+
+
+def register_severity_buttons(app: App, store: Callable[[InboundRequest], None]) -> None:
+    """The card's severity buttons: stored as a severity change of the case they name."""
+
+    @app.action(re.compile(rf"^{SET_SEVERITY_ACTION}:"))
+    def on_set_severity(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        team, user = _actor(body)
+        channel = _action_channel(body)
+        value = action.get("value")
+        case_id, _, severity = value.partition(":") if isinstance(value, str) else ("", "", "")
+        number, level = guard.small_number(case_id), guard.name(severity)
+        if not (team and user and channel and number is not None and level):
+            log.warning(
+                "ignored a severity button from Slack: "
+                "team, user, channel or value missing or malformed"
+            )
+            return
+        action_ts = action.get("action_ts") or body.get("trigger_id") or ""
+        external = (guard.user_team(body.get("user") or {}) or team) != team
+        store(
+            InboundRequest(
+                kind="set_severity",
+                team_id=team,
+                dedupe_key=guard.key(
+                    "action", team, user, str(action_ts), str(action.get("action_id"))
+                ),
+                payload=guard.storable(
+                    {
+                        "case_id": str(number),
+                        "severity": level,
+                        "user_id": user,
+                        "channel_id": channel,
+                        "external": external,
+                        "source": f"action:{action_ts}",
+                    }
+                ),
+            )
+        )
 
 
 def register_page_ack(app: App, store: Callable[[InboundRequest], None]) -> None:
