@@ -12,9 +12,24 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.db.models import Base, Case, CaseEvent, Feedback, InboxEvent, OutboxMessage
+from bot.db.models import (
+    Base,
+    Case,
+    CaseEvent,
+    Feedback,
+    InboxEvent,
+    OncallOverride,
+    OutboxMessage,
+)
 from bot.reports import figures, formats
 from bot.reports.purge import purge
+from tests.conftest import ENGINEER, SUPPORT, Bot
+from tests.test_commands import run as command
+from tests.test_paging import LEAD, ONCALL, PRIMARY, SECOND, paging_bot
+from tests.test_thread_messages import open_case
+
+__all__ = ["paging_bot"]  # the fixture, from tests.test_paging
+
 from tests.test_report import (
     AS_OF,
     COMMENTS,
@@ -223,3 +238,49 @@ def test_purge_command(desk: Desk, db_url: str, monkeypatch: pytest.MonkeyPatch)
 def events(session: Any, case_id: int) -> list[CaseEvent]:
     query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     return list(session.execute(query).scalars())
+
+
+# The policy as written, and the escalation chain frozen from it: the people a policy names
+# are its configuration, kept as long as the policy is.
+POLICY_TEXT = {("policy_snapshots", "content"), ("pages", "plan")}
+
+
+def test_purge_forgets_who_was_paged_acknowledged_and_covered(paging_bot: Bot) -> None:
+    """A paged case keeps people in places the desk above never reaches: the page (who
+    acknowledged), its timers' notes ("acknowledged by ..."), and the schedule's overrides."""
+    bot = paging_bot
+    open_case(bot)
+    assert command(bot, "/case", "ack CASE-1", user=PRIMARY, channel=ONCALL)[2] == [
+        "You acknowledged the page for CASE-1: paging has stopped."
+    ]
+    assert command(bot, "/case", "resolve CASE-1", user=ENGINEER, channel=SUPPORT)[0] == 200
+    with bot.runtime.sessions.begin() as session:
+        now = bot.clock.now()
+        session.add(
+            OncallOverride(
+                schedule="platform", user_id=SECOND, starts_at=now - timedelta(days=3),
+                ends_at=now - timedelta(days=2), created_by=LEAD, created_at=now,
+            )
+        )  # fmt: skip
+    bot.settle()
+    people = (PRIMARY, SECOND, LEAD)
+
+    def mentions() -> list[tuple[str, str]]:
+        found = []
+        with bot.runtime.sessions() as session:
+            for table in Base.metadata.sorted_tables:
+                for row in session.execute(select(table)).mappings():
+                    for column, value in row.items():
+                        if (table.name, column) in POLICY_TEXT:
+                            continue
+                        shown = json.dumps(value) if isinstance(value, dict | list) else value
+                        if isinstance(shown, str) and any(p in shown for p in people):
+                            found.append((table.name, str(column)))
+        return sorted(set(found))
+
+    assert ("timers", "note") in mentions() and ("oncall_overrides", "user_id") in mentions()
+    bot.clock.advance(timedelta(days=10))
+    with bot.runtime.sessions.begin() as session:
+        purge(session, bot.clock.now(), timedelta(days=3))
+    left = mentions()
+    assert left == [], left

@@ -30,7 +30,16 @@ from sqlalchemy import String, cast, func, literal, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
-from bot.db.models import Case, CaseEvent, Feedback, InboxEvent, OutboxMessage, Page
+from bot.db.models import (
+    Case,
+    CaseEvent,
+    Feedback,
+    InboxEvent,
+    OncallOverride,
+    OutboxMessage,
+    Page,
+    Timer,
+)
 from bot.db.ops import rowcount
 from bot.oncall.paging import SYSTEM  # the actor of the bot's own timeline entries
 
@@ -80,7 +89,22 @@ def purge(session: Session, now: datetime, older_than: timedelta) -> Purged:
         feedback += sum(map(_blank_feedback, _rows(session, Feedback, Feedback.case_id, chunk)))
         for page in _rows(session, Page, Page.case_id, chunk):
             page.acknowledged_by = None
+        # Why a timer was dropped can name a person ("acknowledged by U..."); no figure
+        # reads it.
+        session.execute(
+            update(Timer)
+            .where(Timer.case_id.in_(chunk), Timer.note.is_not(None))
+            .values(note=None)
+            .execution_options(synchronize_session=False)
+        )
         outbox += _blank_outbox(session, OutboxMessage.case_id.in_(chunk))
+    # Who covered a schedule, and who set it, once the cover is long over.
+    session.execute(
+        update(OncallOverride)
+        .where(OncallOverride.ends_at < cutoff, OncallOverride.user_id != "")
+        .values(user_id="", created_by="")
+        .execution_options(synchronize_session=False)
+    )
     # Slack retries a request for minutes: its inbox key must outlive that.
     transport = min(cutoff, now - _RETRIES)
     outbox += _blank_outbox(session, OutboxMessage.created_at < transport)
