@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from bot.db.models import Case, OutboxMessage, Page, Timer
 from bot.oncall.paging import STEP
 from tests.conftest import CUSTOMER, ENGINEER
 from tests.support import payloads
-from tests.support.db import database
+from tests.support.db import database, quiet
 from tests.support.fake_slack import Call, FakeSlack
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver
@@ -136,7 +135,7 @@ def test_three_replicas_and_a_sigkill_send_each_page_once(slack: FakeSlack, tmp_
 
             # The dead process's claim on its post lapses after the outbox lease (15 s).
             assert wait_until(settled, timeout=45)
-            time.sleep(2.0)  # a duplicate would be on its way by now
+            assert wait_until(lambda: quiet(url))  # nothing left that could post again
         finally:
             for proc in procs:
                 proc.stop()

@@ -15,7 +15,7 @@ from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case, InboxEvent
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
 from tests.support import payloads
-from tests.support.db import database
+from tests.support.db import database, quiet
 from tests.support.fake_slack import FakeSlack
 from tests.support.proxy import TcpProxy
 from tests.support.server import SIGNING_SECRET, ServeProcess, wait_http
@@ -84,7 +84,7 @@ def test_sigkill_right_after_the_ack_loses_nothing(any_db: str, slack: FakeSlack
     second = ServeProcess(env_for(any_db, slack)).start()
     try:
         assert wait_until(lambda: len(replies(slack, ts)) >= 1)
-        time.sleep(1.0)  # give a duplicate every chance to appear
+        assert wait_until(lambda: quiet(any_db))  # nothing left that could post again
     finally:
         second.stop()
     assert counts(any_db) == (1, 1)
@@ -112,7 +112,7 @@ def test_two_replicas_receiving_the_same_event_open_one_case(
             rb = SlackDriver(b.url, SIGNING_SECRET).event(event, retry_num=1)
             assert (ra.status, rb.status) == (200, 200)
             assert wait_until(lambda: len(replies(slack, ts)) >= 1)
-            time.sleep(1.5)
+            assert wait_until(lambda: quiet(url))  # nothing left that could post again
         finally:
             a.stop()
             b.stop()

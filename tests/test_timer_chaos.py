@@ -15,6 +15,7 @@ from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case, OutboxMessage
 from tests.conftest import CUSTOMER, ENGINEER
 from tests.support import payloads
+from tests.support.db import quiet
 from tests.support.fake_slack import FakeSlack
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver
@@ -92,7 +93,7 @@ def test_sigkill_at_random_moments_while_timers_fire(
             return breaches >= CASES and db_rows(db_url)[1] == []
 
         assert wait_until(settled, timeout=240)
-        time.sleep(2.0)  # a duplicate would be on its way by now
+        assert wait_until(lambda: quiet(db_url))  # nothing left that could post again
     finally:
         proc.stop()
 

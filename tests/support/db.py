@@ -54,3 +54,31 @@ def database(kind: str, tmp_path: Path) -> Iterator[str]:
     else:
         with postgres_schema() as url:
             yield url
+
+
+def quiet(url: str) -> bool:
+    """Nothing left that could still reach Slack: no inbox row waiting or claimed, no outbox
+    row waiting or being sent (a lease), no timer due but not fired. Counting after this
+    proves "no duplicate follows" without guessing how long one would take."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from bot.db.engine import make_engine, make_sessionmaker
+    from bot.db.models import InboxEvent, OutboxMessage, Timer
+
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            busy = (
+                select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "pending"),
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status.in_(("pending", "sending"))),
+                select(func.count())
+                .select_from(Timer)
+                .where(Timer.status == "pending", Timer.due_at <= datetime.now(UTC)),
+            )
+            return all(s.execute(q).scalar_one() == 0 for q in busy)
+    finally:
+        engine.dispose()
