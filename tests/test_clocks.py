@@ -6,13 +6,14 @@ UTC, so every expected instant can be read off a wall clock. 2026-03-02 is a Mon
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.policies.schema import Policy
-from bot.sla.clocks import ClockEvent, Deadline, breached, deadlines, due_timers
+from bot.sla.clocks import ClockEvent, Deadline, breached, deadlines, planned_timers
 
 H = timedelta(hours=1)
 
@@ -54,6 +55,21 @@ POLICY = Policy.model_validate(
     }
 )
 
+
+
+def due_timers(
+    policy: Policy,
+    events: Sequence[ClockEvent],
+    now: datetime,
+    recorded: Collection[tuple[str, datetime]] = (),
+) -> list[tuple[str, datetime, str]]:
+    """The timers the running bot books (`planned_timers`) as (kind, instant, reason), less
+    those already stored or fired."""
+    return [
+        (f"{t.target}:{t.what}", t.fire_at, t.reason)
+        for t in planned_timers(policy, events, now)
+        if (f"{t.target}:{t.what}", t.fire_at) not in recorded
+    ]
 
 def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)

@@ -3,6 +3,7 @@ functions, with every figure worked out by hand below."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -28,7 +29,8 @@ from bot.policies.loader import load_policies
 from bot.policies.schema import Policy, PolicySet
 from bot.reports import figures, formats
 from bot.reports.figures import Row, nearest_rank
-from bot.reports.weekly import post_weekly, weekly_post
+from bot.reports.weekly import WeeklyPost, weekly_post
+from bot.slack.intents import FILE_UPLOAD, RENDERERS, Outgoing
 from bot.timers.firing import fire_due
 from tests.conftest import SUPPORT
 from tests.support.fake_slack import FakeSlack
@@ -378,6 +380,21 @@ def test_period_bounds(text: str, expected: datetime) -> None:
     assert formats.parse_bound(text, "--since") == expected
 
 
+def upload(client: WebClient, channel: str, post: WeeklyPost) -> str:
+    """The weekly post as the outbox sends it: its intent's rendering, then the upload."""
+    data = {
+        "png": base64.b64encode(post.png).decode(),
+        "filename": post.filename,
+        "title": post.title,
+        "alt_text": post.alt_text,
+        "text": post.text,
+    }
+    outgoing = Outgoing("weekly_report", channel, data, None, None, lambda: None)
+    method, kwargs = RENDERERS["weekly_report"](outgoing)
+    assert method == FILE_UPLOAD
+    return str(client.files_upload_v2(**kwargs)["file"]["id"])
+
+
 def test_the_weekly_post_uploads_one_png_with_the_table(desk: Desk, slack: FakeSlack) -> None:
     # Seven days before Friday 12:00: the same cases as the report above (case 10 opens at
     # 12:00, outside), judged at 12:00.
@@ -394,9 +411,7 @@ def test_the_weekly_post_uploads_one_png_with_the_table(desk: Desk, slack: FakeS
         "desk high 75%, desk low 50%, desk info n/a, other normal 100%"
     )
     client = WebClient(token=slack.token, base_url=slack.base_url, timeout=5)
-    file_id = post_weekly(
-        client, SUPPORT, post.text, post.png, post.filename, post.title, post.alt_text
-    )
+    file_id = upload(client, SUPPORT, post)
     [uploaded] = slack.uploaded_files()
     assert uploaded.id == file_id
     assert uploaded.data is not None and uploaded.data.startswith(b"\x89PNG\r\n\x1a\n")
@@ -419,8 +434,9 @@ def test_an_upload_to_a_channel_the_bot_is_not_in_fails(slack: FakeSlack) -> Non
     from slack_sdk.errors import SlackApiError
 
     client = WebClient(token=slack.token, base_url=slack.base_url, timeout=5)
+    post = WeeklyPost("text", b"\x89PNG\r\n\x1a\n", "a.png", "a", "a chart")
     with pytest.raises(SlackApiError) as info:
-        post_weekly(client, "G0PRIVATE1", "text", b"\x89PNG\r\n\x1a\n", "a.png")
+        upload(client, "G0PRIVATE1", post)
     assert info.value.response["error"] == "not_in_channel"
     assert slack.uploaded_files() == []
 

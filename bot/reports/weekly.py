@@ -1,7 +1,8 @@
 """The weekly post: the report's table for the seven days ending at an instant, and a chart
 of first-response attainment by severity, uploaded together as one file with a comment.
 
-`weekly_post` only reads the database; `post_weekly` is the one Slack call.
+`weekly_post` only reads the database; the upload goes through the outbox
+(the `weekly_report` intent).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.reports import chart, figures, formats
 
 if TYPE_CHECKING:
-    from slack_sdk import WebClient
+    pass
 
 WEEK = timedelta(days=7)
 
@@ -47,27 +48,6 @@ def render_weekly(report: figures.Report) -> WeeklyPost:
         title=title,
         alt_text=f"{title}: {', '.join(shown) or 'no cases'}",
     )
-
-
-def post_weekly(
-    client: WebClient,
-    channel: str,
-    text: str,
-    png: bytes,
-    filename: str,
-    title: str | None = None,
-    alt_text: str | None = None,
-) -> str:
-    """Upload the chart to `channel` with the table as its comment; returns the file id."""
-    response = client.files_upload_v2(
-        channel=channel,
-        file=png,
-        filename=filename,
-        title=title or filename,
-        alt_txt=alt_text,
-        initial_comment=text,
-    )
-    return str(response["file"]["id"])
 
 
 def _pct(pct: float | None) -> str:

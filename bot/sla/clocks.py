@@ -46,12 +46,10 @@ from bot.policies.schema import Policy, TargetKind
 __all__ = [
     "ClockEvent",
     "Deadline",
-    "DueTimer",
     "PlannedTimer",
     "breached",
     "clock_of",
     "deadlines",
-    "due_timers",
     "planned_timers",
     "schedule",
 ]
@@ -70,7 +68,6 @@ _EVENT_KINDS = frozenset(get_args(EventKind))
 
 Interval = tuple[datetime, datetime]
 # (kind such as "first_response:reminder" or "first_response:breach", instant, reason)
-DueTimer = tuple[str, datetime, str]
 
 
 @dataclass(frozen=True)
@@ -274,21 +271,6 @@ def planned_timers(
         reason = f"{label} due {_stamp(d.due_at)}"
         out.append(PlannedTimer(d.kind, "breach", d.due_at, d.due_at, d.started_at, reason))
     return sorted(out, key=lambda t: (t.fire_at, f"{t.target}:{t.what}"))
-
-
-def due_timers(
-    policy: Policy,
-    events: Sequence[ClockEvent],
-    now: datetime,
-    recorded: Collection[tuple[str, datetime]] = (),
-) -> list[DueTimer]:
-    """`planned_timers` as `(kind, instant, reason)` with kind "<target>:<what>", leaving
-    out those whose `(kind, instant)` is in `recorded` (stored or already fired)."""
-    return [
-        (f"{t.target}:{t.what}", t.fire_at, t.reason)
-        for t in planned_timers(policy, events, now)
-        if (f"{t.target}:{t.what}", t.fire_at) not in recorded
-    ]
 
 
 def clock_of(
