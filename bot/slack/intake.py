@@ -133,7 +133,13 @@ class Intake:
             def shown(cases: list[Case]) -> list[home.HomeCase]:
                 out = []
                 for case in cases:
-                    severity = self.policy_for_case(session, case).severity(case.severity)
+                    try:
+                        policy = self.policy_for_case(session, case)
+                    except (LookupError, ValueError):
+                        # A case whose policy no longer loads is listed by its severity id;
+                        # its timers say why (parked), and the other cases still show.
+                        policy = None
+                    severity = policy.severity(case.severity) if policy else None
                     out.append(
                         home.HomeCase(
                             case.key,
