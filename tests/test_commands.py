@@ -531,3 +531,23 @@ def test_the_summary_says_when_the_first_response_was_late(bot: Bot) -> None:
         ":white_check_mark: CASE-1 resolved after 7 h. First response: after 6 h 20 min,"
         " missed by 20 min. Waiting on the requester: none. Breaches: 1."
     )
+
+
+def test_a_case_resolved_with_no_response_says_none_and_counts_neither_met_nor_missed(
+    bot: Bot,
+) -> None:
+    from bot.reports import figures
+
+    root = open_case(bot)
+    bot.clock.advance(timedelta(minutes=30))  # due at 15:00: resolved well before
+    assert run(bot, "/case", "resolve CASE-1")[2] == ["CASE-1 is resolved."]
+    due = "<!date^1767625200^{date_short_pretty} at {time}|Mon 05 Jan 2026 15:00 UTC>"
+    assert thread_lines(bot, root)[-1] == (
+        ":white_check_mark: CASE-1 resolved after 30 min. First response: none given, target"
+        f" was due {due}. Waiting on the requester: none. Breaches: 0."
+    )
+    now = bot.clock.now()
+    with bot.runtime.sessions() as session:
+        [row] = figures.report(session, now - timedelta(days=1), now, now).rows
+    assert (row.opened, row.first_met, row.first_missed, row.first_pending) == (1, 0, 0, 0)
+    assert row.first_median is None

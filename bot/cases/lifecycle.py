@@ -267,7 +267,8 @@ def _summary_data(session: Session, policy: Policy, case: Case, now: datetime) -
         "opened_at": case.opened_at.isoformat(),
         "resolved_at": now.isoformat(),
         "first_due": first.due_at.isoformat() if first and first.due_at else None,
-        "first_met": first.met_at.isoformat() if first and first.met_at else None,
+        # A response someone gave: resolving stops the clock, but is no response.
+        "first_met": case.first_response_at.isoformat() if case.first_response_at else None,
         "first_by": case.first_response_by,
         "waited_seconds": waited,
         "breaches": int(breaches),

@@ -4,9 +4,12 @@ Which cases: those opened in [since, until). Each counts under its severity at `
 current severity). Its first response is judged as the bot's clocks judge it
 (`bot.cases.service.current_deadlines`), at `as_of`:
 
-- met: answered before its due time (resolving counts as the answer, as it does for the
-  clocks; a clock met before a severity change keeps the target it was met under);
-- missed: answered at or after its due time, or unanswered and past it;
+- met: answered before its due time (a clock met before a severity change keeps the target
+  it was met under);
+- missed: answered at or after its due time, or unanswered and past it (resolved after
+  its due time with no response included);
+- neither: resolved before its due time with no response (resolving stops the clock, but
+  is no response);
 - pending: unanswered and not yet due;
 - no target: the severity has no first-response target.
 
@@ -34,7 +37,7 @@ from bot.db.models import Case, Feedback, PolicySnapshot, Timer
 from bot.policies.schema import Policy
 from bot.sla import clocks
 
-FirstResponse = Literal["met", "missed", "pending", "no_target"]
+FirstResponse = Literal["met", "missed", "pending", "no_target", "unanswered"]
 
 
 @dataclass(frozen=True)
@@ -175,20 +178,28 @@ def _case(
         policy=case.policy_id,
         severity=case.severity,
         rank=levels.index(case.severity) if case.severity in levels else len(levels),
-        first=_judge(first, as_of),
-        first_seconds=(first.met_at - first.started_at).total_seconds() if first.met_at else None,
+        first=_judge(first, case, as_of),
+        first_seconds=(
+            (case.first_response_at - first.started_at).total_seconds()
+            if case.first_response_at and first.met_at
+            else None
+        ),
         breaches=breaches,
         waiting=waiting,
         rating=rating,
     )
 
 
-def _judge(first: clocks.Deadline, as_of: datetime) -> FirstResponse:
+def _judge(first: clocks.Deadline, case: Case, as_of: datetime) -> FirstResponse:
     if first.due_at is None:
         return "no_target"
     if clocks.breached(first, as_of):
         return "missed"
-    return "met" if first.met_at is not None else "pending"
+    if first.met_at is None:
+        return "pending"
+    # Met by a response, or stopped by resolving before anyone answered: no response is no
+    # response, counted neither met nor missed.
+    return "met" if case.first_response_at is not None else "unanswered"
 
 
 def _rows(figures: list[_CaseFigures]) -> tuple[Row, ...]:
