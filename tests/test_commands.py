@@ -551,3 +551,28 @@ def test_a_case_resolved_with_no_response_says_none_and_counts_neither_met_nor_m
         [row] = figures.report(session, now - timedelta(days=1), now, now).rows
     assert (row.opened, row.first_met, row.first_missed, row.first_pending) == (1, 0, 0, 0)
     assert row.first_median is None
+
+
+def test_a_responders_wait_with_a_question_is_the_first_response(bot: Bot) -> None:
+    """The bot's thread line asks the requester on the responder's behalf: that is an
+    answer, and the card, the summary and the report all count it as the first response."""
+    root = open_case(bot)
+    bot.clock.advance(timedelta(minutes=12))
+    assert run(bot, "/case", "wait CASE-1 which version are you on?")[2] == [
+        "CASE-1 is waiting on the requester; its clocks are stopped."
+    ]
+    [case] = bot.cases()
+    assert (case.first_response_at, case.first_response_by) == (bot.clock.now(), ENGINEER)
+    bot.clock.advance(timedelta(minutes=3))
+    assert run(bot, "/case", "resolve CASE-1")[2] == ["CASE-1 is resolved."]
+    assert thread_lines(bot, root)[-1] == (
+        ":white_check_mark: CASE-1 resolved after 15 min. First response: after 12 min, met"
+        " with 5 h 48 min to spare. Waiting on the requester: 3 min. Breaches: 0."
+    )
+
+
+def test_a_bare_wait_is_no_response(bot: Bot) -> None:
+    open_case(bot)
+    assert run(bot, "/case", "wait CASE-1")[0] == 200
+    [case] = bot.cases()
+    assert case.first_response_at is None

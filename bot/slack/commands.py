@@ -396,6 +396,12 @@ class CommandIntake:
             who = f"<@{assignee}>"
             return f"{case.key} is assigned to {who}." if changed else f"{who} already has it."
         if command.verb == "wait":
+            if command.note and case.status != "waiting" and case.first_response_at is None:
+                # The thread line asks the requester on the responder's behalf: an answer,
+                # so it is the first response (a bare wait only stops the clocks).
+                service.record_message(
+                    session, self.clock, policy, case, user, "responder", "", source
+                )
             if lifecycle.wait(session, self.clock, policy, case, user, command.note, source):
                 return f"{case.key} is waiting on the requester; its clocks are stopped."
             return f"{case.key} is already waiting on the requester."
