@@ -110,3 +110,34 @@ def test_the_home_is_published_again_when_a_case_of_theirs_changes(paging_bot: B
     assert [c.params["user_id"] for c in calls[published:]] == [CUSTOMER]
     sections = valid(bot.slack.home_view(CUSTOMER) or {})
     assert sections[1] == ("section", f"• {link(bot)} SEV 1 in <#{SUPPORT}>: resolved")
+
+
+def test_cases_of_a_channel_the_viewer_is_not_in_stay_off_their_home(paging_bot: Bot) -> None:
+    """A private channel's cases show only to its members: App Home lists the team's cases
+    at risk from the channels the viewer is in."""
+    import re
+
+    bot = paging_bot
+    secret = "G0SECRET01"
+    bot.slack.add_channel(secret, "secret-incident", bot_member=True, is_private=True)
+    bot.slack.add_member(SUPPORT, ENGINEER)
+    open_case(bot)  # CASE-1 in #support
+    ts = bot.slack.post_user_message(secret, CUSTOMER, "the secret thing broke")
+    event = payloads.reaction_added(
+        team=bot.slack.team_id, channel=secret, ts=ts, user=CUSTOMER, item_user=CUSTOMER
+    )
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+    assert len(bot.cases()) == 2
+
+    def at_risk() -> list[str]:
+        shown = valid(open_home(bot, ENGINEER))
+        [section] = [
+            t for i, (kind, t) in enumerate(shown) if shown[i - 1] == ("header", "At risk")
+        ]
+        return re.findall(r"\|(CASE-\d+)>", section)
+
+    assert at_risk() == ["CASE-1"]
+    bot.slack.add_member(secret, ENGINEER)
+    bot.runtime.intake._directories.clear()  # as when the membership cache runs out
+    assert sorted(at_risk()) == ["CASE-1", "CASE-2"]

@@ -31,6 +31,7 @@ class Directory:
         self.ttl = ttl
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._users: dict[str, tuple[float, dict[str, object]]] = {}
+        self._private: dict[str, tuple[float, bool]] = {}
         self._lock = threading.Lock()
 
     def group_members(self, group_id: str) -> frozenset[str]:
@@ -49,6 +50,55 @@ class Directory:
         members = frozenset(resp.get("users") or [])
         with self._lock:
             self._groups[group_id] = (time.monotonic(), members)
+        return members
+
+    def can_see(self, user: str, channel: str) -> bool:
+        """Whether `user` may see what is in `channel`: any member of the workspace sees a
+        public channel; a private one only its members (unknown counts as private)."""
+        if not self._is_private(channel):
+            return True
+        return user in self.members(channel)
+
+    def _is_private(self, channel: str) -> bool:
+        with self._lock:
+            cached = self._private.get(channel)
+        if cached and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            info = call(self.client.conversations_info, channel=channel).get("channel") or {}
+            private = bool(info.get("is_private", True))
+        except (CannotRead, SlackApiError) as exc:
+            _unknown_if_unauthorized(exc)
+            return True
+        with self._lock:
+            self._private[channel] = (time.monotonic(), private)
+        return private
+
+    def members(self, channel: str) -> frozenset[str]:
+        """Who is in `channel`, cached like user groups; nobody when the bot cannot see it."""
+        key = f"channel:{channel}"
+        with self._lock:
+            cached = self._groups.get(key)
+        if cached and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        found: set[str] = set()
+        cursor = None
+        try:
+            while True:
+                resp = call(
+                    self.client.conversations_members, channel=channel, limit=200, cursor=cursor
+                )
+                found.update(resp.get("members") or [])
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except (CannotRead, SlackApiError) as exc:
+            _unknown_if_unauthorized(exc)
+            log.warning("cannot read the members of %s: %s", channel, exc)
+            return frozenset()
+        members = frozenset(found)
+        with self._lock:
+            self._groups[key] = (time.monotonic(), members)
         return members
 
     def full_member(self, user: str, team: str | None) -> bool:

@@ -38,6 +38,10 @@ def slack_time(ts: str) -> datetime | None:
         return None
 
 
+# App Home's "at risk": the soonest due of this many, in the viewer's channels, are shown.
+AT_RISK_POOL, AT_RISK_SHOWN = 200, 15
+
+
 class Intake:
     def __init__(
         self,
@@ -126,6 +130,14 @@ class Intake:
             directory.is_responder(p.responders.users, p.responders.groups, None, user, row.team_id)
             for p in self.policies
         )
+        # The team's cases at risk, from the channels the viewer may see (a private
+        # channel's cases are for its members): read before the transaction, cached.
+        visible: frozenset[str] = frozenset()
+        if responder:
+            with self.sessions() as session:
+                at_risk = queries.at_risk(session, row.team_id, self.clock.now(), AT_RISK_POOL)
+                channels = {case.channel_id for case in at_risk}
+            visible = frozenset(ch for ch in channels if directory.can_see(user, ch))
 
         def publish(session: Session) -> None:
             now = self.clock.now()
@@ -162,7 +174,15 @@ class Intake:
                 responder,
                 shown(queries.assigned_to(session, team, user)),
                 shown(queries.requested_by(session, team, user)),
-                shown(queries.at_risk(session, team, now)) if responder else [],
+                shown(
+                    [
+                        case
+                        for case in queries.at_risk(session, team, now, AT_RISK_POOL)
+                        if case.channel_id in visible
+                    ][:AT_RISK_SHOWN]
+                )
+                if responder
+                else [],
                 on_call,
             )
             service.enqueue(

@@ -43,6 +43,7 @@ LIMITS: dict[str, Limit] = {
     "conversations.history": TIER_3,
     "conversations.replies": TIER_3,
     "conversations.open": TIER_3,
+    "conversations.members": TIER_4,
     "conversations.join": TIER_3,
     "users.info": TIER_4,
     "usergroups.users.list": TIER_2,

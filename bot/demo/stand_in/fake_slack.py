@@ -1094,6 +1094,23 @@ class FakeSlack:
             out["response_metadata"] = {"next_cursor": more}
         return out
 
+    def _conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
+        ch = self._channel_for(p.get("channel"))
+        members = [*ch.members, *([self.bot_user_id] if ch.bot_member else [])]
+        try:
+            limit = max(1, int(p.get("limit") or 100))
+        except (TypeError, ValueError):
+            limit = 100
+        start = 0
+        if p.get("cursor"):
+            try:
+                start = int(base64.b64decode(str(p["cursor"])).decode().removeprefix("offset:"))
+            except ValueError:
+                raise _ApiError("invalid_cursor") from None
+        end = start + limit
+        more = _cursor_for(end) if end < len(members) else ""
+        return {"members": members[start:end], "response_metadata": {"next_cursor": more}}
+
     def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         user = self._users.get(str(p.get("user") or ""))
         if user is None:
@@ -1140,6 +1157,7 @@ class FakeSlack:
         "conversations.history": _conversations_history,
         "conversations.replies": _conversations_replies,
         "conversations.open": _conversations_open,
+        "conversations.members": _conversations_members,
         "users.info": _users_info,
         "usergroups.users.list": _usergroups_users_list,
         "views.open": _views_open,

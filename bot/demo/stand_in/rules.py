@@ -44,6 +44,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
 # Methods whose scope depends on the conversation: (public channel, private channel, DM).
 CONVERSATION_SCOPES: dict[str, tuple[str, str, str]] = {
     "conversations.info": ("channels:read", "groups:read", "im:read"),
+    "conversations.members": ("channels:read", "groups:read", "im:read"),
     "conversations.history": ("channels:history", "groups:history", "im:history"),
     "conversations.replies": ("channels:history", "groups:history", "im:history"),
 }
