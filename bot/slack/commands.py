@@ -396,9 +396,11 @@ class CommandIntake:
             who = f"<@{assignee}>"
             return f"{case.key} is assigned to {who}." if changed else f"{who} already has it."
         if command.verb == "wait":
-            if command.note and case.status != "waiting" and case.first_response_at is None:
+            asks = bool(command.note) and not case.shared
+            if asks and case.status != "waiting" and case.first_response_at is None:
                 # The thread line asks the requester on the responder's behalf: an answer,
-                # so it is the first response (a bare wait only stops the clocks).
+                # so it is the first response. A bare wait only stops the clocks, and in a
+                # shared channel the note stays internal, so the requester is asked nothing.
                 service.record_message(
                     session, self.clock, policy, case, user, "responder", "", source
                 )
