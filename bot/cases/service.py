@@ -313,6 +313,14 @@ def _insert_case(
     return case
 
 
+def _reacted(session: Session, clock: Clock, req: OpenCase) -> Case | None:
+    """The case the message already has, with this reaction recorded on it."""
+    return record_reaction(
+        session, clock, req.team_id, req.channel_id, req.message_ts, req.opened_by,
+        req.source_event,
+    )  # fmt: skip
+
+
 def open_case(
     session: Session,
     clock: Clock,
@@ -322,15 +330,7 @@ def open_case(
 ) -> Opened:
     """Open one case for a message, or return the one it already has."""
     now = clock.now()
-    existing = record_reaction(
-        session,
-        clock,
-        req.team_id,
-        req.channel_id,
-        req.message_ts,
-        req.opened_by,
-        req.source_event,
-    )
+    existing = _reacted(session, clock, req)
     if existing is not None:
         return Opened(existing, created=False)
 
@@ -343,15 +343,7 @@ def open_case(
         with session.begin_nested():
             case = _insert_case(session, policy, req, severity, now)
     except IntegrityError:
-        existing = record_reaction(
-            session,
-            clock,
-            req.team_id,
-            req.channel_id,
-            req.message_ts,
-            req.opened_by,
-            req.source_event,
-        )
+        existing = _reacted(session, clock, req)
         if existing is None:
             raise
         return Opened(existing, created=False)
