@@ -1,8 +1,12 @@
 """A period's figures per policy and severity, read from the database.
 
-Which cases: those opened in [since, until). Each counts under its severity at `as_of` (its
-current severity). Its first response is judged as the bot's clocks judge it
-(`bot.cases.service.current_deadlines`), at `as_of`:
+Which cases: those opened in [since, until). Each counts (opened, breaches, waiting,
+feedback) under its severity at `as_of` (its current severity). Its first response is judged
+as the bot's clocks judge it (`bot.cases.service.current_deadlines`), at `as_of`, and counts
+(met, missed, pending, no target, median, p90) under the severity whose target judged it: the
+severity in force when it was answered, or when the case was resolved unanswered; for a clock
+still running, the current one. A SEV1 answered late and lowered to SEV2 afterwards is a SEV1
+miss, so a row may have first responses and no case opened under it.
 
 - met: answered before its due time (a clock met before a severity change keeps the target
   it was met under);
@@ -78,6 +82,8 @@ class _CaseFigures:
     policy: str
     severity: str
     rank: int
+    first_severity: str  # the severity whose first-response target judged `first`
+    first_rank: int
     first: FirstResponse
     first_seconds: float | None
     breaches: int
@@ -174,10 +180,16 @@ def _case(
         (b - a).total_seconds() for d in found if d.kind == "resolution" for a, b in d.pauses
     )
     levels = [s.id for s in policy.ordered_severities]
+
+    def rank(severity: str) -> int:
+        return levels.index(severity) if severity in levels else len(levels)
+
     return _CaseFigures(
         policy=case.policy_id,
         severity=case.severity,
-        rank=levels.index(case.severity) if case.severity in levels else len(levels),
+        rank=rank(case.severity),
+        first_severity=first.severity,
+        first_rank=rank(first.severity),
         first=_judge(first, case, as_of),
         first_seconds=(
             (case.first_response_at - first.started_at).total_seconds()
@@ -203,19 +215,24 @@ def _judge(first: clocks.Deadline, case: Case, as_of: datetime) -> FirstResponse
 
 
 def _rows(figures: list[_CaseFigures]) -> tuple[Row, ...]:
-    groups: dict[tuple[str, str], list[_CaseFigures]] = {}
+    cases: dict[tuple[str, str], list[_CaseFigures]] = {}
+    answers: dict[tuple[str, str], list[_CaseFigures]] = {}
     ranks: dict[tuple[str, str], int] = {}
     for f in figures:
-        key = (f.policy, f.severity)
-        groups.setdefault(key, []).append(f)
-        ranks[key] = min(ranks.get(key, f.rank), f.rank)
-    ordered = sorted(groups, key=lambda key: (key[0], ranks[key], key[1]))
-    return tuple(_row(key, groups[key]) for key in ordered)
+        for groups, key, rank in (
+            (cases, (f.policy, f.severity), f.rank),
+            (answers, (f.policy, f.first_severity), f.first_rank),
+        ):
+            groups.setdefault(key, []).append(f)
+            ranks[key] = min(ranks.get(key, rank), rank)
+    ordered = sorted(ranks, key=lambda key: (key[0], ranks[key], key[1]))
+    return tuple(_row(key, cases.get(key, []), answers.get(key, [])) for key in ordered)
 
 
-def _row(key: tuple[str, str], cases: list[_CaseFigures]) -> Row:
-    judged = Counter(c.first for c in cases)
-    times = [c.first_seconds for c in cases if c.first_seconds is not None]
+def _row(key: tuple[str, str], cases: list[_CaseFigures], answers: list[_CaseFigures]) -> Row:
+    """`cases` count under their current severity, `answers` under their target's."""
+    judged = Counter(c.first for c in answers)
+    times = [c.first_seconds for c in answers if c.first_seconds is not None]
     ratings = Counter(c.rating for c in cases if c.rating is not None)
     return Row(
         policy=key[0],

@@ -20,7 +20,8 @@ FORMATS = ("table", "csv", "json")
 
 # Under the table; the JSON carries the same as "notes".
 NOTES = (
-    "Cases opened in [since, until), each under its current severity, judged at 'as of'.",
+    "Cases opened in [since, until), each under its current severity, judged at 'as of';",
+    "a first response under the severity in force when it was given (or the case resolved).",
     "met: first response before its due time; missed: at or after it, or none and past it;",
     "pending: none yet, not yet due; no target: the severity has none. met % = met / (met + "
     "missed).",
