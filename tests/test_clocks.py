@@ -56,7 +56,6 @@ POLICY = Policy.model_validate(
 )
 
 
-
 def due_timers(
     policy: Policy,
     events: Sequence[ClockEvent],
@@ -70,6 +69,7 @@ def due_timers(
         for t in planned_timers(policy, events, now)
         if (f"{t.target}:{t.what}", t.fire_at) not in recorded
     ]
+
 
 def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)

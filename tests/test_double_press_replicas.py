@@ -107,9 +107,7 @@ def test_two_presses_at_once_through_two_replicas_end_consistent(
             for i, (channel, ts) in enumerate(roots):
                 number = numbers[(channel, ts)]
                 both = [
-                    threading.Thread(
-                        target=press, args=(drivers[i % 3], channel, number, "sev1")
-                    ),
+                    threading.Thread(target=press, args=(drivers[i % 3], channel, number, "sev1")),
                     threading.Thread(
                         target=press, args=(drivers[(i + 1) % 3], channel, number, "sev2")
                     ),

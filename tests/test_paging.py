@@ -471,9 +471,7 @@ def test_a_page_going_out_while_it_is_acknowledged_loses_its_button_once_out(
     call = dm_to(bot, PRIMARY)
     assert call.ok and call.response is not None
     [update] = [
-        c
-        for c in bot.slack.calls("chat.update")
-        if c.ok and c.params["ts"] == call.response["ts"]
+        c for c in bot.slack.calls("chat.update") if c.ok and c.params["ts"] == call.response["ts"]
     ]
     closed = (
         f":white_check_mark: The page for {link(bot)} (SEV 1) was acknowledged by "

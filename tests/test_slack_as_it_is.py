@@ -185,7 +185,6 @@ def test_an_uninstall_stops_the_work_in_single_workspace_mode(bot: Bot) -> None:
     assert len(bot.slack.posted_messages()) == posted
 
 
-
 def test_a_rate_limited_read_opens_the_case_at_once_and_reads_its_text_when_slack_allows(
     bot: Bot,
 ) -> None:
