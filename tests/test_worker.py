@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -162,7 +162,6 @@ def test_serve_without_background_work_leaves_it_to_a_worker(
     worker: subprocess.Popen[bytes] | None = None
     try:
         assert _react(proc.url, slack, ts) == 200
-        time.sleep(1.0)  # several ticks: nobody in this process works on it
         assert counts(db_url) == (0, 1)
         with (tmp_path / "worker.log").open("wb") as out:
             worker = subprocess.Popen(
@@ -174,6 +173,16 @@ def test_serve_without_background_work_leaves_it_to_a_worker(
         assert wait_until(lambda: len(replies(slack, ts)) == 1), (
             tmp_path / "worker.log"
         ).read_text()
+        # Serve stored the request and, all the while until the worker opened the case,
+        # processed nothing itself.
+        with urllib.request.urlopen(proc.url + "/metrics", timeout=5) as resp:
+            served = {
+                line.split(" ")[0]: float(line.split(" ")[1])
+                for line in resp.read().decode().splitlines()
+                if line.startswith("escbot_inbox_")
+            }
+        assert served['escbot_inbox_received_total{kind="reaction_added",result="new"}'] == 1
+        assert not [name for name in served if name.startswith("escbot_inbox_processed")]
     finally:
         proc.stop()
         if worker is not None:
