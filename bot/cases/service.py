@@ -4,6 +4,7 @@ messages it causes commit together or not at all. No Slack I/O here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -372,20 +373,38 @@ def open_case(
     return Opened(case, created=True)
 
 
-def severity_refusal(policy: Policy, case: Case, user: str, is_responder: bool) -> str | None:
-    """Why `user` may not change this case's severity, or None if they may. Responders
-    always may; the requester may set the initial severity, until a responder has replied,
-    when the policy allows it."""
+def severity_refusal(
+    policy: Policy, case: Case, user: str, is_responder: bool, requested: str | None = None
+) -> str | None:
+    """Why `user` may not set this case's severity to `requested`, or None if they may.
+
+    Responders always may. The requester (whichever organisation they belong to) may where
+    the policy says so, to the levels it lists, until a responder has replied; anyone else,
+    never."""
     if is_responder:
         return None
-    if user == case.requester_id and policy.requester_may_set_severity:
-        if case.first_response_at is None:
-            return None
+    allowed = policy.requester_severities
+    if user != case.requester_id or not allowed:
+        return f"Only the support team can change the severity of {case.key}."
+    if case.first_response_at is not None:
         return (
             f"{case.key} already has a responder, who now owns its severity: ask them in the "
             "thread to change it."
         )
-    return f"Only the support team can change the severity of {case.key}."
+    wanted = policy.severity(requested) if requested else None
+    if wanted is not None and wanted not in allowed:
+        names = _either(s.name for s in allowed)
+        return (
+            f"As the requester of {case.key} you may set its severity to {names}; ask the "
+            f"support team in the thread for {wanted.name}."
+        )
+    return None
+
+
+def _either(names: Iterable[str]) -> str:
+    """'A', 'A or B', 'A, B or C'."""
+    found = list(names)
+    return found[0] if len(found) == 1 else f"{', '.join(found[:-1])} or {found[-1]}"
 
 
 def set_severity(

@@ -239,7 +239,8 @@ class Policy(StrictModel):
     default: bool = False
     channels: tuple[ChannelId, ...] = ()
     responders: Responders = Responders()
-    requester_may_set_severity: bool = False
+    # `true`: the requester may choose any severity; a list: only those (ids, names, aliases).
+    requester_may_set_severity: bool | tuple[Text, ...] = False
     # Resolve a case that has waited on the requester this long (days of 24 hours).
     auto_resolve_after: DurationField | None = None
     default_severity: Text | None = None
@@ -327,6 +328,18 @@ class Policy(StrictModel):
     def severity(self, name: str) -> Severity | None:
         """Find a severity by id, name or alias: `SEV-1`, `sev1` and `Sev 1` are the same."""
         return self._lookup.get(lookup_key(name))
+
+    @property
+    def requester_severities(self) -> tuple[Severity, ...]:
+        """The severities a case's requester may choose, most urgent first: none unless the
+        policy says so (`requester_may_set_severity`)."""
+        chosen = self.requester_may_set_severity
+        if chosen is True:
+            return self.severities
+        if chosen is False:
+            return ()
+        picked = {self._require(name).id for name in chosen}
+        return tuple(s for s in self.severities if s.id in picked)
 
     def _require(self, name: str) -> Severity:
         severity = self.severity(name)
@@ -426,11 +439,31 @@ def _policy_problems(policy: Policy) -> list[tuple[Loc, str]]:
         problems.append(
             (("default_severity",), f"'{policy.default_severity}' is not a severity of this policy")
         )
+    problems += _requester_severity_problems(policy)
     problems += _rule_problems(policy)
     problems += _channel_problems(policy)
     pages = [(i, s.page) for i, s in enumerate(policy.severities) if s.page is not False]
     problems += oncall_problems(policy.oncall, pages)
     return problems
+
+
+def _requester_severity_problems(policy: Policy) -> list[tuple[Loc, str]]:
+    chosen = policy.requester_may_set_severity
+    if isinstance(chosen, bool):
+        return []
+    if not chosen:
+        return [
+            (
+                ("requester_may_set_severity",),
+                "an empty list lets the requester choose nothing: write false instead",
+            )
+        ]
+    ids = ", ".join(s.id for s in policy.severities)
+    return [
+        (("requester_may_set_severity", i), f"'{name}' is not a severity of this policy: use {ids}")
+        for i, name in enumerate(chosen)
+        if policy.severity(name) is None
+    ]
 
 
 def _calendar_problems(policy: Policy) -> tuple[list[tuple[Loc, str]], set[str]]:

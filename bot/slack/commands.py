@@ -375,7 +375,9 @@ class CommandIntake:
         source: str,
     ) -> str:
         if command.verb == "severity":
-            refusal = service.severity_refusal(policy, case, user, is_responder)
+            refusal = service.severity_refusal(
+                policy, case, user, is_responder, command.level or None
+            )
             if refusal is not None:
                 return refusal
             level = command.level or ""

@@ -471,12 +471,14 @@ class Intake:
                 return None  # a forged or stale button: the case is not in that conversation
             policy = self.policy_for_case(session, case)
         responders = policy.responders
-        is_responder = self.directory(row.team_id).is_responder(
+        # Another organisation's user in a Slack Connect channel is never a responder; the
+        # requester among them may still set severity where the policy lets requesters.
+        is_responder = not p.get("external") and self.directory(row.team_id).is_responder(
             responders.users, responders.groups, case.requester_id, user, row.team_id
         )
-        refusal = service.severity_refusal(policy, case, user, is_responder)
-        if p.get("external"):
-            refusal = f"Only the support team can change the severity of {case.key}."
+        refusal = service.severity_refusal(
+            policy, case, user, is_responder, str(p.get("severity") or "")
+        )
         case_id = case.id
 
         def apply(session: Session) -> None:
