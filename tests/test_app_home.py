@@ -57,7 +57,9 @@ def test_a_responder_and_a_requester_each_get_their_home(paging_bot: Bot) -> Non
     open_case(bot)  # CASE-1, SEV 1: first response due 04:00 (Saturday 03:00 + 1h)
     forward(bot, 10)
     open_case(bot)  # CASE-2 at 03:10: due 04:10
-    assert run(bot, "/case", "take CASE-2", user=ENGINEER)[2] == ["You have CASE-2."]
+    assert run(bot, "/case", "take CASE-2", user=ENGINEER)[2] == [
+        "You have CASE-2; its page is acknowledged: paging has stopped."
+    ]
     bot.clock.advance(timedelta(minutes=55))  # 04:05: CASE-1 is breached
     bot.settle()
     [one, two] = bot.cases()

@@ -40,11 +40,14 @@ def test_demo_prints_a_transcript_with_case_1_and_the_thread_reply() -> None:
     assert lines.index(
         "   ... the clock runs on to Mon 23 Nov 2026 09:22 UTC; nobody has answered"
     ) < (lines.index("DM @lee  @lee presses [Acknowledge] on the page"))
-    assert "(only @lee sees) You acknowledged the page for CASE-1: paging has stopped." in out
+    assert (
+        "(only @lee sees) You acknowledged the page for CASE-1 and took it: paging has stopped."
+        in out
+    )
     acks = [line.split(" (https")[0] for line in lines if ":eyes: @lee acknowledged" in line]
     assert acks == [
-        "#support (thread)  @bot: :eyes: @lee acknowledged the page for CASE-1",
-        "#oncall  @bot: :eyes: @lee acknowledged the page for CASE-1",
+        "#support (thread)  @bot: :eyes: @lee acknowledged the page and took CASE-1",
+        "#oncall  @bot: :eyes: @lee acknowledged the page and took CASE-1",
     ]
     assert "(only @sam sees) CASE-1 is now SEV 2 - High." in out
     assert "@bot: @sam set CASE-1 waiting on the requester; its clocks are stopped" in out

@@ -70,7 +70,7 @@ def test_an_override_covers_the_schedule_for_pages_and_handoffs(paging_bot: Bot)
     open_case(bot)  # a SEV1 now pages the person covering
     assert dm_to(bot, LEAD).params["text"].startswith(":rotating_light: You are paged for")
     assert run(bot, "/case", "ack CASE-1", user=LEAD)[2] == [
-        "You acknowledged the page for CASE-1: paging has stopped."
+        "You acknowledged the page for CASE-1 and took it: paging has stopped."
     ]
     bot.clock.advance(timedelta(hours=6))  # 18:00 in Berlin: back to the rotation
     bot.settle()

@@ -169,10 +169,12 @@ def test_a_saturday_sev1_pages_the_primary_then_level_2_and_stops_at_the_ack(
     ]
     forward(bot, 2)
     assert press_ack(bot, dm_to(bot, LEAD), LEAD) == [
-        "You acknowledged the page for CASE-1: paging has stopped."
+        "You acknowledged the page for CASE-1 and took it: paging has stopped."
     ]
+    [case] = bot.cases()
+    assert case.assignee_id == LEAD  # an acknowledgement means "mine"
     announced = (
-        f":eyes: <@{LEAD}> acknowledged the page for {link(bot)} "
+        f":eyes: <@{LEAD}> acknowledged the page and took {link(bot)} "
         "<!date^1768014720^{date_short_pretty} at {time}|Sat 10 Jan 2026 03:12 UTC>; "
         "paging has stopped."
     )
@@ -217,7 +219,7 @@ def test_a_stranger_is_refused_and_two_acknowledgements_announce_once(paging_bot
     ]
     forward(bot, 1)
     assert press_ack(bot, page, PRIMARY) == [
-        "You acknowledged the page for CASE-1: paging has stopped."
+        "You acknowledged the page for CASE-1 and took it: paging has stopped."
     ]
     # A responder who was not paged may acknowledge too, but the page is already answered.
     assert run(bot, "/case", "ack CASE-1", user=ENGINEER, channel=ONCALL)[2] == [
@@ -230,7 +232,7 @@ def test_a_stranger_is_refused_and_two_acknowledgements_announce_once(paging_bot
     assert [(at, channel) for at, channel, _ in acks] == [("03:01", SUPPORT), ("03:01", ONCALL)]
     with bot.runtime.sessions() as session:
         kinds = list(session.execute(select(CaseEvent.kind).order_by(CaseEvent.id)).scalars())
-    assert kinds == ["opened", "page_started", "paged", "page_acknowledged"]
+    assert kinds == ["opened", "page_started", "paged", "page_acknowledged", "assigned"]
 
 
 def test_the_ack_emoji_on_a_page_acknowledges_it(paging_bot: Bot) -> None:
@@ -251,7 +253,7 @@ def test_the_ack_emoji_on_a_page_acknowledges_it(paging_bot: Bot) -> None:
     [answer] = [c for c in bot.slack.calls("chat.postEphemeral") if c.ok]
     assert (answer.params["user"], answer.params["text"]) == (
         PRIMARY,
-        "You acknowledged the page for CASE-1: paging has stopped.",
+        "You acknowledged the page for CASE-1 and took it: paging has stopped.",
     )
     # The same emoji on any other message does nothing.
     other = bot.slack.post_user_message(SUPPORT, CUSTOMER, "looking")
@@ -333,7 +335,7 @@ def test_an_acknowledged_page_with_no_reply_pages_again_and_a_reply_prevents_it(
         root = open_case(bot)
         forward(bot, 1)
         assert press_ack(bot, dm_to(bot, PRIMARY), PRIMARY) == [
-            "You acknowledged the page for CASE-1: paging has stopped."
+            "You acknowledged the page for CASE-1 and took it: paging has stopped."
         ]
         forward(bot, 29)
         assert [p[:2] for p in pages(bot) if p[1] == PRIMARY] == [("03:00", PRIMARY)]
@@ -395,7 +397,7 @@ def test_case_ack_works_where_the_page_is_and_nowhere_else(paging_bot: Bot) -> N
     dm = dm_to(bot, PRIMARY).response
     assert dm is not None
     assert run(bot, "/case", "ack CASE-1", user=PRIMARY, channel=dm["channel"])[2] == [
-        "You acknowledged the page for CASE-1: paging has stopped."
+        "You acknowledged the page for CASE-1 and took it: paging has stopped."
     ]
 
 
@@ -415,7 +417,7 @@ def test_an_answered_page_loses_its_buttons_and_one_not_yet_out_is_never_sent(
     ]
     forward(bot, 1)
     assert run(bot, "/case", "ack CASE-1", user=PRIMARY, channel=ONCALL)[2] == [
-        "You acknowledged the page for CASE-1: paging has stopped."
+        "You acknowledged the page for CASE-1 and took it: paging has stopped."
     ]
     forward(bot, 30)  # long past the rate limit: the direct message to the lead never goes
     assert [p[1] for p in pages(bot)].count(LEAD) == 0

@@ -138,7 +138,47 @@ def test_yaml_1_1_surprises_stay_text(tmp_path: Path) -> None:
 def test_cli_check_shipped_folder() -> None:
     result = CliRunner().invoke(policy, ["check", str(SHIPPED)])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "ok: 4 policies, 16 severities"
+    assert result.output.splitlines()[-1] == "ok: 4 policies, 16 severities"
+
+
+def test_cli_check_warns_of_alerts_that_name_nobody() -> None:
+    # The shipped policies list no responders (each team adds its own): the severities that
+    # page nobody leave their reminders and breach alerts unaddressed until someone takes
+    # the case.
+    result = CliRunner().invoke(policy, ["check", str(SHIPPED)])
+    warned = {
+        line.split(": ")[1].rsplit("/", 1)[-1]: line.split(" of ")[1].split(" name nobody")[0]
+        for line in result.output.splitlines()
+        if line.startswith("warning: ")
+    }
+    assert warned == {
+        "five-severities-urgent-around-the-clock.yaml": "sev3, sev4, sev5",
+        "four-levels-business-hours-holidays.yaml": "level-2, level-3, level-4",
+        "four-priorities-cet-business-hours.yaml": "critical, high, medium, low",
+        "three-tiers-first-tier-around-the-clock.yaml": "tier-2, tier-3",
+    }
+
+
+def test_cli_check_names_the_file_of_a_policy_whose_alerts_name_nobody(tmp_path: Path) -> None:
+    (tmp_path / "quiet.yaml").write_text(
+        "id: quiet\nname: Quiet\ndefault: true\nseverities:\n"
+        "  - {id: sev1, name: Sev 1, calendar: 24/7, targets: {first_response: 1h}}\n"
+        "  - {id: info, name: Info, calendar: 24/7, targets: {}}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(policy, ["check", str(tmp_path)])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        f"warning: {tmp_path / 'quiet.yaml'}: reminders and breach alerts of sev1 name nobody "
+        "on a case nobody is assigned: list `responders` or page a chain for them",
+        "ok: 1 policy, 2 severities",
+    ]
+    (tmp_path / "quiet.yaml").write_text(
+        (tmp_path / "quiet.yaml").read_text() + "responders: {users: [U0123ABCD]}\n"
+    )
+    assert CliRunner().invoke(policy, ["check", str(tmp_path)]).output == (
+        "ok: 1 policy, 2 severities\n"
+    )
 
 
 def test_cli_check_uses_policies_path(monkeypatch: pytest.MonkeyPatch) -> None:

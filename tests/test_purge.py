@@ -251,7 +251,7 @@ def test_purge_forgets_who_was_paged_acknowledged_and_covered(paging_bot: Bot) -
     bot = paging_bot
     open_case(bot)
     assert command(bot, "/case", "ack CASE-1", user=PRIMARY, channel=ONCALL)[2] == [
-        "You acknowledged the page for CASE-1: paging has stopped."
+        "You acknowledged the page for CASE-1 and took it: paging has stopped."
     ]
     assert command(bot, "/case", "resolve CASE-1", user=ENGINEER, channel=SUPPORT)[0] == 200
     with bot.runtime.sessions.begin() as session:

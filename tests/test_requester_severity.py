@@ -14,7 +14,7 @@ from bot.slack.render import SET_SEVERITY_ACTION
 from tests.conftest import ENGINEER, SUPPORT, Bot
 from tests.support import payloads
 from tests.test_commands import run
-from tests.test_paging import LEAD, ONCALL, PRIMARY, paging_bot_for, pages
+from tests.test_paging import LEAD, ONCALL, PRIMARY, pages, paging_bot_for
 
 CUSTOMER_ORG, CUSTOMER, COLLEAGUE = "T0CUSTOMER", "U0CUSTOMR1", "U0CUSTOMR2"
 
@@ -119,9 +119,7 @@ def test_the_customer_raises_sev1_in_the_shared_channel_and_the_chain_is_paged(m
     assert case.severity == "sev1"
     # Paged at the instant of the press: level 1 (the schedule's person) by DM.
     at = bot.clock.now().strftime("%H:%M")
-    assert [p for p in pages(bot) if p[1] == PRIMARY] == [
-        (at, PRIMARY, pages(bot)[0][2])
-    ]
+    assert [p for p in pages(bot) if p[1] == PRIMARY] == [(at, PRIMARY, pages(bot)[0][2])]
 
 
 def test_another_external_user_is_refused(make) -> None:

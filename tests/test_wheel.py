@@ -156,10 +156,11 @@ def test_the_installed_demo_runs_from_an_empty_directory(wheel: Path, tmp_path: 
     link = "https://subarachnoid.slack.com/archives/C0SUPPORT1/pTS"
     assert lines[at : at + 4] == [
         "DM @lee  @lee presses [Acknowledge] on the page",
-        "          (only @lee sees) You acknowledged the page for CASE-1: paging has stopped.",
-        f"#support (thread)  @bot: :eyes: @lee acknowledged the page for CASE-1 ({link})"
+        "          (only @lee sees) You acknowledged the page for CASE-1 and took it: paging has "
+        "stopped.",
+        f"#support (thread)  @bot: :eyes: @lee acknowledged the page and took CASE-1 ({link})"
         " Mon 23 Nov 2026 09:22 UTC; paging has stopped.",
-        f"#oncall  @bot: :eyes: @lee acknowledged the page for CASE-1 ({link})"
+        f"#oncall  @bot: :eyes: @lee acknowledged the page and took CASE-1 ({link})"
         " Mon 23 Nov 2026 09:22 UTC; paging has stopped.",
     ]
     assert "          (only @ana sees) Thanks for rating CASE-1." in lines

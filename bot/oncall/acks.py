@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.cases.service import notify, record
+from bot.cases.service import case_changed, notify, record
 from bot.db.models import Case, CaseEvent, Page, Timer
 from bot.db.ops import rowcount
 from bot.metrics import PAGE_ACKS
@@ -32,6 +32,7 @@ class Ack:
     outcome: str  # "acknowledged", "already", "no_page"
     by: str | None = None
     at: datetime | None = None
+    took: bool = False  # the acknowledgement assigned the case to `by`
 
 
 def paged_so_far(session: Session, case: Case, page: Page) -> tuple[set[str], set[str]]:
@@ -74,7 +75,15 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
     close_messages(session, case, page, now, user=user, at=now.isoformat())
     PAGE_ACKS.labels(page.chain).observe((now - page.started_at).total_seconds())
     record(session, case, now, user, "page_acknowledged", source, page=page.id)
-    data: dict[str, Any] = {"page": page.id, "user": user, "at": now.isoformat()}
+    # As in every pager: an acknowledgement means "mine". A case someone already has keeps
+    # its assignee.
+    took = case.assignee_id is None
+    if took:
+        case.assignee_id = user
+        case.updated_at = now
+        record(session, case, now, user, "assigned", source, old=None, new=user, by="ack")
+        case_changed(session, now, case)
+    data: dict[str, Any] = {"page": page.id, "user": user, "at": now.isoformat(), "took": took}
     notify(
         session,
         now,
@@ -106,7 +115,7 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
                 status="pending",
             )
         )
-    return Ack("acknowledged", user, now)
+    return Ack("acknowledged", user, now, took)
 
 
 def fire_repage(session: Session, case: Case, timer: Timer, now: datetime) -> str | None:

@@ -387,6 +387,18 @@ def resolve(
     return paged
 
 
+def first_paged(session: Session, policy: Policy, severity: str, now: datetime) -> Paged | None:
+    """Whom the severity's chain would page first at `now` (its level 1, or its fallback
+    when nobody is on call), or None when the severity pages no chain."""
+    chain = policy.chain_for(severity)
+    if chain is None or policy.oncall is None:
+        return None
+    spec = policy.oncall.escalations[chain]
+    specs = policy.oncall.schedules
+    first = steps(spec)[0]
+    return resolve(spec, first, now, lambda name: schedule(session, name, specs[name], now))
+
+
 def _expand(
     targets: Iterable[str], now: datetime, schedule_for: Callable[[str], Schedule], paged: Paged
 ) -> None:

@@ -35,7 +35,16 @@ def check(path: str) -> None:
         for line in error.errors:
             click.echo(line)
         raise SystemExit(1) from None
-    click.echo(f"ok: {len(policies)} policies, {policies.severity_count} severities")
+    for found in policies:
+        unnamed = found.unnamed_alerts()
+        if unnamed:
+            click.echo(
+                f"warning: {found.source_path or found.id}: reminders and breach alerts of "
+                f"{', '.join(unnamed)} name nobody on a case nobody is assigned: list "
+                "`responders` or page a chain for them"
+            )
+    n, m = len(policies), policies.severity_count
+    click.echo(f"ok: {n} polic{'y' if n == 1 else 'ies'}, {m} severit{'y' if m == 1 else 'ies'}")
 
 
 @policy.command()

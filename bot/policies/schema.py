@@ -410,6 +410,18 @@ class Policy(StrictModel):
             return next(iter(self.oncall.escalations), None)
         return page if page in self.oncall.escalations else None
 
+    def unnamed_alerts(self) -> list[str]:
+        """The severities whose SLA alerts, on a case nobody is assigned, would name nobody:
+        the policy lists no responders and the severity pages no chain."""
+        if self.responders.users or self.responders.groups:
+            return []
+        return [
+            s.id
+            for s in self.severities
+            if self.chain_for(s.id) is None
+            and any(getattr(s.targets, kind) is not None for kind in TARGET_KINDS)
+        ]
+
     def reminder_offsets(self, severity_id: str, kind: TargetKind) -> list[timedelta]:
         """Open time after the clock starts at which each reminder for this target is due."""
         target = self.target(severity_id, kind)

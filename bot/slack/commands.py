@@ -390,6 +390,11 @@ class CommandIntake:
         if not is_responder:
             return f"Only the support team can {command.verb} {case.key}."
         if command.verb == "take":
+            if case.status != lifecycle.RESOLVED and case.assignee_id is None:
+                # Taking a paged case answers its page: the climb stops, as an ack would.
+                done = acks.acknowledge(session, case, user, self.clock.now(), source)
+                if done.outcome == "acknowledged":
+                    return f"You have {case.key}; its page is acknowledged: paging has stopped."
             changed = lifecycle.assign(session, self.clock, case, user, user, source)
             return f"You have {case.key}." if changed else f"You already have {case.key}."
         if command.verb == "assign":
@@ -462,8 +467,11 @@ class CommandIntake:
                 )
             else:
                 done = acks.acknowledge(session, current, user, self.clock.now(), source)
+                took = " and took it" if done.took else ""
                 text = {
-                    "acknowledged": f"You acknowledged the page for {key}: paging has stopped.",
+                    "acknowledged": (
+                        f"You acknowledged the page for {key}{took}: paging has stopped."
+                    ),
                     "no_page": f"{key} has no page to acknowledge.",
                     "already": (
                         f"{key} was already acknowledged by <@{done.by}>"

@@ -132,8 +132,9 @@ def page_warning(o: Outgoing) -> ApiCall:
 def page_acknowledged(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()
     at = datetime.fromisoformat(str(o.data["at"]))
+    what = "the page and took" if o.data.get("took") else "the page for"
     text = (
-        f":eyes: <@{o.data['user']}> acknowledged the page for {_link(case)} "
+        f":eyes: <@{o.data['user']}> acknowledged {what} {_link(case)} "
         f"{slack_date(at)}; paging has stopped."
     )
     args: dict[str, Any] = {"channel": o.channel_id, "text": text, "unfurl_links": False}

@@ -3,6 +3,7 @@ so a card that waited in the outbox never shows stale state."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -209,17 +210,25 @@ def sla_message(case: CaseView, policy: Policy, intent: str, data: dict[str, Any
         link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
         late = at - due
         overdue = f" It is {span(late)} overdue." if late >= timedelta(minutes=1) else ""
-        return f":rotating_light: {link} missed its {target} target (due {when}).{overdue}"
-    text = f":hourglass_flowing_sand: {case.key}: {target} due {when}, in {span(due - at)}."
-    who = f"<@{case.assignee_id}>" if case.assignee_id else mentions(policy)
+        text = f":rotating_light: {link} missed its {target} target (due {when}).{overdue}"
+    else:
+        text = f":hourglass_flowing_sand: {case.key}: {target} due {when}, in {span(due - at)}."
+    who = whom(case, policy, data)
     return f"{text} {who}" if who else text
 
 
-def mentions(policy: Policy) -> str:
-    """Whom a reminder is for: the policy's responders, users and user groups."""
-    people = [f"<@{u}>" for u in policy.responders.users]
-    groups = [f"<!subteam^{g}>" for g in policy.responders.groups]
-    return " ".join(people + groups)
+def whom(case: CaseView, policy: Policy, data: dict[str, Any]) -> str:
+    """Whom an SLA alert is for: the assignee; else the policy's responders; else whoever
+    the severity's chain would page first when the alert fired."""
+    if case.assignee_id:
+        return f"<@{case.assignee_id}>"
+    return mentions(policy.responders.users, policy.responders.groups) or mentions(
+        data.get("on_call_users") or (), data.get("on_call_groups") or ()
+    )
+
+
+def mentions(users: Iterable[str], groups: Iterable[str]) -> str:
+    return " ".join([f"<@{u}>" for u in users] + [f"<!subteam^{g}>" for g in groups])
 
 
 def case_changed(case: CaseView, data: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,6 +54,19 @@ def _moved(f: Firing, d: clocks.Deadline) -> bool:
     return f.timer.target_due_at is not None and d.due_at != f.timer.target_due_at
 
 
+def _on_call(f: Firing) -> dict[str, Any]:
+    """Whom an alert names when the case has no assignee and the policy no responders:
+    whoever the severity's chain would page first now (the renderer names the assignee or
+    the responders, when there are any, at send time)."""
+    responders = f.policy.responders
+    if f.case.assignee_id or responders.users or responders.groups:
+        return {}
+    paged = paging.first_paged(f.session, f.policy, f.case.severity, f.now)
+    if paged is None or not (paged.users or paged.groups):
+        return {}
+    return {"on_call_users": paged.users, "on_call_groups": paged.groups}
+
+
 @handles("reminder")
 def remind(f: Firing) -> str | None:
     d = f.deadline
@@ -78,6 +92,7 @@ def remind(f: Firing) -> str | None:
         target=d.kind,
         due_at=d.due_at.isoformat(),
         fired_at=f.now.isoformat(),
+        **_on_call(f),
     )
     record(
         f.session,
@@ -120,12 +135,13 @@ def breach(f: Firing) -> str | None:
         return "the target is not missed"
     if announced_breach(f.session, f.case, d, besides=f.timer.id) is not None:
         return "this clock's breach was announced already"
-    data = {
+    data: dict[str, Any] = {
         "target": d.kind,
         "due_at": d.due_at.isoformat(),
         "fired_at": f.now.isoformat(),
     }
     record(f.session, f.case, f.now, "escalation-bot", "breach_alert", None, **data)
+    data.update(_on_call(f))
     BREACHES.labels(d.kind).inc()
     notify(
         f.session,
