@@ -26,11 +26,25 @@ def test_demo_prints_a_transcript_with_case_1_and_the_thread_reply() -> None:
     assert "missed its first response target" in out
     assert "cases now: 1" in out
     assert "responder_reply" in out
-    assert (
-        "@bot: :hourglass_flowing_sand: CASE-1: first response due Mon 23 Nov 2026 10:12 UTC,"
-        " in 30 min." in out
-    )
     lines = out.splitlines()
+    # After @lee acknowledged the page (and so took the case), the reminders and the breach
+    # alert name them.
+    reminders = [line for line in lines if ":hourglass_flowing_sand:" in line]
+    assert reminders == [
+        "#support (thread)  @bot: :hourglass_flowing_sand: CASE-1: first response due Mon 23 "
+        f"Nov 2026 10:12 UTC, in {left} min. @lee"
+        for left in (30, 15)
+    ]
+    breach = [line.split(" (https")[0] for line in lines if "missed its first" in line]
+    assert [
+        line.endswith("(due Mon 23 Nov 2026 10:12 UTC). @lee")
+        for line in lines
+        if "missed its first" in line
+    ] == [True, True]
+    assert breach == [
+        "#support (thread)  @bot: :rotating_light: CASE-1",
+        "#support-triage  @bot: :rotating_light: CASE-1",
+    ]
     # SEV 1 pages the engineer on call, then the lead at level 2, who acknowledges.
     paged = [line.split(" (https")[0] for line in lines if "You are paged for CASE-1" in line]
     assert paged == [
