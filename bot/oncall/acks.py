@@ -35,17 +35,16 @@ class Ack:
     took: bool = False  # the acknowledgement assigned the case to `by`
 
 
-def paged_so_far(session: Session, case: Case, page: Page) -> tuple[set[str], set[str]]:
-    """The users and user groups this page has reached."""
+def paged_so_far(session: Session, case: Case) -> tuple[set[str], set[str]]:
+    """The users and user groups the case's pages have reached."""
     users: set[str] = set()
     groups: set[str] = set()
     rows = session.execute(
         select(CaseEvent.data).where(CaseEvent.case_id == case.id, CaseEvent.kind == "paged")
     ).scalars()
     for data in rows:
-        if data.get("page") == page.id:
-            users.update(data.get("users") or ())
-            groups.update(data.get("groups") or ())
+        users.update(data.get("users") or ())
+        groups.update(data.get("groups") or ())
     return users, groups
 
 
@@ -56,25 +55,37 @@ def latest_page(session: Session, case: Case) -> Page | None:
 
 
 def acknowledge(session: Session, case: Case, user: str, now: datetime, source: str | None) -> Ack:
-    """Stop the climb, once: of two acknowledgements only the first is announced."""
-    page = latest_page(session, case)
-    if page is None or page.status == STOPPED:
-        return Ack("no_page")
-    won = rowcount(
+    """Stop the climb, once: of two acknowledgements only the first is announced. Every page
+    of the case still climbing is answered (its severity's and one a miss started)."""
+    climbing = list(
         session.execute(
-            update(Page)
-            .where(Page.id == page.id, Page.status == CLIMBING)
-            .values(status=ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=now)
-        )
+            select(Page.id).where(Page.case_id == case.id, Page.status == CLIMBING)
+        ).scalars()
     )
+    won = [
+        page_id
+        for page_id in climbing
+        if rowcount(
+            session.execute(
+                update(Page)
+                .where(Page.id == page_id, Page.status == CLIMBING)
+                .values(status=ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=now)
+            )
+        )
+    ]
+    page = latest_page(session, case)
     if not won:
+        if page is None or page.status == STOPPED:
+            return Ack("no_page")
         session.refresh(page)
         return Ack("already", page.acknowledged_by, page.acknowledged_at)
-    session.refresh(page)
-    cancel_steps(session, case, page, f"acknowledged by {user}")
-    close_messages(session, case, page, now, user=user, at=now.isoformat())
-    PAGE_ACKS.labels(page.chain).observe((now - page.started_at).total_seconds())
-    record(session, case, now, user, "page_acknowledged", source, page=page.id)
+    pages = [p for p in (session.get(Page, i) for i in won) if p is not None]
+    for page in pages:
+        session.refresh(page)
+        cancel_steps(session, case, page, f"acknowledged by {user}")
+        close_messages(session, case, page, now, user=user, at=now.isoformat())
+        PAGE_ACKS.labels(page.chain).observe((now - page.started_at).total_seconds())
+        record(session, case, now, user, "page_acknowledged", source, page=page.id)
     # As in every pager: an acknowledgement means "mine". A case someone already has keeps
     # its assignee.
     took = case.assignee_id is None
@@ -83,38 +94,40 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
         case.updated_at = now
         record(session, case, now, user, "assigned", source, old=None, new=user, by="ack")
         case_changed(session, now, case)
-    data: dict[str, Any] = {"page": page.id, "user": user, "at": now.isoformat(), "took": took}
+    first = pages[0]
+    data: dict[str, Any] = {"page": first.id, "user": user, "at": now.isoformat(), "took": took}
     notify(
         session,
         now,
         case,
         "page_acknowledged",
         thread_ts=case.thread_ts,
-        dedupe_key=f"page:{page.id}:ack:thread",
+        dedupe_key=f"page:{first.id}:ack:thread",
         **data,
     )
-    chain = chain_of(page)
-    if chain.channel and chain.channel != case.channel_id:
-        notify(
-            session,
-            now,
-            case,
-            "page_acknowledged",
-            channel_id=chain.channel,
-            dedupe_key=f"page:{page.id}:ack:channel",
-            **data,
-        )
-    if chain.repage_after is not None:
-        session.add(
-            Timer(
-                case_id=case.id,
-                kind=REPAGE,
-                target=str(page.id),
-                clock_start=now,
-                due_at=now + chain.repage_after,
-                status="pending",
+    for page in pages:
+        chain = chain_of(page)
+        if chain.channel and chain.channel != case.channel_id:
+            notify(
+                session,
+                now,
+                case,
+                "page_acknowledged",
+                channel_id=chain.channel,
+                dedupe_key=f"page:{first.id}:ack:channel:{chain.channel}",
+                **data,
             )
-        )
+        if chain.repage_after is not None:
+            session.add(
+                Timer(
+                    case_id=case.id,
+                    kind=REPAGE,
+                    target=str(page.id),
+                    clock_start=now,
+                    due_at=now + chain.repage_after,
+                    status="pending",
+                )
+            )
     return Ack("acknowledged", user, now, took)
 
 

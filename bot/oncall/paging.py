@@ -117,39 +117,65 @@ def schedule(session: Session, name: str, spec: ScheduleSpec, now: datetime) -> 
 # -- starting and stopping ----------------------------------------------------------------
 
 
+def active_pages(session: Session, case: Case) -> list[Page]:
+    """The case's pages still climbing or acknowledged, newest first."""
+    return list(
+        session.execute(
+            select(Page)
+            .where(Page.case_id == case.id, Page.status.in_(ACTIVE))
+            .order_by(Page.id.desc())
+        ).scalars()
+    )
+
+
+def for_breach(page: Page) -> str | None:
+    """The missed target a page was started for (a severity's `on_breach`), or None for
+    the page a paging severity starts."""
+    found = page.plan.get("breach")
+    return str(found) if found else None
+
+
 def active_page(session: Session, case: Case) -> Page | None:
-    return session.execute(
-        select(Page)
-        .where(Page.case_id == case.id, Page.status.in_(ACTIVE))
-        .order_by(Page.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    """The running page of the case's severity (not one started by a miss)."""
+    return next((p for p in active_pages(session, case) if for_breach(p) is None), None)
 
 
 def sync(session: Session, policy: Policy, case: Case, now: datetime) -> None:
     """Start paging when the case is in a paging severity and unresolved with no page
-    running; stop it when it no longer is."""
-    wanted = policy.chain_for(case.severity) if case.status != "resolved" else None
+    running; stop it when it no longer is. Resolving stops every page of the case, those
+    started by a miss too."""
+    resolved = case.status == "resolved"
+    wanted = policy.chain_for(case.severity) if not resolved else None
     page = active_page(session, case)
     if page is not None and page.chain != wanted:
-        why = "the case is resolved" if case.status == "resolved" else "the severity was lowered"
+        why = "the case is resolved" if resolved else "the severity was lowered"
         stop(session, case, page, now, why)
         page = None
+    if resolved:
+        for other in active_pages(session, case):
+            stop(session, case, other, now, "the case is resolved")
     if wanted is not None and page is None:
         start(session, policy, case, wanted, now)
 
 
-def start(session: Session, policy: Policy, case: Case, chain: str, now: datetime) -> Page:
-    page = Page(
-        case_id=case.id,
-        chain=chain,
-        plan=plan_of(policy, chain),
-        started_at=now,
-        status=CLIMBING,
-    )
+def start(
+    session: Session,
+    policy: Policy,
+    case: Case,
+    chain: str,
+    now: datetime,
+    breach: str | None = None,
+) -> Page:
+    """Start paging `chain` for the case: for its severity, or, with `breach` (the missed
+    target), for a severity's `on_breach`."""
+    plan = plan_of(policy, chain)
+    if breach is not None:
+        plan["breach"] = breach
+    page = Page(case_id=case.id, chain=chain, plan=plan, started_at=now, status=CLIMBING)
     session.add(page)
     session.flush()
-    record(session, case, now, SYSTEM, "page_started", None, page=page.id, chain=chain)
+    extra = {"breach": breach} if breach else {}
+    record(session, case, now, SYSTEM, "page_started", None, page=page.id, chain=chain, **extra)
     book_step(session, case, page, 0, now)
     return page
 
@@ -286,6 +312,8 @@ def fire_step(
             return f"acknowledged by {page.acknowledged_by}"
         return f"paging stopped: {page.note or page.status}"
     wanted = policy.chain_for(case.severity) if case.status != "resolved" else None
+    if for_breach(page) is not None and case.status != "resolved":
+        wanted = page.chain  # a miss pages its chain whatever the severity is now
     if wanted != page.chain:
         # The case changed without stopping this page (two changes interleaved): it no
         # longer wants this chain, so the climb ends here.
@@ -442,4 +470,5 @@ def _page_data(policy: Policy, case: Case, page: Page, step: Step) -> dict[str, 
         "severity_name": severity.name if severity else case.severity,
         "summary": " ".join(case.text.split())[:300],
         "ack_emoji": page.plan.get("ack_emoji", "eyes"),
+        "breach": for_breach(page),
     }

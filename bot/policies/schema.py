@@ -43,7 +43,7 @@ from bot.policies.fields import (
     expand_days,
     known_zone,
 )
-from bot.policies.oncall import OncallSpec, ScheduleSpec, oncall_problems
+from bot.policies.oncall import OncallSpec, ScheduleSpec, Target, oncall_problems, target_parts
 
 if TYPE_CHECKING:
     from bot.sla.calendar import Calendar
@@ -180,6 +180,15 @@ class Targets(StrictModel):
     resolution: DurationField | None = None
 
 
+class OnBreach(StrictModel):
+    """What a miss of any of the severity's targets sets off besides the breach alert: a
+    chain paged once per missed clock, and people told (users by direct message, user
+    groups by a mention in each channel listed, channels by a post)."""
+
+    page: Slug | None = None
+    notify: tuple[Target, ...] = ()
+
+
 class Severity(StrictModel):
     id: Slug
     name: Text
@@ -190,6 +199,7 @@ class Severity(StrictModel):
     reminders: tuple[ReminderField, ...] = ()
     # The escalation chain a case of this severity pages (`true`: the policy's only one).
     page: bool | Slug = False
+    on_breach: OnBreach | None = None
 
     @field_validator("id")
     @classmethod
@@ -452,10 +462,44 @@ def _policy_problems(policy: Policy) -> list[tuple[Loc, str]]:
             (("default_severity",), f"'{policy.default_severity}' is not a severity of this policy")
         )
     problems += _requester_severity_problems(policy)
+    for i, severity in enumerate(policy.severities):
+        if severity.on_breach is not None:
+            problems += _on_breach_problems(policy, i, severity.on_breach)
     problems += _rule_problems(policy)
     problems += _channel_problems(policy)
     pages = [(i, s.page) for i, s in enumerate(policy.severities) if s.page is not False]
     problems += oncall_problems(policy.oncall, pages)
+    return problems
+
+
+def _on_breach_problems(policy: Policy, index: int, spec: OnBreach) -> list[tuple[Loc, str]]:
+    where: Loc = ("severities", index, "on_breach")
+    if spec.page is None and not spec.notify:
+        return [(where, "on_breach needs `page` (a chain), `notify` (targets) or both")]
+    problems: list[tuple[Loc, str]] = []
+    chains = policy.oncall.escalations if policy.oncall else {}
+    if spec.page is not None and spec.page not in chains:
+        known = ", ".join(chains) or "none is defined under oncall.escalations"
+        problems.append(((*where, "page"), f"chain '{spec.page}' is not defined: known: {known}"))
+    kinds = [target_parts(target)[0] for target in spec.notify]
+    for j, (target, kind) in enumerate(zip(spec.notify, kinds, strict=True)):
+        loc: Loc = (*where, "notify", j)
+        if kind not in ("user", "group", "channel"):
+            problems.append(
+                (
+                    loc,
+                    f"'{target}': on_breach notifies user:, group: and channel: targets; "
+                    "page a chain for schedules and webhooks",
+                )
+            )
+        elif kind == "group" and "channel" not in kinds:
+            problems.append(
+                (
+                    loc,
+                    f"{target} is told by a mention in each channel of `notify`: add a "
+                    "channel:C… target",
+                )
+            )
     return problems
 
 

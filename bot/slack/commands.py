@@ -444,8 +444,7 @@ class CommandIntake:
         if case is None:
             return self._reply(row, f"No case CASE-{number} in this channel.")
         policy = self.policy_for_case(session, case)
-        page = acks.latest_page(session, case)
-        users, groups = acks.paged_so_far(session, case, page) if page else (set(), set())
+        users, groups = acks.paged_so_far(session, case)
         case_id, key = case.id, case.key
         session.close()  # Slack reads next, with no database connection held
         responders = policy.responders

@@ -104,6 +104,7 @@ def ephemeral_notice(o: Outgoing) -> ApiCall:
 
 @renders("sla_reminder")
 @renders("breach_alert")
+@renders("breach_notice")
 def sla_message(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
     if o.intent == "sla_reminder":

@@ -65,12 +65,20 @@ def _summary_lines(o: Outgoing, case: CaseView) -> str:
     return f"Requester: {requester}, in <#{case.channel_id}>{quoted}"
 
 
+def _why(o: Outgoing) -> str:
+    """A page a miss started says so."""
+    missed = o.data.get("breach")
+    if not missed:
+        return ""
+    return f": it missed its {str(missed).replace('_', ' ')} target"
+
+
 @renders("page_dm")
 def page_dm(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()
     text = (
         f":rotating_light: You are paged for {_link(case)} ({o.data['severity_name']}), "
-        f"{_where(o, case)}.\n{_summary_lines(o, case)}"
+        f"{_where(o, case)}{_why(o)}.\n{_summary_lines(o, case)}"
     )
     return "chat.postMessage", {
         "channel": o.channel_id,
@@ -88,7 +96,7 @@ def page_post(o: Outgoing) -> ApiCall:
     who = " ".join(mentions) + " paged" if mentions else "Paging"
     text = (
         f":rotating_light: {who} for {_link(case)} ({o.data['severity_name']}), "
-        f"{_where(o, case)}.\n{_summary_lines(o, case)}"
+        f"{_where(o, case)}{_why(o)}.\n{_summary_lines(o, case)}"
     )
     return "chat.postMessage", {
         "channel": o.channel_id,

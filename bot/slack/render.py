@@ -206,14 +206,20 @@ def sla_message(case: CaseView, policy: Policy, intent: str, data: dict[str, Any
     due = datetime.fromisoformat(str(data["due_at"]))
     at = datetime.fromisoformat(str(data.get("fired_at") or data["due_at"]))
     when = slack_date(due, _tz(policy, case.severity))
-    if intent == "breach_alert":
+    if intent in ("breach_alert", "breach_notice"):
         link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
         late = at - due
         overdue = f" It is {span(late)} overdue." if late >= timedelta(minutes=1) else ""
         text = f":rotating_light: {link} missed its {target} target (due {when}).{overdue}"
     else:
         text = f":hourglass_flowing_sand: {case.key}: {target} due {when}, in {span(due - at)}."
-    who = whom(case, policy, data)
+    # A severity's `on_breach` notice goes to whom the policy names: a DM, or a channel
+    # with its user groups mentioned.
+    who = (
+        mentions((), data.get("groups") or ())
+        if intent == "breach_notice"
+        else whom(case, policy, data)
+    )
     return f"{text} {who}" if who else text
 
 

@@ -19,6 +19,7 @@ from bot.clock import FixedClock
 from bot.db.models import Case, Timer
 from bot.metrics import BREACHES
 from bot.oncall import acks, paging
+from bot.policies.oncall import target_parts
 from bot.policies.schema import Policy
 from bot.sla import clocks
 from bot.words import span
@@ -162,8 +163,35 @@ def breach(f: Firing) -> str | None:
             dedupe_key=f"timer:{f.timer.id}:triage",
             **data,
         )
+    _on_breach(f, d, data)
     case_changed(f.session, f.now, f.case)
     return None
+
+
+def _on_breach(f: Firing, d: clocks.Deadline, data: dict[str, Any]) -> None:
+    """The missed target's severity's `on_breach`: its chain paged (once per clock, as the
+    breach alert is announced once per clock), each notify target told once."""
+    severity = f.policy.severity(d.severity)
+    spec = severity.on_breach if severity else None
+    if spec is None:
+        return
+    if spec.page is not None and f.policy.oncall and spec.page in f.policy.oncall.escalations:
+        paging.start(f.session, f.policy, f.case, spec.page, f.now, breach=d.kind)
+    kinds = [target_parts(t) for t in spec.notify]
+    groups = [value for kind, value in kinds if kind == "group"]
+    for kind, value in kinds:
+        if kind == "group":
+            continue  # mentioned in each channel below
+        notify(
+            f.session,
+            f.now,
+            f.case,
+            "breach_notice",
+            channel_id=value,
+            dedupe_key=f"timer:{f.timer.id}:notify:{kind}:{value}",
+            groups=groups if kind == "channel" else [],
+            **{k: v for k, v in data.items() if not k.startswith("on_call_")},
+        )
 
 
 @handles(paging.STEP)
