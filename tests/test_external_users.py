@@ -21,7 +21,7 @@ OUTSIDER = "U0OUTSIDE1"
 
 
 def test_an_external_reply_counts_as_the_requesters_never_a_responders(bot: Bot) -> None:
-    bot.slack.add_user(OUTSIDER, "oscar", "Oscar (partner org)")
+    bot.slack.add_user(OUTSIDER, "oscar", "Oscar (partner org)", team_id=OTHER_ORG)
     root = open_case(bot)
     bot.clock.advance(timedelta(minutes=3))
     assert say(bot, OUTSIDER, "+1 same here", root, user_team=OTHER_ORG) == 200
@@ -42,7 +42,7 @@ def test_an_external_reply_counts_as_the_requesters_never_a_responders(bot: Bot)
 
 
 def test_an_external_press_on_the_severity_buttons_is_refused(bot: Bot) -> None:
-    bot.slack.add_user(OUTSIDER, "oscar", "Oscar (partner org)")
+    bot.slack.add_user(OUTSIDER, "oscar", "Oscar (partner org)", team_id=OTHER_ORG)
     bot.slack.add_member(SUPPORT, OUTSIDER)
     open_case(bot)
     [case] = bot.cases()
@@ -70,7 +70,7 @@ def test_an_external_press_on_the_severity_buttons_is_refused(bot: Bot) -> None:
 def shared_case(bot: Bot) -> str:
     """A case opened in a channel shared with another organisation: the customer's
     message, and the installing workspace's engineer reacting."""
-    bot.slack.add_user(OUTSIDER, "oscar", "Oscar (customer org)")
+    bot.slack.add_user(OUTSIDER, "oscar", "Oscar (customer org)", team_id=OTHER_ORG)
     ts = bot.slack.post_user_message(SUPPORT, OUTSIDER, "our deploys fail")
     event = payloads.reaction_added(
         team=OTHER_ORG,  # the envelope may name the other organisation

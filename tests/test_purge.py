@@ -34,6 +34,7 @@ from tests.test_report import (
     AS_OF,
     COMMENTS,
     EXPECTED,
+    INTERNAL,
     NOTES,
     OLD_REQUESTER,
     OLD_RESPONDER,
@@ -54,7 +55,7 @@ from tests.test_report import (
 PURGED = (1, 2, 3)
 CUTOFF = day(6, 12, 15)
 FORGOTTEN = [TEXTS[n] for n in PURGED] + [NOTES[n] for n in PURGED] + list(COMMENTS.values())
-FORGOTTEN += [OLD_REQUESTER, OLD_RESPONDER, "the reply in case 1's thread"]
+FORGOTTEN += [OLD_REQUESTER, OLD_RESPONDER, "the reply in case 1's thread", INTERNAL[2]]
 
 
 @pytest.fixture
@@ -140,9 +141,9 @@ def test_purge_forgets_the_words_and_people_and_keeps_the_figures(desk: Desk) ->
         done = purge(session, AS_OF, timedelta(days=3))
 
     # Events changed: case 1's opened, severity_changed, responder_reply, resolved and
-    # feedback (5, each by a person); case 2's the same 5 and its breach_alert, the bot's own
-    # with nothing to remove; case 3's opened, severity_changed, responder_reply,
-    # waiting_on_requester, requester_message and resolved (6): 16.
+    # feedback (5, each by a person); case 2's the same 5, its internal note, and its
+    # breach_alert, the bot's own with nothing to remove; case 3's opened, severity_changed,
+    # responder_reply, waiting_on_requester, requester_message and resolved (6): 17.
     # Outbox rows changed: case 1's card, severity notice, resolved notice and summary (4);
     # case 2's the same and its breach alert (5); case 3's card, severity notice, waiting and
     # resolved notices and summary (5); the command answer; and case 4's card, written at
@@ -151,7 +152,7 @@ def test_purge_forgets_the_words_and_people_and_keeps_the_figures(desk: Desk) ->
     assert (done.cutoff, done.cases, done.events, done.feedback, done.outbox) == (
         CUTOFF,
         3,
-        16,
+        17,
         2,
         17,
     )
@@ -186,6 +187,7 @@ def test_purge_forgets_the_words_and_people_and_keeps_the_figures(desk: Desk) ->
                     "fired_at": "2026-01-05T10:30:00+00:00",
                 },
             ),
+            ("note", "", {}),
             ("responder_reply", "", {"ts": "1.2"}),
             ("resolved", "", {}),
             ("feedback", "", {"rating": "bad"}),

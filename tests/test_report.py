@@ -77,6 +77,8 @@ NOTES = {
     4: "waiting for the customer's firewall change",
 }
 COMMENTS = {1: "quick and friendly, thanks", 2: "took far too long to hear back"}
+# Internal notes (`/case note`), seen only by the team.
+INTERNAL = {2: "customer's contract renews next month, keep them informed"}
 
 
 @dataclass
@@ -119,6 +121,8 @@ class Desk:
                 )
             elif what == "wait":
                 lifecycle.wait(session, self.clock, policy, case, responder, *args)
+            elif what == "note":
+                lifecycle.add_note(session, self.clock, case, responder, args[0])
             elif what == "resume":
                 lifecycle.resume(session, self.clock, policy, case, responder)
             elif what == "resolve":
@@ -158,6 +162,7 @@ def build_desk(db_url: str, tmp_path: Path) -> Desk:
     desk.open(2, **old)
     desk.act(2, "severity", "high")
     desk.at(day(5, 10, 30))
+    desk.act(2, "note", INTERNAL[2])
     desk.at(day(5, 10, 40))
     desk.act(2, "reply")
     desk.at(day(5, 11))

@@ -20,6 +20,7 @@ severity
 `/case resolve CASE-n [note]`: resolve a case
 `/case reopen CASE-n`: open a resolved case again
 `/case ack CASE-n`: acknowledge a page for a case: paging stops
+`/case note CASE-n TEXT`: keep a note on a case for your team only (never in a thread)
 `/case help`: this list
 `/severity CASE-n LEVEL [reason]` (or `/severity LEVEL [reason]` for the channel's only open \
 case): set a case's severity"""
@@ -83,6 +84,7 @@ _NEEDS_CASE = (
     "resolve",
     "reopen",
     "ack",
+    "note",
 )
 
 
@@ -118,4 +120,10 @@ def parse_case(text: str) -> Command:
         return Command("assign", number, user=found.group(1))
     if verb in ("show", "take", "resume", "reopen", "ack") and rest:
         raise UsageError(f"Usage: `/case {verb} CASE-n`.")
+    if verb == "note":
+        # The note as written, line breaks and all: only the verb and the case are split off.
+        parts = text.strip().split(None, 2)
+        if len(parts) < 3:
+            raise UsageError("What note? Usage: `/case note CASE-n TEXT`.")
+        return Command("note", number, note=parts[2].strip())
     return Command(verb, number, note=" ".join(rest))

@@ -227,6 +227,31 @@ def workaround(
     return lowered
 
 
+def add_note(
+    session: Session, clock: Clock, case: Case, actor: str, text: str, source: str | None = None
+) -> None:
+    """An internal note: kept in the case's timeline for the installing organisation's
+    members, never posted to the case's thread."""
+    record(session, case, clock.now(), actor, "note", source, note=text)
+
+
+def notes(session: Session, case_ids: list[int]) -> dict[int, list[tuple[datetime, str, str]]]:
+    """The internal notes of these cases, oldest first: (instant, author, text)."""
+    found: dict[int, list[tuple[datetime, str, str]]] = {}
+    if not case_ids:
+        return found
+    rows = session.execute(
+        select(CaseEvent.case_id, CaseEvent.at, CaseEvent.actor, CaseEvent.data)
+        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.kind == "note")
+        .order_by(CaseEvent.id)
+    ).all()
+    for case_id, at, actor, data in rows:
+        text = (data or {}).get("note")
+        if text:  # a purged note keeps its entry, not its words
+            found.setdefault(case_id, []).append((at, actor or "", str(text)))
+    return found
+
+
 def resolve(
     session: Session,
     clock: Clock,

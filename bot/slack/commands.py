@@ -8,6 +8,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -340,7 +341,13 @@ class CommandIntake:
                 return self._reply(row, problem)
             policy = self.policy_for_case(session, case)
             if command.verb == "show":
-                return self._reply(row, self._show(case, policy))
+                text = self._show(case, policy)
+                kept = lifecycle.notes(session, [case.id]).get(case.id, [])
+                session.close()  # Slack reads next, with no database connection held
+                # Internal notes are for the installing organisation's members only.
+                if kept and self.directory_for(row.team_id).in_workspace(user, row.team_id):
+                    text += "\n" + _notes_text(kept)
+                return self._reply(row, text)
             if command.verb == "rate":
                 return self._rate(row, case.id, user, command.level or "", source)
             if command.verb == "comment":
@@ -389,6 +396,9 @@ class CommandIntake:
             return f"{case.key} is now {_severity_name(policy, case.severity)}."
         if not is_responder:
             return f"Only the support team can {command.verb} {case.key}."
+        if command.verb == "note":
+            lifecycle.add_note(session, self.clock, case, user, command.note, source)
+            return f"Noted on {case.key}, for your team only: it shows in `/case show {case.key}`."
         if command.verb == "take":
             if case.status != lifecycle.RESOLVED and case.assignee_id is None:
                 # Taking a paged case answers its page: the climb stops, as an ack would.
@@ -613,6 +623,11 @@ class CommandIntake:
             response_url=p.get("response_url"),
             text=text,
         )
+
+
+def _notes_text(kept: list[tuple[datetime, str, str]]) -> str:
+    lines = [f"• <@{who}> {readable(at)}: {text}" for at, who, text in kept]
+    return "Notes (your team only):\n" + "\n".join(lines)
 
 
 def _severity_name(policy: Policy, severity: str) -> str:

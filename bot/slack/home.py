@@ -21,6 +21,10 @@ class HomeCase:
     severity: str
     status: str
     due: datetime | None  # the next response it owes, if any
+    note: str | None = None  # the latest internal note, for the team's own sections
+
+
+NOTE_SHOWN = 200  # characters of a note on the home tab
 
 
 def _line(case: HomeCase, now: datetime) -> str:
@@ -33,7 +37,12 @@ def _line(case: HomeCase, now: datetime) -> str:
         when = f":rotating_light: breached, was due {slack_date(case.due)}"
     else:
         when = f"due {slack_date(case.due)}"
-    return f"• {link} {case.severity} in <#{case.channel}>: {when}"
+    line = f"• {link} {case.severity} in <#{case.channel}>: {when}"
+    if case.note:
+        note = " ".join(case.note.split())
+        cut = note[:NOTE_SHOWN] + ("…" if len(note) > NOTE_SHOWN else "")
+        line += f"\n      _Note: {cut}_"
+    return line
 
 
 def _section(title: str, cases: list[HomeCase], empty: str, now: datetime) -> list[dict[str, Any]]:

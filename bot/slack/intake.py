@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cases import queries, service
+from bot.cases import lifecycle, queries, service
 from bot.clock import Clock
 from bot.db.models import Case, InboxEvent
 from bot.db.ops import after_commit, insert_ignore
@@ -142,7 +142,9 @@ class Intake:
         def publish(session: Session) -> None:
             now = self.clock.now()
 
-            def shown(cases: list[Case]) -> list[home.HomeCase]:
+            def shown(cases: list[Case], with_notes: bool = True) -> list[home.HomeCase]:
+                # The team's sections show each case's latest internal note.
+                kept = lifecycle.notes(session, [c.id for c in cases]) if with_notes else {}
                 out = []
                 for case in cases:
                     try:
@@ -160,6 +162,7 @@ class Intake:
                             severity.name if severity else case.severity,
                             case.status,
                             queries.next_due(case),
+                            kept[case.id][-1][2] if case.id in kept else None,
                         )
                     )
                 return out
@@ -173,7 +176,7 @@ class Intake:
                 now,
                 responder,
                 shown(queries.assigned_to(session, team, user)),
-                shown(queries.requested_by(session, team, user)),
+                shown(queries.requested_by(session, team, user), with_notes=responder),
                 shown(
                     [
                         case
