@@ -471,4 +471,7 @@ def _page_data(policy: Policy, case: Case, page: Page, step: Step) -> dict[str, 
         "summary": " ".join(case.text.split())[:300],
         "ack_emoji": page.plan.get("ack_emoji", "eyes"),
         "breach": for_breach(page),
+        "status_page": (
+            (severity.status_page or policy.status_page) if severity else policy.status_page
+        ),
     }

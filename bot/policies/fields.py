@@ -130,6 +130,15 @@ GroupId = Annotated[str, _slack_id("user group", "S", "S0123ABCD")]
 Text = Annotated[str, Field(min_length=1)]
 
 
+def _check_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s<>|]+", value) or len(value) > 500:
+        raise ValueError(f"'{value[:60]}' is not a web address: write https://…")
+    return value
+
+
+Url = Annotated[str, AfterValidator(_check_url)]
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 

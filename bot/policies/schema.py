@@ -38,6 +38,7 @@ from bot.policies.fields import (
     StartTime,
     StrictModel,
     Text,
+    Url,
     UserId,
     Weekday,
     expand_days,
@@ -200,6 +201,8 @@ class Severity(StrictModel):
     # The escalation chain a case of this severity pages (`true`: the policy's only one).
     page: bool | Slug = False
     on_breach: OnBreach | None = None
+    # Where customers follow an incident: overrides the policy's `status_page`.
+    status_page: Url | None = None
 
     @field_validator("id")
     @classmethod
@@ -251,6 +254,8 @@ class Policy(StrictModel):
     responders: Responders = Responders()
     # `true`: the requester may choose any severity; a list: only those (ids, names, aliases).
     requester_may_set_severity: bool | tuple[Text, ...] = False
+    # Where customers follow an incident: shown on the card of a paging severity and in pages.
+    status_page: Url | None = None
     # Resolve a case that has waited on the requester this long (days of 24 hours).
     auto_resolve_after: DurationField | None = None
     default_severity: Text | None = None
@@ -419,6 +424,14 @@ class Policy(StrictModel):
         if page is True:
             return next(iter(self.oncall.escalations), None)
         return page if page in self.oncall.escalations else None
+
+    def status_page_for(self, severity_id: str) -> str | None:
+        """The status page a case of this severity points to: only a severity that pages
+        has one shown (its own, else the policy's)."""
+        severity = self._require(severity_id)
+        if self.chain_for(severity.id) is None:
+            return None
+        return severity.status_page or self.status_page
 
     def unnamed_alerts(self) -> list[str]:
         """The severities whose SLA alerts, on a case nobody is assigned, would name nobody:

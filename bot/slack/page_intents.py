@@ -62,7 +62,8 @@ def _summary_lines(o: Outgoing, case: CaseView) -> str:
     requester = f"<@{case.requester_id}>" if case.requester_id else "unknown"
     summary = str(o.data.get("summary") or "").strip()
     quoted = f"\n> {summary}" if summary else ""
-    return f"Requester: {requester}, in <#{case.channel_id}>{quoted}"
+    status = f"\nStatus page: <{o.data['status_page']}>" if o.data.get("status_page") else ""
+    return f"Requester: {requester}, in <#{case.channel_id}>{status}{quoted}"
 
 
 def _why(o: Outgoing) -> str:

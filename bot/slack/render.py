@@ -105,6 +105,14 @@ def case_card(
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": sev.description[:2000]}]}
         )
+    status_page = policy.status_page_for(sev.id) if sev is not None else None
+    if status_page:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"Status page: <{status_page}>"}],
+            }
+        )
     # Slack allows at most 25 elements in an actions block.
     blocks.append({"type": "actions", "block_id": "severity", "elements": buttons[:25]})
     if case.status != "resolved":
