@@ -169,10 +169,17 @@ def demo(speed: float) -> None:
     default="table",
     show_default=True,
 )
-def report(since: str, until: str | None, policy: str | None, fmt: str) -> None:
-    """Per policy and severity, for the cases opened in the period: first responses met and
-    missed, median and p90 time to first response, breaches, time waiting on requesters,
-    feedback. Durations are in seconds in CSV and JSON."""
+@click.option(
+    "--by",
+    type=click.Choice(("policy", "channel")),
+    default="policy",
+    show_default=True,
+    help="A row per policy and severity, or per policy and channel (a customer).",
+)
+def report(since: str, until: str | None, policy: str | None, fmt: str, by: str) -> None:
+    """Per policy and severity (or channel), for the cases opened in the period: first
+    responses met and missed, median and p90 time to first response, breaches, time waiting
+    on requesters, feedback. Durations are in seconds in CSV and JSON."""
     from bot.clock import SystemClock
     from bot.reports import figures, formats
 
@@ -186,7 +193,9 @@ def report(since: str, until: str | None, policy: str | None, fmt: str) -> None:
         fail(f"--until ({formats.stamp(end)}) must be after --since ({formats.stamp(start)})")
     with _database() as sessions, sessions() as session:
         try:
-            found = figures.report(session, start, end, now, policy)
+            found = figures.report(
+                session, start, end, now, policy, "channel" if by == "channel" else "policy"
+            )
         except figures.UnknownPolicy as exc:
             fail(str(exc))
     click.echo(formats.render(found, fmt), nl=False)

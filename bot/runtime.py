@@ -253,7 +253,9 @@ class Runtime:
         if timer.kind == weekly.WEEKLY:
             if not self.settings.report_channel:
                 return "REPORT_CHANNEL is not set any more"
-            return weekly.fire(session, self.settings.report_channel, timer, now)
+            return weekly.fire(
+                session, self.settings.report_channel, timer, now, self.settings.report_by
+            )
         return f"no handler for timer kind {timer.kind!r}"
 
     def book_handoffs(self) -> None:

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     background_work: Literal["auto", "thread", "process", "off"] = "auto"
     # A channel id that gets the weekly SLA report (Mondays 09:00 UTC, the seven days before).
     report_channel: str | None = None
+    # The weekly post's rows: per policy and severity, or per policy and channel.
+    report_by: Literal["policy", "channel"] = "policy"
     # Signs the JSON POST of `webhook:` page targets (HMAC-SHA256), so a receiver can check it.
     page_webhook_secret: SecretStr | None = None
 

@@ -631,3 +631,81 @@ def test_a_miss_counts_under_the_severity_whose_target_it_was(db_url: str, tmp_p
         Row("desk", "high", 0, 0, 1, 0, 0, 3840, 3840, 0, 0, 0, 0, 0),
         Row("desk", "low", 1, 0, 0, 0, 0, None, None, 1, 0, 0, 0, 0),
     )
+
+
+CUSTOMER_A, CUSTOMER_B = "C0CUSTA001", "C0CUSTB001"
+
+
+def test_report_by_channel(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row per channel (in Slack Connect, a customer), each with the same figures, worked
+    out by hand: channel A has case 1 (low, answered in 20m: met) and case 2 (high, answered
+    in 45m: missed, its breach announced at 10:30); channel B has case 3 (low, unanswered,
+    due 13:00: missed, breach announced) and case 4 (info, no target, answered in 10m)."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "desk.yaml").write_text(POLICIES)
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    desk = Desk(
+        make_sessionmaker(engine), FakeClock(day(12, 9)), load_policies(tmp_path / "policies"), {}
+    )
+    desk.at(day(12, 9))
+    desk.open(1, channel=CUSTOMER_A)
+    desk.at(day(12, 9, 20))
+    desk.act(1, "reply")
+    desk.at(day(12, 10))
+    desk.open(2, channel=CUSTOMER_A)
+    desk.act(2, "severity", "high")
+    desk.at(day(12, 10, 30))
+    desk.at(day(12, 10, 45))
+    desk.act(2, "reply")
+    desk.at(day(12, 11))
+    desk.open(3, channel=CUSTOMER_B)
+    desk.at(day(12, 13))
+    desk.at(day(12, 13, 30))
+    desk.open(4, channel=CUSTOMER_B)
+    desk.act(4, "severity", "info")
+    desk.at(day(12, 13, 40))
+    desk.act(4, "reply")
+    desk.at(day(12, 14))
+    with desk.sessions() as session:
+        found = figures.report(session, day(12, 0), day(13, 0), day(12, 14), by="channel")
+    # A: times [1200, 2700]: median 1950, p90 rank ceil(0.9 * 2) = 2 -> 2700. B: [600].
+    assert found.rows == (
+        Row("desk", "", 2, 1, 1, 0, 0, 1950, 2700, 1, 0, 0, 0, 0, channel=CUSTOMER_A),
+        Row("desk", "", 2, 0, 1, 0, 1, 600, 600, 1, 0, 0, 0, 0, channel=CUSTOMER_B),
+    )
+    assert formats.to_table(found).splitlines()[1:4] == [
+        "policy  channel      opened  met  missed  pending  no target  met %   median  p90  "
+        "breaches  waiting  feedback  good  bad",
+        "desk    #C0CUSTA001       2    1       1        0          0   50.0  32m 30s  45m  "
+        "       1       0s         0     0    0",
+        "desk    #C0CUSTB001       2    0       1        0          1    0.0      10m  10m  "
+        "       1       0s         0     0    0",
+    ]
+    # The weekly post cut the same way (REPORT_BY=channel).
+    with desk.sessions() as session:
+        post = weekly_post(session, day(13, 0), by="channel")
+    title = "First responses met by channel, 2026-01-06 to 2026-01-13"
+    assert (post.title, post.alt_text) == (
+        title,
+        f"{title}: #{CUSTOMER_A} 50%, #{CUSTOMER_B} 0%",
+    )
+    assert post.text.splitlines()[3].startswith("policy  channel ")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    code, out, err = run(
+        "report",
+        "--since",
+        "2026-01-12",
+        "--until",
+        "2026-01-13",
+        "--by",
+        "channel",
+        "--format",
+        "json",
+    )
+    engine.dispose()
+    assert (code, err) == (0, "")
+    doc = json.loads(out)
+    assert doc["by"] == "channel"
+    assert doc["rows"] == [formats.record(row, "channel") for row in found.rows]
+    assert doc["rows"][0]["channel"] == CUSTOMER_A

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import io
 
-from bot.reports.figures import Report
+from bot.reports.figures import Report, Row
 
 
 def bars(report: Report) -> list[tuple[str, float | None]]:
     """(label, attainment %) per row: the severity, led by its policy when there are several."""
     several = len({row.policy for row in report.rows}) > 1
     return [
-        (f"{row.policy}\n{row.severity}" if several else row.severity, row.attainment)
+        (f"{row.policy}\n{_label(report, row)}" if several else _label(report, row), row.attainment)
         for row in report.rows
     ]
+
+
+def _label(report: Report, row: Row) -> str:
+    return f"#{row.channel}" if report.by == "channel" else row.severity
 
 
 def attainment_png(report: Report, title: str) -> bytes:

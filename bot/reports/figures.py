@@ -29,7 +29,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -42,6 +42,10 @@ from bot.policies.schema import Policy
 from bot.sla import clocks
 
 FirstResponse = Literal["met", "missed", "pending", "no_target", "unanswered"]
+# How rows are cut: per policy and severity, or per policy and channel (in Slack Connect,
+# a channel is a customer).
+By = Literal["policy", "channel"]
+BY: tuple[By, ...] = ("policy", "channel")
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Row:
     feedback: int
     feedback_good: int
     feedback_bad: int
+    channel: str = ""  # the row's channel when the report is cut by channel
 
     @property
     def attainment(self) -> float | None:
@@ -75,11 +80,13 @@ class Report:
     as_of: datetime
     policy: str | None
     rows: tuple[Row, ...]
+    by: By = "policy"
 
 
 @dataclass(frozen=True)
 class _CaseFigures:
     policy: str
+    channel: str
     severity: str
     rank: int
     first_severity: str  # the severity whose first-response target judged `first`
@@ -101,8 +108,10 @@ def report(
     until: datetime,
     as_of: datetime,
     policy: str | None = None,
+    by: By = "policy",
 ) -> Report:
-    """The figures of the cases opened in [since, until), as they stand at `as_of`."""
+    """The figures of the cases opened in [since, until), as they stand at `as_of`: a row
+    per policy and severity, or with `by="channel"` per policy and channel."""
     if policy is not None and not _known_policy(session, policy):
         known = ", ".join(policy_ids(session)) or "none yet"
         raise UnknownPolicy(f"no case was ever opened under policy '{policy}' (known: {known})")
@@ -122,7 +131,8 @@ def report(
         figures.append(
             _case(session, snap, case, as_of, breaches.get(case.id, 0), ratings.get(case.id))
         )
-    return Report(since, until, as_of, policy, _rows(figures))
+    rows = _by_channel(figures) if by == "channel" else _rows(figures)
+    return Report(since, until, as_of, policy, rows, by)
 
 
 def policy_ids(session: Session) -> list[str]:
@@ -186,6 +196,7 @@ def _case(
 
     return _CaseFigures(
         policy=case.policy_id,
+        channel=case.channel_id,
         severity=case.severity,
         rank=rank(case.severity),
         first_severity=first.severity,
@@ -227,6 +238,17 @@ def _rows(figures: list[_CaseFigures]) -> tuple[Row, ...]:
             ranks[key] = min(ranks.get(key, rank), rank)
     ordered = sorted(ranks, key=lambda key: (key[0], ranks[key], key[1]))
     return tuple(_row(key, cases.get(key, []), answers.get(key, [])) for key in ordered)
+
+
+def _by_channel(figures: list[_CaseFigures]) -> tuple[Row, ...]:
+    """A row per policy and channel: every case of the channel, whatever its severity."""
+    groups: dict[tuple[str, str], list[_CaseFigures]] = {}
+    for f in figures:
+        groups.setdefault((f.policy, f.channel), []).append(f)
+    return tuple(
+        replace(_row((key[0], ""), groups[key], groups[key]), channel=key[1])
+        for key in sorted(groups)
+    )
 
 
 def _row(key: tuple[str, str], cases: list[_CaseFigures], answers: list[_CaseFigures]) -> Row:

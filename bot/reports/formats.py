@@ -29,6 +29,9 @@ NOTES = (
     "breaches: breach alerts announced. waiting: time paused waiting on the requester.",
 )
 
+# The first note when rows are cut by channel.
+BY_CHANNEL_NOTE = "Cases opened in [since, until), per channel (a customer), judged at 'as of'."
+
 _COLUMNS = (
     "policy",
     "severity",
@@ -93,12 +96,16 @@ def render(report: Report, fmt: str) -> str:
     return to_table(report)
 
 
-def record(row: Row) -> dict[str, Any]:
+def _columns(by: str) -> tuple[str, ...]:
+    return ("policy", "channel", *_COLUMNS[2:]) if by == "channel" else _COLUMNS
+
+
+def record(row: Row, by: str = "policy") -> dict[str, Any]:
     """A row as CSV and JSON give it: counts, seconds and a percentage, None where none."""
     pct = row.attainment
     values = (
         row.policy,
-        row.severity,
+        row.channel if by == "channel" else row.severity,
         row.opened,
         row.first_met,
         row.first_missed,
@@ -113,7 +120,7 @@ def record(row: Row) -> dict[str, Any]:
         row.feedback_good,
         row.feedback_bad,
     )
-    return dict(zip(_COLUMNS, values, strict=True))
+    return dict(zip(_columns(by), values, strict=True))
 
 
 def to_json(report: Report) -> str:
@@ -122,8 +129,9 @@ def to_json(report: Report) -> str:
         "until": stamp(report.until),
         "as_of": stamp(report.as_of),
         "policy": report.policy,
-        "rows": [record(row) for row in report.rows],
-        "notes": list(NOTES),
+        "by": report.by,
+        "rows": [record(row, report.by) for row in report.rows],
+        "notes": list(_notes(report)),
     }
     return json.dumps(doc, indent=2) + "\n"
 
@@ -132,9 +140,9 @@ def to_csv(report: Report) -> str:
     """One line per row, led by the period so that weeks can be concatenated."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("since", "until", *_COLUMNS))
+    writer.writerow(("since", "until", *_columns(report.by)))
     for row in report.rows:
-        cells = ["" if v is None else v for v in record(row).values()]
+        cells = ["" if v is None else v for v in record(row, report.by).values()]
         writer.writerow((stamp(report.since), stamp(report.until), *cells))
     return out.getvalue()
 
@@ -147,7 +155,8 @@ def to_table(report: Report) -> str:
     )
     if not report.rows:
         return f"{head}\nNo cases were opened in this period.\n"
-    body = [_HEADERS, *(_cells(row) for row in report.rows)]
+    headers = ("policy", "channel", *_HEADERS[2:]) if report.by == "channel" else _HEADERS
+    body = [headers, *(_cells(row, report.by) for row in report.rows)]
     widths = [max(len(line[i]) for line in body) for i in range(len(_HEADERS))]
     lines = [
         "  ".join(
@@ -156,14 +165,18 @@ def to_table(report: Report) -> str:
         ).rstrip()
         for line in body
     ]
-    return "\n".join([head, *lines, *NOTES]) + "\n"
+    return "\n".join([head, *lines, *_notes(report)]) + "\n"
 
 
-def _cells(row: Row) -> tuple[str, ...]:
+def _notes(report: Report) -> tuple[str, ...]:
+    return (BY_CHANNEL_NOTE, *NOTES[2:]) if report.by == "channel" else NOTES
+
+
+def _cells(row: Row, by: str) -> tuple[str, ...]:
     pct = row.attainment
     return (
         row.policy,
-        row.severity,
+        f"#{row.channel}" if by == "channel" else row.severity,
         str(row.opened),
         str(row.first_met),
         str(row.first_missed),

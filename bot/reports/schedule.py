@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.cases.service import enqueue
 from bot.db.models import Timer
 from bot.db.ops import insert_ignore
+from bot.reports.figures import By
 from bot.reports.weekly import next_monday_morning, weekly_post
 
 WEEKLY = "weekly_report"
@@ -33,10 +34,13 @@ def book_next(session: Session, after: datetime) -> None:
     )
 
 
-def fire(session: Session, channel: str, timer: Timer, now: datetime) -> str | None:
-    """Write the week ending at the timer's instant to the outbox, for `channel`."""
+def fire(
+    session: Session, channel: str, timer: Timer, now: datetime, by: By = "policy"
+) -> str | None:
+    """Write the week ending at the timer's instant to the outbox, for `channel`: its rows
+    per policy and severity, or per policy and channel (`by`)."""
     book_next(session, timer.due_at)
-    post = weekly_post(session, timer.due_at)
+    post = weekly_post(session, timer.due_at, by=by)
     enqueue(
         session,
         now,

@@ -30,16 +30,19 @@ class WeeklyPost:
     alt_text: str
 
 
-def weekly_post(session: Session, end: datetime, policy: str | None = None) -> WeeklyPost:
+def weekly_post(
+    session: Session, end: datetime, policy: str | None = None, by: figures.By = "policy"
+) -> WeeklyPost:
     """The post for the cases opened in the seven days before `end`, judged at `end`."""
-    return render_weekly(figures.report(session, end - WEEK, end, end, policy))
+    return render_weekly(figures.report(session, end - WEEK, end, end, policy, by))
 
 
 def render_weekly(report: figures.Report) -> WeeklyPost:
     # A code block keeps the table's columns aligned in Slack.
     text = f"*Weekly SLA report*\n```\n{formats.to_table(report)}```"
     days = f"{report.since:%Y-%m-%d} to {report.until:%Y-%m-%d}"
-    title = f"First responses met by severity, {days}"
+    cut = "channel" if report.by == "channel" else "severity"
+    title = f"First responses met by {cut}, {days}"
     shown = [f"{label.replace(chr(10), ' ')} {_pct(pct)}" for label, pct in chart.bars(report)]
     return WeeklyPost(
         text=text,
