@@ -230,3 +230,47 @@ def test_cases_of_release_0005_upgrade_to_remembered_uninstalls_without_loss(db_
         assert [tuple(r) for r in kept] == [(7, "help")]
     finally:
         engine.dispose()
+
+
+def test_cases_of_release_0006_upgrade_to_the_update_cadence_without_loss(db_url: str) -> None:
+    """A database at 0006 (the last release) holding an open case upgrades to head: the case
+    is as it was, with no update due until its clocks are next recomputed; and back."""
+    engine = make_engine(db_url)
+    cfg = migrate._config()
+    t0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    due = datetime(2026, 12, 4, 13, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0006")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO policy_snapshots (content_hash, policy_id, content, first_seen_at)"
+                    " VALUES ('h1', 'p', '{}', :t)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, team_id, number, channel_id, message_ts, thread_ts,"
+                    " requester_id, opened_by, text, status, severity, policy_id, policy_hash,"
+                    " opened_at, updated_at, shared, first_response_due) VALUES (1, 'T1', 7, 'C1',"
+                    " '1.1', '1.1', 'U1', 'U2', 'help', 'open', 'sev2', 'p', 'h1', :t, :t, :s, :d)"
+                ),
+                {"t": t0, "s": True, "d": due},
+            )
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            case = conn.execute(
+                text("SELECT number, text, severity, next_update_due FROM cases")
+            ).one()
+        assert tuple(case) == (7, "help", "sev2", None)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0006")
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT number, text FROM cases")).all()
+        assert [tuple(r) for r in kept] == [(7, "help")]
+    finally:
+        engine.dispose()

@@ -264,20 +264,25 @@ EXPECTED = (
 )
 
 HEADER = (
-    "policy  severity  opened  met  missed  pending  no target  met %   median  p90  breaches  "
+    "policy  severity  opened  met  missed  pending  no target  met %   median  p90  upd met  "
+    "upd missed  breaches  "
     "waiting  feedback  good  bad"
 )
 TABLE = "\n".join(
     (
         "Cases opened 2026-01-05 09:00 UTC to 2026-01-09 12:00 UTC (as of 2026-01-09 12:15 UTC)",
         HEADER,
-        "desk    high           4    2       1        0          0   66.7      20m  40m         1  "
+        "desk    high           4    2       1        0          0   66.7      20m  40m"
+        "        0           0         1  "
         "     1h         2     1    1",
-        "desk    low            3    2       1        1          0   66.7  37m 30s  45m         1  "
+        "desk    low            3    2       1        1          0   66.7  37m 30s  45m"
+        "        0           0         1  "
         " 1h 45m         0     0    0",
-        "desk    info           1    0       0        0          1      -      50m  50m         0  "
+        "desk    info           1    0       0        0          1      -      50m  50m"
+        "        0           0         0  "
         "     0s         0     0    0",
-        "other   normal         1    1       0        0          0  100.0      15m  15m         0  "
+        "other   normal         1    1       0        0          0  100.0      15m  15m"
+        "        0           0         0  "
         "     0s         0     0    0",
         *formats.NOTES,
         "",
@@ -326,6 +331,8 @@ def test_table_csv_and_json(desk: Desk) -> None:
         "first_response_attainment_pct": 66.7,
         "first_response_median_seconds": 1200,
         "first_response_p90_seconds": 2400,
+        "updates_met": 0,
+        "updates_missed": 0,
         "breaches": 1,
         "waiting_on_requester_seconds": 3600,
         "feedback": 2,
@@ -499,11 +506,14 @@ def test_report_command_table(cli_desk: Desk) -> None:
     # so its answer counts under low, where no case opened).
     assert lines[1:] == [
         HEADER.replace("met %   median", "met %  median"),
-        "desk    high           1    0       0        0          0      -       -    -         0  "
+        "desk    high           1    0       0        0          0      -       -    -"
+        "        0           0         0  "
         "     0s         0     0    0",
-        "desk    low            0    1       0        0          0  100.0     45m  45m         0  "
+        "desk    low            0    1       0        0          0  100.0     45m  45m"
+        "        0           0         0  "
         "     0s         0     0    0",
-        "desk    info           1    0       0        0          1      -     50m  50m         0  "
+        "desk    info           1    0       0        0          1      -     50m  50m"
+        "        0           0         0  "
         "     0s         0     0    0",
         *formats.NOTES,
     ]
@@ -676,10 +686,13 @@ def test_report_by_channel(db_url: str, tmp_path: Path, monkeypatch: pytest.Monk
     )
     assert formats.to_table(found).splitlines()[1:4] == [
         "policy  channel      opened  met  missed  pending  no target  met %   median  p90  "
+        "upd met  upd missed  "
         "breaches  waiting  feedback  good  bad",
-        "desk    #C0CUSTA001       2    1       1        0          0   50.0  32m 30s  45m  "
+        "desk    #C0CUSTA001       2    1       1        0          0   50.0  32m 30s  45m"
+        "        0           0  "
         "       1       0s         0     0    0",
-        "desk    #C0CUSTB001       2    0       1        0          1    0.0      10m  10m  "
+        "desk    #C0CUSTB001       2    0       1        0          1    0.0      10m  10m"
+        "        0           0  "
         "       1       0s         0     0    0",
     ]
     # The weekly post cut the same way (REPORT_BY=channel).

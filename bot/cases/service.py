@@ -224,6 +224,9 @@ def reschedule(session: Session, policy: Policy, case: Case, now: datetime) -> N
     # The card shows a next-response clock while one runs (unanswered, not paused).
     running = [d for d in found if d.kind == "next_response" and d.met_at is None and d.due_at]
     case.next_response_due = running[-1].due_at if running else None
+    # And the next update while the cadence runs (a responder has answered, not paused).
+    cadence = [d for d in found if d.kind == "update_every" and d.met_at is None and d.due_at]
+    case.next_update_due = cadence[-1].due_at if cadence and not cadence[-1].paused else None
     # The SLA timers only: other kinds (auto-resolve, pages) are kept by their own owners.
     existing = list(
         session.execute(

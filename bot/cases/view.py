@@ -25,6 +25,7 @@ class CaseView:
     first_response_at: datetime | None
     first_response_by: str | None
     next_response_due: datetime | None
+    next_update_due: datetime | None
     assignee_id: str | None
     card_ts: str | None
     shared: bool = False
@@ -51,6 +52,7 @@ class CaseView:
             first_response_at=case.first_response_at,
             first_response_by=case.first_response_by,
             next_response_due=case.next_response_due,
+            next_update_due=case.next_update_due,
             assignee_id=case.assignee_id,
             card_ts=case.card_ts,
             shared=bool(case.shared),

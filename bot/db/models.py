@@ -128,6 +128,8 @@ class Case(Base):
     first_response_at: Mapped[datetime | None]
     first_response_by: Mapped[str | None] = mapped_column(String(40))
     next_response_due: Mapped[datetime | None]
+    # When the update cadence (`targets.update_every`) wants the next responder message.
+    next_update_due: Mapped[datetime | None]
     assignee_id: Mapped[str | None] = mapped_column(String(40))
     card_ts: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime]

@@ -50,8 +50,13 @@ if TYPE_CHECKING:
     from bot.sla.calendar import Calendar
 
 Loc = tuple[str | int, ...]
-TargetKind = Literal["first_response", "next_response", "resolution"]
-TARGET_KINDS: tuple[TargetKind, ...] = ("first_response", "next_response", "resolution")
+TargetKind = Literal["first_response", "next_response", "resolution", "update_every"]
+TARGET_KINDS: tuple[TargetKind, ...] = (
+    "first_response",
+    "next_response",
+    "resolution",
+    "update_every",
+)
 ALWAYS_OPEN = "24/7"
 # Validation context of a policy rebuilt from a case's snapshot: checks added since the case
 # opened (such as Slack's limits) must not make its policy unreadable.
@@ -179,6 +184,9 @@ class Targets(StrictModel):
     first_response: DurationField | None = None
     next_response: DurationField | None = None
     resolution: DurationField | None = None
+    # The update cadence: from the first response on, a responder's message is due within
+    # this long of the last one while the case is open and not waiting on the requester.
+    update_every: DurationField | None = None
 
 
 class OnBreach(StrictModel):

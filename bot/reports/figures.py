@@ -22,6 +22,9 @@ case of the row; the median is the usual one (the mean of the two middle values 
 count) and p90 is the nearest-rank percentile (the value at rank ceil(0.9 n)). Breaches are
 the breach alerts the bot announced (fired breach timers, any target). Waiting is the time
 the resolution clocks were paused on the requester, an open pause counted up to `as_of`.
+Updates (a severity's `update_every` cadence) count under the case's current severity: met
+when a responder wrote before the update was due, missed when it was due with none (or one
+came late).
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ class Row:
     feedback_good: int
     feedback_bad: int
     channel: str = ""  # the row's channel when the report is cut by channel
+    # The update cadence (`targets.update_every`): updates given in time, and those missed.
+    update_met: int = 0
+    update_missed: int = 0
 
     @property
     def attainment(self) -> float | None:
@@ -96,6 +102,8 @@ class _CaseFigures:
     breaches: int
     waiting: float
     rating: str | None
+    update_met: int
+    update_missed: int
 
 
 class UnknownPolicy(ValueError):
@@ -189,6 +197,7 @@ def _case(
     waiting = sum(
         (b - a).total_seconds() for d in found if d.kind == "resolution" for a, b in d.pauses
     )
+    cadence = [d for d in found if d.kind == "update_every" and d.due_at is not None]
     levels = [s.id for s in policy.ordered_severities]
 
     def rank(severity: str) -> int:
@@ -210,6 +219,12 @@ def _case(
         breaches=breaches,
         waiting=waiting,
         rating=rating,
+        update_met=sum(
+            1
+            for d in cadence
+            if d.met_at and d.due_at and d.met_at < d.due_at and not d.by_resolution
+        ),
+        update_missed=sum(1 for d in cadence if clocks.breached(d, as_of)),
     )
 
 
@@ -271,6 +286,8 @@ def _row(key: tuple[str, str], cases: list[_CaseFigures], answers: list[_CaseFig
         feedback=sum(ratings.values()),
         feedback_good=ratings["good"],
         feedback_bad=ratings["bad"],
+        update_met=sum(c.update_met for c in cases),
+        update_missed=sum(c.update_missed for c in cases),
     )
 
 

@@ -26,6 +26,7 @@ NOTES = (
     "pending: none yet, not yet due; no target: the severity has none. met % = met / (met + "
     "missed).",
     "median, p90 (nearest rank): wall-clock time from opening to the first response.",
+    "upd met, upd missed: updates of the update cadence given in time, and missed.",
     "breaches: breach alerts announced. waiting: time paused waiting on the requester.",
 )
 
@@ -43,6 +44,8 @@ _COLUMNS = (
     "first_response_attainment_pct",
     "first_response_median_seconds",
     "first_response_p90_seconds",
+    "updates_met",
+    "updates_missed",
     "breaches",
     "waiting_on_requester_seconds",
     "feedback",
@@ -60,6 +63,8 @@ _HEADERS = (
     "met %",
     "median",
     "p90",
+    "upd met",
+    "upd missed",
     "breaches",
     "waiting",
     "feedback",
@@ -114,6 +119,8 @@ def record(row: Row, by: str = "policy") -> dict[str, Any]:
         None if pct is None else round(pct, 1),
         _number(row.first_median),
         _number(row.first_p90),
+        row.update_met,
+        row.update_missed,
         row.breaches,
         _number(row.waiting),
         row.feedback,
@@ -185,6 +192,8 @@ def _cells(row: Row, by: str) -> tuple[str, ...]:
         "-" if pct is None else f"{pct:.1f}",
         human(row.first_median),
         human(row.first_p90),
+        str(row.update_met),
+        str(row.update_missed),
         str(row.breaches),
         human(row.waiting),
         str(row.feedback),

@@ -15,6 +15,10 @@ Rules:
   clock still running, as its answer (as Jira Service Management's "Resolution: Set" does);
   a case resolved after a response was due still breached it. Events after `resolved` are
   ignored, a closed case having no clocks to run, until `reopened`.
+- **Update cadence** (`update_every`): each `responder_reply` starts an update clock (and
+  meets the one running), so from the first response on a responder's message is due
+  within the target of the last one. Resolving stops it; after a reopening it starts again
+  with the next reply. Pauses stop it like any clock.
 - **Reopening** starts a next-response clock (someone waits for an answer again) and a fresh
   resolution clock at the reopening; the clocks of before stay as they were judged.
 - **Pauses**: from `waiting_on_requester` until `resumed` or the next `requester_message`
@@ -99,6 +103,8 @@ class Deadline:
     reminders: tuple[datetime, ...] = ()
     pauses: tuple[Interval, ...] = ()
     paused: bool = False
+    # Stopped by resolving the case rather than answered: no response was given.
+    by_resolution: bool = False
 
 
 @dataclass
@@ -107,11 +113,13 @@ class _Clock:
     started_at: datetime
     met_at: datetime | None = None
     met_severity: str | None = None
+    by_resolution: bool = False
 
-    def stop(self, at: datetime, severity: str) -> None:
+    def stop(self, at: datetime, severity: str, by_resolution: bool = False) -> None:
         if self.met_at is None:
             self.met_at = at
             self.met_severity = severity
+            self.by_resolution = by_resolution
 
 
 def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> list[Deadline]:
@@ -129,6 +137,8 @@ def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> li
     previous: datetime | None = None
     resolved = False
     resolutions: list[_Clock] = []  # the opening's, then one per reopening
+    updates: list[_Clock] = []  # one per responder reply: the next update is due from it
+    update: _Clock | None = None  # the running update clock
     for i, event in enumerate(events):
         at = _utc(event.at, f"events[{i}].at")
         if event.kind not in _EVENT_KINDS:
@@ -167,10 +177,12 @@ def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> li
             severity = _severity_id(policy, event.severity)
         elif event.kind == "responder_reply":
             assert first is not None
-            for clock in (first, current):
+            for clock in (first, current, update):
                 if clock is not None:
                     clock.stop(at, severity)
             current = None
+            update = _Clock("update_every", at)
+            updates.append(update)
         elif event.kind == "requester_message":
             if paused_since is not None:
                 pauses.append((paused_since, at))
@@ -188,10 +200,11 @@ def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> li
                 paused_since = None
         else:  # resolved
             assert first is not None and resolution is not None
-            for clock in (first, current, resolution):
+            for clock in (first, current, resolution, update):
                 if clock is not None:
-                    clock.stop(at, severity)
+                    clock.stop(at, severity, by_resolution=clock is not resolution)
             current = None
+            update = None
             resolved = True
             if paused_since is not None:
                 pauses.append((paused_since, at))
@@ -200,10 +213,12 @@ def deadlines(policy: Policy, events: Sequence[ClockEvent], now: datetime) -> li
         raise ValueError(f"the case opened at {events[0].at.isoformat()}, after now")
     if paused_since is not None:
         pauses.append((paused_since, now))
-    return [
+    found = [
         _deadline(policy, clock, severity, pauses, now, paused_since is not None)
-        for clock in (first, *responses, *resolutions)
+        for clock in (first, *responses, *resolutions, *updates)
     ]
+    # An update clock is there only where the severity it runs under has a cadence.
+    return [d for d in found if d.kind != "update_every" or d.target is not None]
 
 
 def breached(deadline: Deadline, now: datetime) -> bool:
@@ -336,6 +351,7 @@ def _deadline(
         reminders=reminders,
         pauses=own,
         paused=paused and clock.met_at is None,
+        by_resolution=clock.by_resolution,
     )
 
 

@@ -183,6 +183,8 @@ def simulate(
     calendar = policy.calendar_for(found.id)
     timelines = []
     for kind in TARGET_KINDS:
+        if kind == "update_every":
+            continue  # its clock starts at each response, not at the opening
         written = getattr(found.targets, kind)
         open_time = policy.target(found.id, kind)
         if written is None or open_time is None:

@@ -124,6 +124,8 @@ def _check_still_true(o: Outgoing, case: CaseView) -> None:
         if case.first_response_at is not None:
             raise Skip("not sent: the target was met while it waited to go out")
         current = case.first_response_due
+    elif o.data.get("target") == "update_every":
+        current = case.next_update_due
     else:
         current = case.next_response_due
     if current != due:

@@ -93,6 +93,11 @@ def case_card(
                 "text": f"*Next response*\ndue {slack_date(case.next_response_due, tz)}",
             }
         )
+    if case.next_update_due is not None and case.status == "open":
+        tz = _tz(policy, case.severity)
+        fields.append(
+            {"type": "mrkdwn", "text": f"*Next update*\ndue {slack_date(case.next_update_due, tz)}"}
+        )
     buttons = _severity_buttons(case, policy)
     blocks: list[dict[str, Any]] = [
         {
@@ -204,6 +209,7 @@ TARGET_NAMES = {
     "first_response": "first response",
     "next_response": "next response",
     "resolution": "resolution",
+    "update_every": "update",
 }
 
 
