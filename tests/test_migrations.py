@@ -234,7 +234,8 @@ def test_cases_of_release_0005_upgrade_to_remembered_uninstalls_without_loss(db_
 
 def test_cases_of_release_0006_upgrade_to_the_update_cadence_without_loss(db_url: str) -> None:
     """A database at 0006 (the last release) holding an open case upgrades to head: the case
-    is as it was, with no update due until its clocks are next recomputed; and back."""
+    is as it was, with no update due until its clocks are next recomputed and no intake
+    details; and back."""
     engine = make_engine(db_url)
     cfg = migrate._config()
     t0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -263,9 +264,9 @@ def test_cases_of_release_0006_upgrade_to_the_update_cadence_without_loss(db_url
         migrate.upgrade(engine)
         with engine.connect() as conn:
             case = conn.execute(
-                text("SELECT number, text, severity, next_update_due FROM cases")
+                text("SELECT number, text, severity, next_update_due, details FROM cases")
             ).one()
-        assert tuple(case) == (7, "help", "sev2", None)
+        assert tuple(case) == (7, "help", "sev2", None, None)
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0006")

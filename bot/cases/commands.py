@@ -89,7 +89,8 @@ _NEEDS_CASE = (
 
 
 def parse_case(text: str) -> Command:
-    words = _check(text)
+    # The details form's answers are bounded by the form itself (each input's max_length).
+    words = text.split() if text.lstrip().lower().startswith("details ") else _check(text)
     if not words or words[0].lower() == "help":
         return Command("help")
     verb = words[0].lower()
@@ -101,6 +102,12 @@ def parse_case(text: str) -> Command:
         # What the feedback modal sends; not typed by people.
         if len(words) >= 2 and case_number(words[1]) is not None:
             return Command("comment", case_number(words[1]), note=" ".join(words[2:]))
+        raise UsageError(f"`/case {words[0][:40]}` is not a command I know.\n{CASE_USAGE}")
+    if verb == "details":
+        # What the details form sends: the answers as JSON; not typed by people.
+        parts = text.strip().split(None, 2)
+        if len(parts) == 3 and case_number(parts[1]) is not None:
+            return Command("details", case_number(parts[1]), note=parts[2])
         raise UsageError(f"`/case {words[0][:40]}` is not a command I know.\n{CASE_USAGE}")
     if verb == "rate":
         # What the rating buttons under a resolution summary send; not typed by people.

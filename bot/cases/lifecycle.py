@@ -227,6 +227,37 @@ def workaround(
     return lowered
 
 
+def add_details(
+    session: Session,
+    clock: Clock,
+    policy: Policy,
+    case: Case,
+    actor: str,
+    answers: dict[str, str],
+    source: str | None = None,
+) -> bool:
+    """Keep the answers to the case's intake form, by field id. A required field left empty
+    is refused; fields the form does not have are ignored. Giving details is no response:
+    no clock moves. Returns False when nothing changed."""
+    intake = policy.intake_for(case.severity) or policy.intake
+    fields = intake.fields if intake else ()
+    if not fields:
+        raise CaseError(f"{case.key} asks for no details.")
+    given = {f.id: answers.get(f.id, "").strip() for f in fields}
+    missing = [f.label for f in fields if f.required and not given[f.id]]
+    if missing:
+        raise CaseError(f"{case.key} needs {', '.join(missing)}.")
+    kept = {k: v for k, v in given.items() if v}
+    if kept == (case.details or {}):
+        return False
+    now = clock.now()
+    case.details = kept
+    case.updated_at = now
+    record(session, case, now, actor, "details", source, answers=kept)
+    case_changed(session, now, case)
+    return True
+
+
 def add_note(
     session: Session, clock: Clock, case: Case, actor: str, text: str, source: str | None = None
 ) -> None:

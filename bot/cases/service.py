@@ -364,6 +364,17 @@ def open_case(
     )
     reschedule(session, policy, case, now)
     notify(session, now, case, "case_card", dedupe_key=f"card:{case.id}", thread_ts=case.thread_ts)
+    intake = policy.intake_for(case.severity)
+    if intake is not None:
+        # What the team needs to know, asked once, in the thread, after the card.
+        notify(
+            session,
+            now,
+            case,
+            "intake_ask",
+            dedupe_key=f"intake:{case.id}",
+            thread_ts=case.thread_ts,
+        )
     if triage_channel:
         notify(
             session,

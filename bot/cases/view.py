@@ -26,6 +26,7 @@ class CaseView:
     first_response_by: str | None
     next_response_due: datetime | None
     next_update_due: datetime | None
+    details: dict[str, str]
     assignee_id: str | None
     card_ts: str | None
     shared: bool = False
@@ -53,6 +54,7 @@ class CaseView:
             first_response_by=case.first_response_by,
             next_response_due=case.next_response_due,
             next_update_due=case.next_update_due,
+            details=dict(case.details or {}),
             assignee_id=case.assignee_id,
             card_ts=case.card_ts,
             shared=bool(case.shared),

@@ -130,6 +130,8 @@ class Case(Base):
     next_response_due: Mapped[datetime | None]
     # When the update cadence (`targets.update_every`) wants the next responder message.
     next_update_due: Mapped[datetime | None]
+    # Answers to the intake form, by field id (purged with the case's text).
+    details: Mapped[dict[str, Any] | None]
     assignee_id: Mapped[str | None] = mapped_column(String(40))
     card_ts: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime]

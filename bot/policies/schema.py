@@ -189,6 +189,33 @@ class Targets(StrictModel):
     update_every: DurationField | None = None
 
 
+class IntakeField(StrictModel):
+    """One thing the team asks for when a case opens: a plain-text answer."""
+
+    id: Slug
+    label: Annotated[str, Field(min_length=1, max_length=2000)]
+    required: bool = False
+
+
+class Intake(StrictModel):
+    """What the bot asks for when a case opens: the `ask` posted in its thread, and the
+    `fields` of the form its "Add details" button opens."""
+
+    ask: Annotated[str, Field(min_length=1, max_length=3000)]
+    fields: tuple[IntakeField, ...] = ()
+
+    @field_validator("fields")
+    @classmethod
+    def _fits_a_modal(cls, value: tuple[IntakeField, ...]) -> tuple[IntakeField, ...]:
+        ids = [f.id for f in value]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"field id {', '.join(twice)} is used twice")
+        if len(value) > 50:  # a modal holds at most 100 blocks; keep room for the rest
+            raise ValueError(f"{len(value)} fields: a form holds at most 50")
+        return value
+
+
 class OnBreach(StrictModel):
     """What a miss of any of the severity's targets sets off besides the breach alert: a
     chain paged once per missed clock, and people told (users by direct message, user
@@ -211,6 +238,8 @@ class Severity(StrictModel):
     on_breach: OnBreach | None = None
     # Where customers follow an incident: overrides the policy's `status_page`.
     status_page: Url | None = None
+    # What to ask for when a case of this severity opens: overrides the policy's `intake`.
+    intake: Intake | None = None
 
     @field_validator("id")
     @classmethod
@@ -264,6 +293,8 @@ class Policy(StrictModel):
     requester_may_set_severity: bool | tuple[Text, ...] = False
     # Where customers follow an incident: shown on the card of a paging severity and in pages.
     status_page: Url | None = None
+    # What to ask the requester for when a case opens (a severity may override it).
+    intake: Intake | None = None
     # Resolve a case that has waited on the requester this long (days of 24 hours).
     auto_resolve_after: DurationField | None = None
     default_severity: Text | None = None
@@ -432,6 +463,11 @@ class Policy(StrictModel):
         if page is True:
             return next(iter(self.oncall.escalations), None)
         return page if page in self.oncall.escalations else None
+
+    def intake_for(self, severity_id: str) -> Intake | None:
+        """What a case of this severity is asked for: the severity's intake, else the
+        policy's."""
+        return self._require(severity_id).intake or self.intake
 
     def status_page_for(self, severity_id: str) -> str | None:
         """The status page a case of this severity points to: only a severity that pages

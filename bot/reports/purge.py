@@ -3,8 +3,8 @@ keep every instant, severity, status, timer and rating, so reports do not change
 
 For each case resolved (and still resolved) before the cutoff:
 
-- the case's message text, permalink and people (requester, opener, first responder,
-  assignee) are blanked: a Slack user id names a person as surely as a name does;
+- the case's message text, permalink, intake details and people (requester, opener, first
+  responder, assignee) are blanked: a Slack user id names a person as surely as a name does;
 - its timeline keeps each entry's kind, instant and the data the clocks and reports read
   (severities, policy, ratings, targets, due times, references to timers and pages); notes,
   reasons and people go, and an entry's actor too unless it is the bot;
@@ -153,10 +153,11 @@ def _blank_case(case: Case) -> bool:
         case.opened_by,
         case.first_response_by,
         case.assignee_id,
+        case.details,
     )
     case.text, case.permalink, case.requester_id, case.opened_by = "", None, None, ""
-    case.first_response_by, case.assignee_id = None, None
-    return before != ("", None, None, "", None, None)
+    case.first_response_by, case.assignee_id, case.details = None, None, None
+    return before != ("", None, None, "", None, None, None)
 
 
 def _blank_event(event: CaseEvent) -> bool:

@@ -270,6 +270,7 @@ def _listen(
     commands.register_page_ack(app, store)
     commands.register_feedback(app, store, modals)
     commands.register_feedback_comment(app, store)
+    commands.register_details(app, store, modals)
 
     @app.event("app_home_opened")
     def on_home(body: dict[str, Any], event: dict[str, Any]) -> None:

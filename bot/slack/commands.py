@@ -294,6 +294,43 @@ def register_feedback_comment(app: App, store: Callable[[InboundRequest], None])
         store(command_row(team, user, channel, "/case", f"comment CASE-{number} {comment}", key))
 
 
+def register_details(
+    app: App, store: Callable[[InboundRequest], None], modals: Modals | None = None
+) -> None:
+    """The "Add details" button under a case's intake ask opens its form (after the ack,
+    within the trigger's 3 seconds); the form's answers are stored as a `/case details`
+    of whoever sent them, worked like any command."""
+
+    def details_modal(body: dict[str, Any], action: dict[str, Any]) -> None:
+        team, user = _actor(body)
+        channel = _action_channel(body)
+        number = guard.small_number(str(action.get("value") or ""))
+        if modals is not None and team and user and channel and number is not None:
+            modals.details(team, channel, number, body)
+
+    def on_details(ack: Ack) -> None:
+        ack()
+
+    app.action(views.DETAILS_ACTION)(ack=on_details, lazy=[details_modal])
+
+    @app.view(views.DETAILS_MODAL)
+    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        answers, errors = views.details_of(view)
+        if errors:
+            ack(response_action="errors", errors=errors)  # shown under the fields
+            return
+        ack()
+        team, user = _actor(body)
+        meta = _view_meta(view)
+        channel = guard.slack_id(meta.get("channel"))
+        number = meta.get("case")
+        if not (team and user and channel and isinstance(number, int)):
+            return
+        key = guard.key("details", team, user, str(view.get("id") or number))
+        text = f"details CASE-{number} {json.dumps(answers, sort_keys=True)}"
+        store(command_row(team, user, channel, "/case", text, key))
+
+
 class CommandIntake:
     """Works a stored command: its reads (who is a responder) first, then the change and
     its private answer in one transaction."""
@@ -352,6 +389,8 @@ class CommandIntake:
                 return self._rate(row, case.id, user, command.level or "", source)
             if command.verb == "comment":
                 return self._comment(case.id, user, command.note)
+            if command.verb == "details":
+                return self._details(row, case, policy, user, command.note, source)
         responders = policy.responders
         is_responder = self.directory_for(row.team_id).is_responder(
             responders.users, responders.groups, case.requester_id, user, row.team_id
@@ -594,6 +633,39 @@ class CommandIntake:
             )
         return "\n".join(lines)
 
+    def _details(
+        self, row: Row, case: Case, policy: Policy, user: str, sent: str, source: str
+    ) -> Effects:
+        """The intake form's answers: from the case's requester (of whichever organisation)
+        or the support team."""
+        try:
+            found = json.loads(sent)
+        except ValueError:
+            found = None
+        answers = {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+        responders = policy.responders
+        allowed = user == case.requester_id or self.directory_for(row.team_id).is_responder(
+            responders.users, responders.groups, case.requester_id, user, row.team_id
+        )
+        case_id, key = case.id, case.key
+
+        def apply(session: Session) -> None:
+            current = session.get(Case, case_id, with_for_update=True)
+            assert current is not None
+            if not allowed:
+                text = f"Only the requester or the support team can add details to {key}."
+            else:
+                try:
+                    lifecycle.add_details(
+                        session, self.clock, policy, current, user, answers, source
+                    )
+                    text = f"Thanks: the details of {key} are saved."
+                except service.CaseError as exc:
+                    text = str(exc)
+            self._enqueue_reply(session, row, text)
+
+        return apply
+
     def _show(self, case: Case, policy: Policy) -> str:
         link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
         lines = [
@@ -602,6 +674,13 @@ class CommandIntake:
             f"Assigned to: <@{case.assignee_id}>" if case.assignee_id else "Assigned to: nobody",
             f"First response: {first_response(CaseView.of(case), policy, self.clock.now())}",
         ]
+        intake = policy.intake_for(case.severity) if policy.severity(case.severity) else None
+        if intake and intake.fields:
+            given = case.details or {}
+            lines.append(
+                "Details: "
+                + "; ".join(f"{f.label}: {given.get(f.id) or '—'}" for f in intake.fields)
+            )
         return "\n".join(lines)
 
     def _reply(self, row: Row, text: str) -> Effects:

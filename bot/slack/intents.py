@@ -82,6 +82,13 @@ def case_card_update(o: Outgoing) -> ApiCall:
     }
 
 
+@renders("intake_ask")
+def intake_ask(o: Outgoing) -> ApiCall:
+    case, policy = o.need_case()
+    text, blocks = render.intake_ask(case, policy)
+    return _post(o, text, blocks=blocks)
+
+
 @renders("triage_notice")
 def triage_notice(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()

@@ -107,6 +107,22 @@ class Modals:
         instead = f"To add a comment, type `/case comment {key} your words`."
         self._open(team, channel, body, view, instead)
 
+    def details(self, team: str, channel: str, number: int, body: dict[str, Any]) -> None:
+        """After "Add details": the case's intake form, with the answers given so far."""
+        with self.sessions() as session:
+            case = lifecycle.in_channel(session, team, channel, number)
+            if case is None:
+                return
+            policy = self.policy_for_case(session, case)
+            intake = policy.intake_for(case.severity) if policy.severity(case.severity) else None
+            if intake is None or not intake.fields:
+                return
+            key, answers = case.key, dict(case.details or {})
+        fields = [(f.id, f.label, f.required) for f in intake.fields]
+        view = views.details_modal(key, number, channel, fields, answers)
+        instead = f"The details form of {key} could not be opened: press Add details again."
+        self._open(team, channel, body, view, instead)
+
     def _open(
         self, team: str, channel: str, body: dict[str, Any], view: dict[str, Any], instead: str
     ) -> None:

@@ -21,6 +21,7 @@ from bot.policies.limits import (
 # from here.
 from bot.policies.limits import SET_SEVERITY_ACTION as SET_SEVERITY_ACTION
 from bot.policies.schema import Policy
+from bot.slack.views import DETAILS_ACTION
 from bot.words import readable, span
 
 # The timeline's actor for what the bot does by itself (timers).
@@ -110,6 +111,9 @@ def case_card(
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": sev.description[:2000]}]}
         )
+    details = details_line(case, policy)
+    if details:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": details}]})
     status_page = policy.status_page_for(sev.id) if sev is not None else None
     if status_page:
         blocks.append(
@@ -123,6 +127,41 @@ def case_card(
     if case.status != "resolved":
         blocks.append({"type": "actions", "block_id": "case", "elements": _case_buttons(case)})
     return text, blocks
+
+
+def intake_ask(case: CaseView, policy: Policy) -> tuple[str, list[dict[str, Any]]]:
+    """The policy's ask, posted once in a new case's thread, with the button that opens the
+    details form when the intake has fields."""
+    intake = policy.intake_for(case.severity) if policy.severity(case.severity) else None
+    text = intake.ask if intake else ""
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    ]
+    if intake and intake.fields:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "details",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": DETAILS_ACTION,
+                        "text": {"type": "plain_text", "text": "Add details"},
+                        "value": str(case.number),
+                    }
+                ],
+            }
+        )
+    return text, blocks
+
+
+def details_line(case: CaseView, policy: Policy) -> str | None:
+    """The card's line on the intake form: which fields have an answer."""
+    intake = policy.intake_for(case.severity) if policy.severity(case.severity) else None
+    if intake is None or not intake.fields:
+        return None
+    marks = [f"{f.id} {'✓' if case.details.get(f.id) else '—'}" for f in intake.fields]
+    return "Details: " + ", ".join(marks)
 
 
 def _severity_buttons(case: CaseView, policy: Policy) -> list[dict[str, Any]]:

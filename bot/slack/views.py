@@ -195,3 +195,67 @@ def comment_of(view: dict[str, Any]) -> str:
     state = (view.get("state") or {}).get("values") or {}
     value = ((state.get(COMMENT_BLOCK) or {}).get(PICK) or {}).get("value")
     return value.strip() if isinstance(value, str) else ""
+
+
+DETAILS_MODAL = "case_details"
+DETAILS_ACTION = "case_details"
+FIELD_BLOCK = "field:"  # + the intake field's id
+ANSWER_MAX = 500  # characters per answer
+
+
+def details_modal(
+    case_key: str,
+    number: int,
+    channel: str,
+    fields: list[tuple[str, str, bool]],
+    answers: dict[str, str],
+) -> dict[str, Any]:
+    """The intake form: one plain-text input per field (id, label, required), filled with
+    the answers given so far."""
+    blocks = []
+    for field_id, label, required in fields:
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": PICK,
+            "multiline": True,
+            "max_length": ANSWER_MAX,
+        }
+        if answers.get(field_id):
+            element["initial_value"] = answers[field_id][:ANSWER_MAX]
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"{FIELD_BLOCK}{field_id}",
+                "optional": not required,
+                "label": {"type": "plain_text", "text": shorten(label, 2000)},
+                "element": element,
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": DETAILS_MODAL,
+        "private_metadata": json.dumps({"channel": channel, "case": number}),
+        "title": {"type": "plain_text", "text": shorten(f"{case_key} details", 24)},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def details_of(view: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The answers of a submitted details form by field id, and an error for each input
+    the form marks required (not optional) that came back empty."""
+    state = (view.get("state") or {}).get("values") or {}
+    answers: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for block in view.get("blocks") or []:
+        block_id = str(block.get("block_id") or "")
+        if block.get("type") != "input" or not block_id.startswith(FIELD_BLOCK):
+            continue
+        value = ((state.get(block_id) or {}).get(PICK) or {}).get("value")
+        text = value.strip() if isinstance(value, str) else ""
+        if text:
+            answers[block_id[len(FIELD_BLOCK) :]] = text
+        elif not block.get("optional"):
+            errors[block_id] = "This one is required."
+    return answers, errors
