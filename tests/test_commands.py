@@ -510,14 +510,22 @@ def test_the_card_shows_a_running_next_response_clock(cet_bot: Bot) -> None:
         last = [c for c in cet_bot.slack.calls("chat.update") if c.ok][-1]
         return [f["text"] for f in last.params["blocks"][1]["fields"]]
 
-    # Asked at 09:30 UTC (10:30 CET): due 11:30 UTC, shown in the calendar's zone.
-    assert fields()[-1] == (
+    # Asked at 09:30 UTC (10:30 CET): due 11:30 UTC, shown in the calendar's zone. The
+    # update cadence (Critical: 2 open hours) runs from the reply at 09:00 UTC: 11:00 UTC.
+    assert fields()[-2:] == [
         "*Next response*\ndue <!date^1767612600^{date_short_pretty} at {time}|"
-        "Mon 05 Jan 2026 12:30 CET>"
-    )
+        "Mon 05 Jan 2026 12:30 CET>",
+        "*Next update*\ndue <!date^1767610800^{date_short_pretty} at {time}|"
+        "Mon 05 Jan 2026 12:00 CET>",
+    ]
     assert say(cet_bot, ENGINEER, "fixed", root) == 200
     cet_bot.settle()
     assert not any(f.startswith("*Next response*") for f in fields())
+    # The reply at 09:30 UTC restarts the cadence: 11:30 UTC.
+    assert fields()[-1] == (
+        "*Next update*\ndue <!date^1767612600^{date_short_pretty} at {time}|"
+        "Mon 05 Jan 2026 12:30 CET>"
+    )
 
 
 def test_the_summary_says_when_the_first_response_was_late(bot: Bot) -> None:

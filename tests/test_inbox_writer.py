@@ -125,7 +125,9 @@ def test_a_connection_the_database_dropped_fails_one_batch_and_is_replaced(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                     " WHERE pid <> pg_backend_pid() AND query LIKE 'INSERT INTO inbox_events%'"
-                )
+                    " AND application_name = :mine"
+                ),
+                {"mine": url.rsplit("application_name=", 1)[1]},
             ).scalar_one()
         assert killed >= 1
         with pytest.raises(Exception, match=r"(?i)terminat|closed|connection"):

@@ -24,10 +24,11 @@ def policies_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "policies"
     folder.mkdir()
     text = (ROOT / "policies/five-severities-urgent-around-the-clock.yaml").read_text()
+    listed = "requester_may_set_severity: [sev1, sev2]"
+    assert listed in text
     text = text.replace(
-        "requester_may_set_severity: true",
-        f"requester_may_set_severity: true\nresponders: {{users: [{ENGINEER}], "
-        f"groups: [{ONCALL_GROUP}]}}",
+        listed,
+        f"{listed}\nresponders: {{users: [{ENGINEER}], groups: [{ONCALL_GROUP}]}}",
     )
     (folder / "policy.yaml").write_text(text)
     return folder

@@ -259,12 +259,19 @@ def test_berlin_next_response() -> None:
         ClockEvent(utc(11, 23, 8, 30), "responder_reply"),
         ClockEvent(utc(11, 23, 16, 30), "requester_message"),
     ]
-    first, nxt, _ = deadlines(policy(BERLIN), events, utc(11, 23, 16, 30))
+    first, nxt, _, update = deadlines(policy(BERLIN), events, utc(11, 23, 16, 30))
     assert (first.due_at, first.met_at) == (utc(11, 23, 10), utc(11, 23, 8, 30))
     assert (nxt.kind, nxt.started_at, nxt.due_at) == (
         "next_response",
         utc(11, 23, 16, 30),
         utc(11, 24, 6, 30),
+    )
+    # The update cadence (2 open hours) from the reply at 08:30 UTC: 10:30 UTC, unmet.
+    assert (update.kind, update.started_at, update.due_at, update.met_at) == (
+        "update_every",
+        utc(11, 23, 8, 30),
+        utc(11, 23, 10, 30),
+        None,
     )
 
 

@@ -29,12 +29,13 @@ def thread_texts(bot: Bot, root: str) -> list[str]:
     ]
 
 
-def breach_text(bot: Bot, due_token: str, overdue: str = "") -> str:
+def breach_text(bot: Bot, due_token: str, overdue: str = "", who: str = "") -> str:
     [case] = bot.cases()
     tail = f" It is {overdue} overdue." if overdue else ""
+    named = f" <@{who}>" if who else ""
     return (
         f":rotating_light: <{case.permalink}|CASE-1> missed its first response target"
-        f" (due {due_token}).{tail}"
+        f" (due {due_token}).{tail}{named}"
     )
 
 
@@ -88,6 +89,11 @@ def test_after_downtime_the_reminder_folds_into_one_breach_alert_saying_how_late
     assert dropped.data["why"] == "folded into the breach alert"
 
 
+# Who the shipped SEV 1 chain pages first on Monday 5 January 2026 (its rotation's first
+# engineer): the policy lists no responders, so the breach alert names them.
+ON_CALL = "U00000000E1"
+
+
 def test_raised_breached_and_lowered_the_miss_is_announced_once(bot: Bot) -> None:
     root = open_case(bot)
     bot.clock.set(datetime(2026, 1, 5, 10, 1, tzinfo=UTC))
@@ -95,14 +101,14 @@ def test_raised_breached_and_lowered_the_miss_is_announced_once(bot: Bot) -> Non
     assert press(bot, "U0ENGINEER", "sev1") == 200
     sev1_due = "<!date^1767607200^{date_short_pretty} at {time}|Mon 05 Jan 2026 10:00 UTC>"
     alerts = [t for t in thread_texts(bot, root) if t.startswith(":rotating_light:")]
-    assert alerts == [breach_text(bot, sev1_due, "1 min")]
+    assert alerts == [breach_text(bot, sev1_due, "1 min", ON_CALL)]
     # Back to SEV3 (due 15:00 again): the same clock's miss is not announced again, not
     # at 15:00 nor ever after.
     assert press(bot, "U0ENGINEER", "sev3") == 200
     bot.clock.set(DUE + timedelta(days=2))
     bot.settle()
     alerts = [t for t in thread_texts(bot, root) if t.startswith(":rotating_light:")]
-    assert alerts == [breach_text(bot, sev1_due, "1 min")]
+    assert alerts == [breach_text(bot, sev1_due, "1 min", ON_CALL)]
     assert [t for t in thread_texts(bot, root) if t.startswith(":hourglass")] == []
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.db.models import Case
@@ -25,11 +25,11 @@ class CaseView:
     first_response_at: datetime | None
     first_response_by: str | None
     next_response_due: datetime | None
-    next_update_due: datetime | None
-    details: dict[str, str]
     assignee_id: str | None
     card_ts: str | None
     shared: bool = False
+    next_update_due: datetime | None = None
+    details: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:

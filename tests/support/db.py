@@ -40,7 +40,9 @@ def postgres_schema() -> Iterator[str]:
     except Exception as exc:  # the server is down or refuses us
         _pg_unavailable(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
     try:
-        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+        # Its connections carry the schema's name too, so a test that cuts its own
+        # connections (a database restart) never cuts another test's running beside it.
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}&application_name={schema}"
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
