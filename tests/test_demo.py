@@ -21,27 +21,52 @@ def test_demo_prints_a_transcript_with_case_1_and_the_thread_reply() -> None:
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "@sam reacts with :ticket:" in out
-    assert "#support (thread)  @bot: :ticket: CASE-1 opened" in out
-    assert "missed its first response target" in out
+    lines = out.splitlines()
+    # The customer's side, in a channel shared with their organisation: @ana opens the case,
+    # raises it to SEV 1 and fills in the details form.
+    assert lines[2] == "   #support is shared with the customer's organisation (Slack Connect)"
+    assert "#support  @ana reacts with :ticket:" in lines
+    assert "#support  @ana presses [SEV 1 - Critical] on the case card" in lines
+    assert (
+        "#support (thread)  @bot: @ana set severity to SEV 1 - Critical (was SEV 3 - Medium). "
+        "First response due Mon 23 Nov 2026 10:12 UTC." in lines
+    )
+    at = lines.index("#support (thread)  @ana presses [Add details]")
+    assert lines[at + 1 : at + 4] == [
+        "          (a form opens for @ana: Business impact, What is affected (UI, CLI, API, a "
+        "package format))",
+        "          @ana fills in: All production deploys are blocked.; CLI and API pushes",
+        "          (the card is updated: Details: impact ✓, affected ✓)",
+    ]
+    assert "#support (thread)  @bot: :ticket: CASE-1 opened (open)" in lines
     assert "cases now: 1" in out
     assert "responder_reply" in out
-    lines = out.splitlines()
     # After @lee acknowledged the page (and so took the case), the reminders and the breach
-    # alert name them.
+    # alert name them; after @sam's reply the update cadence reminds too.
     reminders = [line for line in lines if ":hourglass_flowing_sand:" in line]
     assert reminders == [
         "#support (thread)  @bot: :hourglass_flowing_sand: CASE-1: first response due Mon 23 "
         f"Nov 2026 10:12 UTC, in {left} min. @lee"
         for left in (30, 15)
+    ] + [
+        "#support (thread)  @bot: :hourglass_flowing_sand: CASE-1: update due Mon 23 Nov 2026 "
+        "11:16 UTC, in 30 min. @lee"
     ]
-    breach = [line.split(" (https")[0] for line in lines if "missed its first" in line]
-    assert [
-        line.endswith("(due Mon 23 Nov 2026 10:12 UTC). @lee")
-        for line in lines
-        if "missed its first" in line
-    ] == [True, True]
-    assert breach == [
+    # The miss escalates (SEV 1's on_breach): the lead by direct message, the on-call channel.
+    escalated = [line.split(" (https")[0] for line in lines if "missed its first" in line]
+    assert escalated[2:] == [
+        "DM @lee  @bot: :rotating_light: CASE-1",
+        "#oncall  @bot: :rotating_light: CASE-1",
+    ]
+    # The thread's and the triage channel's alerts name @lee; the on_breach notices go to
+    # whom the policy names, so they mention nobody.
+    assert [line.rsplit(")", 1)[1] for line in lines if "missed its first" in line] == [
+        ". @lee",
+        ". @lee",
+        ".",
+        ".",
+    ]
+    assert escalated[:2] == [
         "#support (thread)  @bot: :rotating_light: CASE-1",
         "#support-triage  @bot: :rotating_light: CASE-1",
     ]
@@ -66,7 +91,7 @@ def test_demo_prints_a_transcript_with_case_1_and_the_thread_reply() -> None:
     assert "(only @sam sees) CASE-1 is now SEV 2 - High." in out
     assert "@bot: @sam set CASE-1 waiting on the requester; its clocks are stopped" in out
     assert (
-        "@bot: :white_check_mark: CASE-1 resolved after 1 h 49 min. First response: after"
+        "@bot: :white_check_mark: CASE-1 resolved after 2 h 19 min. First response: after"
         " 1 h 4 min, missed by 4 min. Waiting on the requester: 20 min. Breaches: 1." in out
     )
     assert "(only @ana sees) Thanks for rating CASE-1." in out

@@ -41,7 +41,6 @@ TEST_ONLY = {
         "def reaction_removed(",
         "def url_verification(",
         "def app_rate_limited(",
-        "def view_submission(",
         "def socket_mode_envelope(",
     ),
     "bot/demo/stand_in/signing.py": ("omit",),
@@ -142,13 +141,14 @@ def test_the_installed_demo_runs_from_an_empty_directory(wheel: Path, tmp_path: 
     )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = [_permalinks_hidden(line) for line in result.stdout.splitlines()]
-    assert lines[:8] == [
+    assert lines[:9] == [
         "== escalation-bot demo: a local Slack stand-in, SQLite, signed requests ==",
         "   policy for #support: SEV1-SEV5: urgent around the clock, the rest in core hours",
+        "   #support is shared with the customer's organisation (Slack Connect)",
         "   it is Mon 23 Nov 2026 09:12 UTC",
         "",
         "#support  @ana: Deploys to production fail with 'registry unavailable' since 09:05. Help!",
-        "#support  @sam reacts with :ticket:",
+        "#support  @ana reacts with :ticket:",
         "          (Slack -> bot: reaction_added, acked with HTTP 200)",
         "#support (thread)  @bot: :ticket: CASE-1 opened (open)",
     ]

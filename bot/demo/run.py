@@ -28,6 +28,8 @@ from bot.slack.render import SET_SEVERITY_ACTION, readable
 SECRET = "demo-signing-secret"
 SUPPORT, TRIAGE = "C0SUPPORT1", "C0TRIAGE01"
 CUSTOMER, ENGINEER = "U0CUSTOMR1", "U0ENGINEER"
+# #support is a Slack Connect channel: @ana works for the customer, another organisation.
+CUSTOMER_ORG = "T0CUSTOMER"
 # The shipped default policy's on-call placeholders: the engineer on call this week, the
 # lead at level 2 of its chain, and its on-call channel.
 ENGINEERS = ("U00000000E1", "U00000000E2", "U00000000E3")
@@ -62,7 +64,7 @@ class Demo:
     def run_with(self, policies: str) -> int:
         with FakeSlack() as slack, tempfile.TemporaryDirectory() as tmp:
             self.slack = slack
-            slack.add_user(CUSTOMER, "ana", "Ana (customer)")
+            slack.add_user(CUSTOMER, "ana", "Ana (customer)", team_id=CUSTOMER_ORG)
             slack.add_user(ENGINEER, "sam", "Sam (support)")
             slack.add_channel(SUPPORT, "support", bot_member=True)
             slack.add_channel(TRIAGE, "support-triage", bot_member=True)
@@ -98,14 +100,21 @@ class Demo:
         slack = self.slack
         self.say("== escalation-bot demo: a local Slack stand-in, SQLite, signed requests ==")
         self.say(f"   policy for #support: {runtime.policies.for_channel(SUPPORT).name}")
+        self.say("   #support is shared with the customer's organisation (Slack Connect)")
         self.say(f"   it is {readable(clock.now())}")
         self.say()
         text = "Deploys to production fail with 'registry unavailable' since 09:05. Help!"
         ts = slack.post_user_message(SUPPORT, CUSTOMER, text)
         self.say(f"#support  @ana: {text}")
-        self.say("#support  @sam reacts with :ticket:")
+        self.say("#support  @ana reacts with :ticket:")
         event = payloads.reaction_added(
-            team=slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+            team=CUSTOMER_ORG,
+            channel=SUPPORT,
+            ts=ts,
+            user=CUSTOMER,
+            item_user=CUSTOMER,
+            authorization_team=slack.team_id,
+            is_ext_shared_channel=True,
         )
         resp = driver.event(event)
         self.say(f"          (Slack -> bot: reaction_added, acked with HTTP {resp.status})")
@@ -125,12 +134,13 @@ class Demo:
         policy = runtime.policies.for_channel(SUPPORT)
         urgent = policy.ordered_severities[0]
         card = next(m for m in slack.posted_messages(SUPPORT) if m.thread_ts == ts)
-        self.say(f"#support  @sam presses [{urgent.name}] on the case card")
+        self.say(f"#support  @ana presses [{urgent.name}] on the case card")
         driver.interaction(
             payloads.block_actions(
                 action_id=f"{SET_SEVERITY_ACTION}:{urgent.id}",
                 value=f"{case.id}:{urgent.id}",
-                user=ENGINEER,
+                user=CUSTOMER,
+                user_team=CUSTOMER_ORG,
                 channel=SUPPORT,
                 message_ts=card.ts,
                 team=slack.team_id,
@@ -138,9 +148,9 @@ class Demo:
         )
         runtime.settle()
         self.show_new()
-        for call in slack.calls("chat.update"):
-            if call.ok:
-                self.say("          (the case card in the thread is updated in place)")
+        if any(call.ok for call in slack.calls("chat.update")):
+            self.say("          (the case card in the thread is updated in place)")
+        self.details(runtime, driver, ts)
         self.say()
         with runtime.sessions() as session:
             case = session.execute(select(Case)).scalar_one()
@@ -178,6 +188,22 @@ class Demo:
         )
         runtime.settle()
         self.show_new()
+        # The update cadence runs from that reply: the next update is due within the hour.
+        with runtime.sessions() as session:
+            due = session.execute(select(Case.next_update_due)).scalar_one()
+        if due is not None:
+            with runtime.sessions() as session:
+                first = session.execute(
+                    select(Timer.due_at)
+                    .where(Timer.status == "pending", Timer.target == "update_every")
+                    .order_by(Timer.due_at)
+                    .limit(1)
+                ).scalar_one_or_none()
+            if first is not None:
+                clock.set(first)
+                self.say(f"   ... the clock runs on to {readable(clock.now())}")
+                runtime.settle()
+                self.show_new()
         self.say()
         self.command(runtime, driver, "/case", f"take {case.key}")
         self.command(runtime, driver, "/severity", f"{case.key} high failover under way")
@@ -256,6 +282,85 @@ class Demo:
         for answer in self.slack.responses(name):
             self.say(f"          (only @sam sees) {plain(answer['text'], self.name, self.channel)}")
         self.show_new()
+
+    def details(self, runtime: Runtime, driver: SlackDriver, root: str) -> None:
+        """@ana presses "Add details" under the bot's ask and fills in the form."""
+        asks = [
+            m
+            for m in self.slack.posted_messages(SUPPORT)
+            if m.thread_ts == root and any(b.get("block_id") == "details" for b in m.blocks or [])
+        ]
+        if not asks:
+            return
+        [button] = [
+            e for b in asks[0].blocks or [] if b["type"] == "actions" for e in b["elements"]
+        ]
+        self.say("#support (thread)  @ana presses [Add details]")
+        before = len(self.slack.opened_views())
+        driver.interaction(
+            payloads.block_actions(
+                action_id=button["action_id"],
+                value=button["value"],
+                user=CUSTOMER,
+                user_team=CUSTOMER_ORG,
+                channel=SUPPORT,
+                message_ts=asks[0].ts,
+                team=self.slack.team_id,
+            )
+        )
+        runtime.settle()
+        # The form opens from a listener that runs right after the ack, beside this script.
+        deadline = time.monotonic() + 3
+        while len(self.slack.opened_views()) == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        views = self.slack.opened_views()[before:]
+        if not views:
+            self.say("          (the form could not be opened)")
+            return
+        view = views[-1]
+        labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
+        self.say(f"          (a form opens for @ana: {', '.join(labels)})")
+        answers = {
+            "impact": "All production deploys are blocked.",
+            "affected": "CLI and API pushes",
+        }
+        values = {
+            b["block_id"]: {
+                "pick": {
+                    "type": "plain_text_input",
+                    "value": answers.get(b["block_id"].split(":", 1)[1]),
+                }
+            }
+            for b in view["blocks"]
+            if b["type"] == "input"
+        }
+        self.say(f"          @ana fills in: {'; '.join(answers.values())}")
+        driver.interaction(
+            payloads.view_submission(
+                view["callback_id"],
+                values,
+                user=CUSTOMER,
+                team=self.slack.team_id,
+                private_metadata=view["private_metadata"],
+                blocks=view["blocks"],
+            )
+        )
+        runtime.settle()
+        self.show_new()
+        with runtime.sessions() as session:
+            card_ts = session.execute(select(Case.card_ts)).scalar_one()
+        updates = [
+            c for c in self.slack.calls("chat.update") if c.ok and c.params.get("ts") == card_ts
+        ]
+        shown = [
+            e["text"]
+            for b in (updates[-1].params.get("blocks") if updates else None) or []
+            if b["type"] == "context"
+            for e in b["elements"]
+            if e["text"].startswith("Details:")
+        ]
+        for line in shown:
+            self.say(f"          (the card is updated: {line})")
 
     def dm_to(self, user: str) -> Call | None:
         sent = [

@@ -3,20 +3,16 @@
 
 from __future__ import annotations
 
-import copy
 import secrets
 import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from bot.demo.stand_in.fake_slack import DEFAULT_APP_ID, DEFAULT_TEAM_DOMAIN, DEFAULT_TEAM_ID
+from bot.demo.stand_in.fake_slack import DEFAULT_APP_ID, DEFAULT_TEAM_ID
 from bot.demo.stand_in.payloads import (
     VERIFICATION_TOKEN,
-    _add_enterprise,
-    _counter,
     _reaction_event,
-    _run,
     block_actions,
     event_callback,
     message,
@@ -25,6 +21,7 @@ from bot.demo.stand_in.payloads import (
     new_ts,
     reaction_added,
     slash_command,
+    view_submission,
 )
 
 __all__ = [
@@ -91,63 +88,6 @@ def app_rate_limited(
     }
 
 
-def view_submission(
-    callback_id: str,
-    values: Mapping[str, Mapping[str, Mapping[str, Any]]],
-    user: str,
-    team: str = DEFAULT_TEAM_ID,
-    *,
-    private_metadata: str = "",
-    view_id: str | None = None,
-    title: str = "Escalation",
-    user_name: str | None = None,
-    team_domain: str = DEFAULT_TEAM_DOMAIN,
-    blocks: list[dict[str, Any]] | None = None,
-    trigger_id: str | None = None,
-    api_app_id: str = DEFAULT_APP_ID,
-    enterprise_id: str | None = None,
-    enterprise_name: str | None = None,
-) -> dict[str, Any]:
-    """A modal submitted (interactivity_view_submission.json).
-
-    `values` is the view state: `{block_id: {action_id: {"type": ..., "value": ...}}}`.
-    """
-    name = user_name or user.lower()
-    vid = view_id or f"V{_run}{next(_counter):04d}"
-    state = {block: {a: dict(v) for a, v in acts.items()} for block, acts in values.items()}
-    payload: dict[str, Any] = {
-        "type": "view_submission",
-        "team": {"id": team, "domain": team_domain},
-        "user": {"id": user, "username": name, "name": name, "team_id": team},
-        "api_app_id": api_app_id,
-        "token": VERIFICATION_TOKEN,
-        "trigger_id": trigger_id or new_trigger_id(),
-        "view": {
-            "id": vid,
-            "team_id": team,
-            "type": "modal",
-            "blocks": copy.deepcopy(blocks) if blocks is not None else [],
-            "private_metadata": private_metadata,
-            "callback_id": callback_id,
-            "state": {"values": state},
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-            "title": {"type": "plain_text", "text": title},
-            "clear_on_close": False,
-            "notify_on_close": False,
-            "close": {"type": "plain_text", "text": "Cancel"},
-            "submit": {"type": "plain_text", "text": "Submit"},
-            "previous_view_id": None,
-            "root_view_id": vid,
-            "app_id": api_app_id,
-            "external_id": "",
-            "app_installed_team_id": team,
-            "bot_id": None,
-        },
-        "response_urls": [],
-    }
-    if enterprise_id is not None:
-        _add_enterprise(payload, enterprise_id, enterprise_name)
-    return payload
 
 
 def socket_mode_envelope(
