@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -57,8 +58,15 @@ def wait_until(predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-unt
     return False
 
 
+def is_card(message: Any) -> bool:
+    """A case card: the message in a case's thread with the severity buttons (the policy's
+    intake ask may follow it in the same thread)."""
+    return any(b.get("block_id") == "severity" for b in message.blocks or [])
+
+
 def replies(slack: FakeSlack, ts: str) -> list:
-    return [m for m in slack.posted_messages(SUPPORT) if m.thread_ts == ts]
+    """The case cards posted in the thread of message `ts`."""
+    return [m for m in slack.posted_messages(SUPPORT) if m.thread_ts == ts and is_card(m)]
 
 
 @pytest.fixture
