@@ -43,11 +43,20 @@ def is_card(blocks: list | None) -> bool:
     return any(b.get("block_id") == "severity" for b in blocks or [])
 
 
+def is_ask(blocks: list | None) -> bool:
+    """The policy's intake ask, posted after the card (tests/test_intake.py has it)."""
+    return any(b.get("block_id") == "intake" for b in blocks or [])
+
+
 def thread_lines(bot: Bot, root: str) -> list[str]:
+    """The bot's lines in a case's thread, other than its card and its intake ask."""
     return [
         m.text
         for m in bot.slack.posted_messages(SUPPORT)
-        if m.thread_ts == root and not is_card(m.blocks) and m.user == bot.slack.bot_user_id
+        if m.thread_ts == root
+        and not is_card(m.blocks)
+        and not is_ask(m.blocks)
+        and m.user == bot.slack.bot_user_id
     ]
 
 
@@ -166,7 +175,9 @@ def test_an_unknown_level_is_refused_with_the_policy_levels(bot: Bot) -> None:
 
 def press_card(bot: Bot, root: str, verb: str, user: str = ENGINEER) -> list[str]:
     """Press a case button on the card as it is now; returns the private answers."""
-    [card] = [m for m in bot.slack.posted_messages(SUPPORT) if m.thread_ts == root and m.blocks]
+    [card] = [
+        m for m in bot.slack.posted_messages(SUPPORT) if m.thread_ts == root and is_card(m.blocks)
+    ]
     updates = [c for c in bot.slack.calls("chat.update") if c.ok and c.params["ts"] == card.ts]
     blocks = updates[-1].params["blocks"] if updates else card.blocks
     [button] = [

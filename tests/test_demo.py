@@ -98,12 +98,23 @@ def test_demo_prints_a_transcript_with_case_1_and_the_thread_reply() -> None:
     assert "xoxb-" not in out + result.stderr
 
 
-def test_the_package_carries_the_default_policy_unchanged() -> None:
-    """The demo's policy ships inside the package; policies/ keeps the copy deployments mount.
-    The two are one policy."""
-    shipped = files("bot.demo").joinpath("policy.yaml").read_bytes()
+def test_the_demo_policy_is_the_shipped_default_with_the_customer_side_added() -> None:
+    """The demo's policy ships inside the package, so the demo runs from any directory. It is
+    the shipped default policy with three keys added (an intake form, SEV 1's update cadence
+    and on_breach), so that the demo shows the customer's side whole; nothing else differs."""
+    import yaml
+
+    shipped = yaml.safe_load(files("bot.demo").joinpath("policy.yaml").read_text())
     source = ROOT / "policies" / "five-severities-urgent-around-the-clock.yaml"
-    assert shipped == source.read_bytes()
+    default = yaml.safe_load(source.read_text())
+    assert shipped.pop("intake")["fields"] == [
+        {"id": "impact", "label": "Business impact", "required": True},
+        {"id": "affected", "label": "What is affected (UI, CLI, API, a package format)"},
+    ]
+    sev1 = shipped["severities"][0]
+    assert sev1.pop("on_breach") == {"notify": ["user:U00000000L1", "channel:C00000000P1"]}
+    assert sev1["targets"].pop("update_every") == "1h"
+    assert shipped == default
 
 
 def test_the_demo_runs_anywhere_with_the_policy_in_the_package(tmp_path: Path) -> None:

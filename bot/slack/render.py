@@ -135,7 +135,7 @@ def intake_ask(case: CaseView, policy: Policy) -> tuple[str, list[dict[str, Any]
     intake = policy.intake_for(case.severity) if policy.severity(case.severity) else None
     text = intake.ask if intake else ""
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+        {"type": "section", "block_id": "intake", "text": {"type": "mrkdwn", "text": text[:3000]}}
     ]
     if intake and intake.fields:
         blocks.append(
