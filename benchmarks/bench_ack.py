@@ -351,12 +351,16 @@ class Database:
     url: str
     drop: Any = None
 
-    def inbox_counts(self) -> dict[str, int]:
+    def inbox_counts(self, requests_only: bool = False) -> dict[str, int]:
+        """Inbox rows by status; with `requests_only`, only the rows Slack's requests made,
+        not those the bot writes for itself (a message to read later, an App Home to
+        publish)."""
         engine = create_engine(self.url.replace("postgresql://", "postgresql+psycopg://", 1))
+        own = " WHERE kind NOT IN ('read_message', 'home')" if requests_only else ""
         try:
             with engine.connect() as conn:
                 rows = conn.execute(
-                    text("SELECT status, count(*) FROM inbox_events GROUP BY status")
+                    text(f"SELECT status, count(*) FROM inbox_events{own} GROUP BY status")
                 ).all()
         finally:
             engine.dispose()
@@ -468,7 +472,7 @@ def run_target(
             result.fr_lag = fr.lag * 1000
             tally.merge(fr)
             if db is not None:
-                result.inbox = db.inbox_counts()
+                result.inbox = db.inbox_counts(requests_only=True)
 
             result.sent = sent
             result.acked = tally.statuses[200]

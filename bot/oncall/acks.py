@@ -59,7 +59,9 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
     of the case still climbing is answered (its severity's and one a miss started)."""
     climbing = list(
         session.execute(
-            select(Page.id).where(Page.case_id == case.id, Page.status == CLIMBING)
+            select(Page.id)
+            .where(Page.case_id == case.id, Page.status == CLIMBING)
+            .order_by(Page.id.desc())  # the latest first: its id keys the announcement
         ).scalars()
     )
     won = [
