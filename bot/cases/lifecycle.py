@@ -234,11 +234,15 @@ def add_details(
     case: Case,
     actor: str,
     answers: dict[str, str],
+    is_responder: bool,
     source: str | None = None,
 ) -> bool:
-    """Keep the answers to the case's intake form, by field id. A required field left empty
-    is refused; fields the form does not have are ignored. Giving details is no response:
-    no clock moves. Returns False when nothing changed."""
+    """Keep the answers to the case's intake form, by field id: from its requester (of
+    whichever organisation) or a responder. A required field left empty is refused; fields
+    the form does not have are ignored. Giving details is no response: no clock moves.
+    Returns False when nothing changed."""
+    if actor != case.requester_id and not is_responder:
+        raise CaseError(f"Only the requester or the support team can add details to {case.key}.")
     intake = policy.intake_for(case.severity) or policy.intake
     fields = intake.fields if intake else ()
     if not fields:

@@ -644,7 +644,8 @@ class CommandIntake:
             found = None
         answers = {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
         responders = policy.responders
-        allowed = user == case.requester_id or self.directory_for(row.team_id).is_responder(
+        # The requester needs no directory read; anyone else must be on the support team.
+        is_responder = user != case.requester_id and self.directory_for(row.team_id).is_responder(
             responders.users, responders.groups, case.requester_id, user, row.team_id
         )
         case_id, key = case.id, case.key
@@ -652,16 +653,13 @@ class CommandIntake:
         def apply(session: Session) -> None:
             current = session.get(Case, case_id, with_for_update=True)
             assert current is not None
-            if not allowed:
-                text = f"Only the requester or the support team can add details to {key}."
-            else:
-                try:
-                    lifecycle.add_details(
-                        session, self.clock, policy, current, user, answers, source
-                    )
-                    text = f"Thanks: the details of {key} are saved."
-                except service.CaseError as exc:
-                    text = str(exc)
+            try:
+                lifecycle.add_details(
+                    session, self.clock, policy, current, user, answers, is_responder, source
+                )
+                text = f"Thanks: the details of {key} are saved."
+            except service.CaseError as exc:
+                text = str(exc)
             self._enqueue_reply(session, row, text)
 
         return apply
