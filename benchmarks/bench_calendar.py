@@ -22,7 +22,7 @@ import businesstimedelta
 import holidays
 import pytz
 
-from bot.sla.calendar import BusinessCalendar, WeeklyWindow
+from bot.timekeeping.calendars import BusinessCalendar, WeeklyWindow
 
 TARGET = timedelta(hours=6)
 MIN_RATIO = 10.0

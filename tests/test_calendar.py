@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from bot.sla.calendar import AlwaysOpen, BusinessCalendar, Calendar, WeeklyWindow
+from bot.timekeeping.calendars import AlwaysOpen, BusinessCalendar, Calendar, WeeklyWindow
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = timedelta(hours=1)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.sla.calendar import BusinessCalendar, WeeklyWindow
+from bot.timekeeping.calendars import BusinessCalendar, WeeklyWindow
 
 ZONES = [
     "Europe/Berlin",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.oncall.schedules import Layer, Override, Schedule, Window
+from bot.timekeeping.rotations import Layer, Override, Schedule, Window
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEK, DAY = timedelta(weeks=1), timedelta(days=1)

@@ -20,7 +20,7 @@ from bot.policies import (
     parse_duration,
     parse_reminder,
 )
-from bot.sla.calendar import AlwaysOpen, BusinessCalendar
+from bot.timekeeping.calendars import AlwaysOpen, BusinessCalendar
 
 SHIPPED = Path(__file__).resolve().parent.parent / "policies"
 SHIPPED_FILES = sorted(SHIPPED.glob("*.yaml"))

@@ -21,7 +21,6 @@ from click.testing import CliRunner, Result
 from bot.cli import _register, cli
 from bot.policies import Policy, load_policies
 from bot.policies.cli import policy
-from bot.sla.calendar import AlwaysOpen, BusinessCalendar, WeeklyWindow
 from bot.sla.simulate import (
     Closure,
     SimulationError,
@@ -33,6 +32,7 @@ from bot.sla.simulate import (
     render,
     simulate,
 )
+from bot.timekeeping.calendars import AlwaysOpen, BusinessCalendar, WeeklyWindow
 
 SHIPPED = Path(__file__).resolve().parent.parent / "policies"
 FIVE = "five-severities-urgent-around-the-clock"

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.policies import load_policies
-from bot.sla.calendar import AlwaysOpen, BusinessCalendar, Calendar
 from bot.sla.clocks import ClockEvent, deadlines
 from bot.sla.simulate import simulate
+from bot.timekeeping.calendars import AlwaysOpen, BusinessCalendar, Calendar
 
 SHIPPED = Path(__file__).resolve().parent.parent / "policies"
 POLICIES = sorted(load_policies(SHIPPED), key=lambda p: p.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.oncall.schedules import Schedule
+from bot.timekeeping.rotations import Schedule
 from bot.words import readable
 
 

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from bot.oncall.schedules import Layer, Override, Schedule, Window
 from bot.policies.fields import (
     DAY_NAMES,
     ChannelId,
@@ -26,6 +25,7 @@ from bot.policies.fields import (
     Weekday,
     expand_days,
 )
+from bot.timekeeping.rotations import Layer, Override, Schedule, Window
 
 Loc = tuple[str | int, ...]
 

@@ -47,7 +47,7 @@ from bot.policies.fields import (
 from bot.policies.oncall import OncallSpec, ScheduleSpec, Target, oncall_problems, target_parts
 
 if TYPE_CHECKING:
-    from bot.sla.calendar import Calendar
+    from bot.timekeeping.calendars import Calendar
 
 Loc = tuple[str | int, ...]
 TargetKind = Literal["first_response", "next_response", "resolution", "update_every"]
@@ -158,7 +158,7 @@ class CalendarSpec(StrictModel):
         return value
 
     def build(self, name: str) -> Calendar:
-        from bot.sla.calendar import BusinessCalendar, WeeklyWindow
+        from bot.timekeeping.calendars import BusinessCalendar, WeeklyWindow
 
         windows = [
             WeeklyWindow(DAY_NAMES.index(day), window.from_, window.to)
@@ -438,7 +438,7 @@ class Policy(StrictModel):
         """The calendar called `name` ('24/7' or one under `calendars`), built once."""
         if name not in self._calendars:
             if name == ALWAYS_OPEN:
-                from bot.sla.calendar import AlwaysOpen
+                from bot.timekeeping.calendars import AlwaysOpen
 
                 self._calendars[name] = AlwaysOpen(name=ALWAYS_OPEN)
             else:

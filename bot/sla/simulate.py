@@ -28,7 +28,7 @@ from bot.policies.schema import (
     TargetKind,
 )
 from bot.sla import clocks
-from bot.sla.calendar import BusinessCalendar, Calendar, Interval
+from bot.timekeeping.calendars import BusinessCalendar, Calendar, Interval
 
 __all__ = [
     "Closure",

@@ -4,8 +4,9 @@ The semantics (what "open" means across midnight, DST changes and closed dates) 
 docs/decisions/0002-calendar-semantics.md. Everything here is pure: no I/O, no clock.
 
 Internally instants are integer microseconds since the Unix epoch (UTC), so all arithmetic is
-exact and cheap. Open time is precomputed lazily per UTC day ("bucket") from the weekly windows
-of the local dates that can reach into that day; both levels are memoised.
+exact and cheap (bot.timekeeping.spans). Open time is precomputed lazily per UTC day ("bucket")
+from the weekly windows of the local dates that can reach into that day; both levels are
+memoised.
 """
 
 from __future__ import annotations
@@ -13,17 +14,26 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.timekeeping.spans import (
+    EPOCH,
+    FAR_FUTURE,
+    US,
+    Interval,
+    Span,
+    SpanEngine,
+    duration_us,
+    from_us,
+    merge,
+    to_us,
+)
+
 __all__ = ["AlwaysOpen", "BusinessCalendar", "Calendar", "Interval", "WeeklyWindow"]
 
-Interval = tuple[datetime, datetime]
-
-_US = timedelta(microseconds=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _HOUR = 3_600_000_000
 _DAY = 24 * _HOUR
@@ -34,10 +44,7 @@ _MAX_OFFSET = 26 * _HOUR
 _PROBE = 6 * _HOUR
 # A search for the next open instant gives up after this many consecutive closed days.
 _MAX_CLOSED_DAYS = 3 * 366
-_FAR_FUTURE = (datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH) // _US
 _CACHE_DAYS = 8192
-
-_Span = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -77,146 +84,7 @@ class Calendar(Protocol):
     def open_intervals(self, start: datetime, end: datetime) -> Iterator[Interval]: ...
 
 
-def _to_us(t: datetime, what: str = "datetime") -> int:
-    if not isinstance(t, datetime):
-        raise TypeError(f"{what} must be a datetime, got {type(t).__name__}")
-    if t.tzinfo is None or t.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware, got naive {t.isoformat()}")
-    return (t - _EPOCH) // _US
-
-
-def _from_us(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
-def _duration_us(duration: timedelta) -> int:
-    if not isinstance(duration, timedelta):
-        raise TypeError(f"duration must be a timedelta, got {type(duration).__name__}")
-    if duration < timedelta(0):
-        raise ValueError(f"duration must not be negative, got {duration}")
-    return duration // _US
-
-
-def _merge(spans: Iterable[_Span]) -> list[_Span]:
-    """Sort and merge overlapping or touching half-open spans."""
-    out: list[_Span] = []
-    for s, e in sorted(spans):
-        if out and s <= out[-1][1]:
-            if e > out[-1][1]:
-                out[-1] = (out[-1][0], e)
-        else:
-            out.append((s, e))
-    return out
-
-
-def _pauses_us(pauses: Sequence[Interval], after: int) -> list[_Span]:
-    """Pauses as merged spans, keeping only those that end after `after`."""
-    spans = []
-    for p_start, p_end in pauses:
-        a = _to_us(p_start, "pause start")
-        b = _to_us(p_end, "pause end")
-        if b > a and b > after:
-            spans.append((a, b))
-    return _merge(spans)
-
-
-def _subtract(spans: Iterable[_Span], pauses: list[_Span]) -> Iterator[_Span]:
-    """The parts of sorted disjoint `spans` not covered by sorted merged `pauses`."""
-    i, n = 0, len(pauses)
-    for s, e in spans:
-        while s < e:
-            while i < n and pauses[i][1] <= s:
-                i += 1
-            if i == n or pauses[i][0] >= e:
-                yield s, e
-                break
-            p_start, p_end = pauses[i]
-            if p_start > s:
-                yield s, p_start
-            s = p_end
-
-
-class _Engine:
-    """Shared algorithms over `_open_from`, the stream of open spans of a calendar."""
-
-    name: str
-    day_length: timedelta
-
-    def _open_from(self, ts: int, end: int | None = None) -> Iterator[_Span]:
-        """Sorted disjoint open spans clipped to start at `ts` or later.
-
-        With `end` the stream stops before `end` (spans are not clipped to it); without it the
-        stream is unbounded and raises ValueError if the calendar never opens again.
-        """
-        raise NotImplementedError
-
-    def is_open(self, t: datetime) -> bool:
-        raise NotImplementedError
-
-    def add(
-        self, start: datetime, duration: timedelta, pauses: Sequence[Interval] = ()
-    ) -> datetime:
-        ts = _to_us(start, "start")
-        need = _duration_us(duration)
-        spans = self._open_from(ts)
-        if pauses:
-            spans = _subtract(spans, _pauses_us(pauses, ts))
-        for s, e in spans:
-            if e - s >= need:
-                return _from_us(s + need)
-            need -= e - s
-        raise AssertionError("unreachable: the open-span stream is unbounded")
-
-    def elapsed(self, start: datetime, end: datetime, pauses: Sequence[Interval] = ()) -> timedelta:
-        a = _to_us(start, "start")
-        b = _to_us(end, "end")
-        if b <= a:
-            return timedelta(0)
-        spans = self._open_from(a, b)
-        if pauses:
-            spans = _subtract(spans, _pauses_us(pauses, a))
-        total = 0
-        for s, e in spans:
-            if s >= b:
-                break
-            total += (e if e < b else b) - s
-        return timedelta(microseconds=total)
-
-    def remaining(self, now: datetime, due: datetime, pauses: Sequence[Interval] = ()) -> timedelta:
-        if _to_us(now, "now") < _to_us(due, "due"):
-            return self.elapsed(now, due, pauses)
-        return -self.elapsed(due, now, pauses)
-
-    def next_opening(self, t: datetime) -> datetime:
-        ts = _to_us(t, "t")
-        for s, _ in self._open_from(ts):
-            return _from_us(s)
-        raise AssertionError("unreachable: the open-span stream is unbounded")
-
-    def open_intervals(self, start: datetime, end: datetime) -> Iterator[Interval]:
-        a = _to_us(start, "start")
-        b = _to_us(end, "end")
-        return self._intervals(a, b)
-
-    def _intervals(self, a: int, b: int) -> Iterator[Interval]:
-        if b <= a:
-            return
-        current: _Span | None = None
-        for s, e in self._open_from(a, b):
-            if s >= b:
-                break
-            e = min(e, b)
-            if current is not None and s == current[1]:
-                current = (current[0], e)
-                continue
-            if current is not None:
-                yield _from_us(current[0]), _from_us(current[1])
-            current = (s, e)
-        if current is not None:
-            yield _from_us(current[0]), _from_us(current[1])
-
-
-class AlwaysOpen(_Engine):
+class AlwaysOpen(SpanEngine):
     """A 24/7 calendar: every instant is open; only pauses stop the clock."""
 
     def __init__(self, name: str = "24/7") -> None:
@@ -226,15 +94,15 @@ class AlwaysOpen(_Engine):
     def __repr__(self) -> str:
         return f"AlwaysOpen({self.name!r})"
 
-    def _open_from(self, ts: int, end: int | None = None) -> Iterator[_Span]:
-        yield ts, (_FAR_FUTURE if end is None else max(end, ts))
+    def _open_from(self, ts: int, end: int | None = None) -> Iterator[Span]:
+        yield ts, (FAR_FUTURE if end is None else max(end, ts))
 
     def is_open(self, t: datetime) -> bool:
-        _to_us(t, "t")
+        to_us(t, "t")
         return True
 
 
-class BusinessCalendar(_Engine):
+class BusinessCalendar(SpanEngine):
     """Weekly open windows in a time zone, minus closed local dates."""
 
     def __init__(
@@ -252,7 +120,7 @@ class BusinessCalendar(_Engine):
         if not self.windows:
             raise ValueError(f"calendar {name!r} needs at least one weekly window")
 
-        by_weekday: list[list[_Span]] = [[] for _ in range(7)]
+        by_weekday: list[list[Span]] = [[] for _ in range(7)]
         for w in self.windows:
             _check_window(name, w)
             s = _time_us(w.start)
@@ -260,7 +128,7 @@ class BusinessCalendar(_Engine):
             if e <= s:
                 e += _DAY
             by_weekday[w.weekday].append((s, e))
-        self._spans = tuple(tuple(_merge(spans)) for spans in by_weekday)
+        self._spans = tuple(tuple(merge(spans)) for spans in by_weekday)
         self._max_end = max(spans[-1][1] for spans in self._spans if spans)
 
         if day_length is None:
@@ -271,10 +139,10 @@ class BusinessCalendar(_Engine):
             raise ValueError(f"day_length must be a positive timedelta, got {day_length!r}")
         self.day_length = day_length
 
-        self._local_day: Callable[[int], tuple[_Span, ...]] = lru_cache(maxsize=_CACHE_DAYS)(
+        self._local_day: Callable[[int], tuple[Span, ...]] = lru_cache(maxsize=_CACHE_DAYS)(
             self._compute_local_day
         )
-        self._bucket: Callable[[int], tuple[tuple[_Span, ...], int]] = lru_cache(
+        self._bucket: Callable[[int], tuple[tuple[Span, ...], int]] = lru_cache(
             maxsize=_CACHE_DAYS
         )(self._compute_bucket)
 
@@ -284,9 +152,9 @@ class BusinessCalendar(_Engine):
     # -- precomputation -------------------------------------------------------------------
 
     def _offset(self, us: int) -> int:
-        off = (_EPOCH + timedelta(microseconds=us)).astimezone(self.tz).utcoffset()
+        off = (EPOCH + timedelta(microseconds=us)).astimezone(self.tz).utcoffset()
         assert off is not None
-        return off // _US
+        return off // US
 
     def _offset_pieces(self, lo: int, hi: int) -> list[tuple[int, int, int]]:
         """[(from, to, utc_offset)] covering UTC [lo, hi), split at every offset change."""
@@ -312,7 +180,7 @@ class BusinessCalendar(_Engine):
         pieces.append((piece_start, hi, current))
         return pieces
 
-    def _compute_local_day(self, day: int) -> tuple[_Span, ...]:
+    def _compute_local_day(self, day: int) -> tuple[Span, ...]:
         """Open UTC spans of the windows that start on local date `day` (days since epoch)."""
         spans = self._spans[(day + 3) % 7]  # 1970-01-01 was a Thursday
         if not spans or date.fromordinal(day + _EPOCH_ORDINAL) in self.closed:
@@ -330,9 +198,9 @@ class BusinessCalendar(_Engine):
                 b = min(hi, wall_end - off)
                 if a < b:
                     out.append((a, b))
-        return tuple(_merge(out))
+        return tuple(merge(out))
 
-    def _compute_bucket(self, k: int) -> tuple[tuple[_Span, ...], int]:
+    def _compute_bucket(self, k: int) -> tuple[tuple[Span, ...], int]:
         """Merged open spans within UTC day `k`, and their total length."""
         lo = k * _DAY
         hi = lo + _DAY
@@ -347,10 +215,10 @@ class BusinessCalendar(_Engine):
                     e = hi
                 if s < e:
                     out.append((s, e))
-        merged = tuple(_merge(out))
+        merged = tuple(merge(out))
         return merged, sum(e - s for s, e in merged)
 
-    def _open_from(self, ts: int, end: int | None = None) -> Iterator[_Span]:
+    def _open_from(self, ts: int, end: int | None = None) -> Iterator[Span]:
         k = ts // _DAY
         last = None if end is None else (end - 1) // _DAY
         closed_run = 0
@@ -366,16 +234,16 @@ class BusinessCalendar(_Engine):
                 if closed_run > _MAX_CLOSED_DAYS:
                     raise ValueError(
                         f"calendar {self.name!r} has no open time within {_MAX_CLOSED_DAYS} days"
-                        f" after {_from_us(ts).isoformat()}"
+                        f" after {from_us(ts).isoformat()}"
                     )
             k += 1
 
     # -- fast paths -----------------------------------------------------------------------
 
     def is_open(self, t: datetime) -> bool:
-        ts = _to_us(t, "t")
+        ts = to_us(t, "t")
         spans, _ = self._bucket(ts // _DAY)
-        i = bisect_right(spans, (ts, _FAR_FUTURE)) - 1
+        i = bisect_right(spans, (ts, FAR_FUTURE)) - 1
         return i >= 0 and spans[i][1] > ts
 
     def add(
@@ -383,8 +251,8 @@ class BusinessCalendar(_Engine):
     ) -> datetime:
         if pauses:
             return super().add(start, duration, pauses)
-        ts = _to_us(start, "start")
-        need = _duration_us(duration)
+        ts = to_us(start, "start")
+        need = duration_us(duration)
         k = ts // _DAY
         bucket = self._bucket
         closed_run = 0
@@ -401,7 +269,7 @@ class BusinessCalendar(_Engine):
                         if s < ts:
                             s = ts
                         if e - s >= need:
-                            return _from_us(s + need)
+                            return from_us(s + need)
                         need -= e - s
             else:
                 closed_run += 1
@@ -413,8 +281,8 @@ class BusinessCalendar(_Engine):
     def elapsed(self, start: datetime, end: datetime, pauses: Sequence[Interval] = ()) -> timedelta:
         if pauses:
             return super().elapsed(start, end, pauses)
-        a = _to_us(start, "start")
-        b = _to_us(end, "end")
+        a = to_us(start, "start")
+        b = to_us(end, "end")
         total = 0
         bucket = self._bucket
         for k in range(a // _DAY, (b - 1) // _DAY + 1) if b > a else ():
