@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.policies.schema import Policy
+from bot.policies.policy import Policy
 from bot.sla.clocks import ClockEvent, Deadline, breached, deadlines, planned_timers
 
 H = timedelta(hours=1)

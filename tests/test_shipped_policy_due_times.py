@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.policies import load_policies
-from bot.policies.schema import Policy
+from bot.policies.policy import Policy
 from bot.sla.clocks import ClockEvent, breached, deadlines
 
 POLICIES = load_policies(Path(__file__).resolve().parent.parent / "policies")

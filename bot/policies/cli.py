@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 if TYPE_CHECKING:
-    from bot.policies.schema import Policy
+    from bot.policies.policy import Policy
 
 DEFAULT_PATH = "policies"
 

@@ -16,7 +16,9 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.policies.schema import Loc, Policy, PolicyProblems, PolicySet, format_loc, set_problems
+from bot.policies.policy import Policy
+from bot.policies.policy_set import PolicySet, set_problems
+from bot.policies.problems import Loc, PolicyProblems, format_loc
 
 Marks = dict[Loc, int]
 

@@ -45,7 +45,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
 from bot.policies.durations import Duration
-from bot.policies.schema import Policy, TargetKind
+from bot.policies.policy import Policy
+from bot.policies.severities import TargetKind
 
 __all__ = [
     "ClockEvent",

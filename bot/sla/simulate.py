@@ -18,15 +18,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.policies.durations import Duration, Reminder
-from bot.policies.schema import (
-    ALWAYS_OPEN,
-    DAY_NAMES,
-    TARGET_KINDS,
-    CalendarSpec,
-    Policy,
-    Severity,
-    TargetKind,
-)
+from bot.policies.calendars import ALWAYS_OPEN, CalendarSpec
+from bot.policies.fields import DAY_NAMES
+from bot.policies.policy import Policy
+from bot.policies.severities import TARGET_KINDS, Severity, TargetKind
 from bot.sla import clocks
 from bot.timekeeping.calendars import BusinessCalendar, Calendar, Interval
 

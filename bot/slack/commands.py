@@ -31,7 +31,8 @@ from bot.oncall import acks, overrides, paging
 from bot.oncall import messages as paging_messages
 from bot.oncall import text as oncall_text
 from bot.oncall.commands import ONCALL_USAGE, OncallCommand, parse_oncall
-from bot.policies.schema import Policy, PolicySet
+from bot.policies.policy import Policy
+from bot.policies.policy_set import PolicySet
 from bot.slack import guard, views
 from bot.slack.directory import Directory
 from bot.slack.modals import Modals

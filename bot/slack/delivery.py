@@ -32,7 +32,7 @@ from bot.db.models import Case, OutboxMessage
 from bot.db.ops import rowcount
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
 from bot.oncall import paging
-from bot.policies.schema import Policy
+from bot.policies.policy import Policy
 from bot.slack.errors import HttpStatusError, error_code, is_transient, retry_after
 from bot.slack.intents import FILE_UPLOAD, RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
 from bot.slack.page_intents import WEBHOOK

@@ -21,7 +21,8 @@ from bot.metrics import CASES_OPENED
 from bot.oncall import messages as paging_messages
 from bot.oncall import paging
 from bot.oncall import text as oncall_text
-from bot.policies.schema import NoPolicyForChannel, Policy, PolicySet
+from bot.policies.policy import Policy
+from bot.policies.policy_set import NoPolicyForChannel, PolicySet
 from bot.slack import guard, home, reader
 from bot.slack.commands import CommandIntake
 from bot.slack.directory import Directory, NotInstalled

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.cases.view import CaseView
-from bot.policies.schema import Policy
+from bot.policies.policy import Policy
 from bot.slack import render
 
 # (Web API method, its arguments)

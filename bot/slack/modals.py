@@ -18,7 +18,7 @@ from bot.cases import lifecycle, service
 from bot.cases.commands import Command, UsageError, parse_severity
 from bot.clock import Clock
 from bot.db.models import Case, Feedback
-from bot.policies.schema import Policy
+from bot.policies.policy import Policy
 from bot.slack import views
 from bot.slack.directory import Directory
 from bot.slack.errors import error_code

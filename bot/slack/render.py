@@ -20,7 +20,7 @@ from bot.policies.limits import (
 # The prefix lives with the limits `policy check` computes from it; the listeners import it
 # from here.
 from bot.policies.limits import SET_SEVERITY_ACTION as SET_SEVERITY_ACTION
-from bot.policies.schema import Policy
+from bot.policies.policy import Policy
 from bot.slack.views import DETAILS_ACTION
 from bot.words import readable, span
 
