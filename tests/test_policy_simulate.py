@@ -21,17 +21,10 @@ from click.testing import CliRunner, Result
 from bot.cli import _register, cli
 from bot.policies import Policy, load_policies
 from bot.policies.cli import policy
-from bot.sla.simulate import (
-    Closure,
-    SimulationError,
-    Stretch,
-    explain,
-    parse_instant,
-    parse_pause,
-    parse_zone,
-    render,
-    simulate,
-)
+from bot.simulation.inputs import SimulationError, parse_instant, parse_pause, parse_zone
+from bot.simulation.render import render
+from bot.simulation.stretches import Closure, Stretch, explain
+from bot.simulation.timeline import simulate
 from bot.timekeeping.calendars import AlwaysOpen, BusinessCalendar, WeeklyWindow
 
 SHIPPED = Path(__file__).resolve().parent.parent / "policies"

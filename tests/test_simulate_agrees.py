@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.policies import load_policies
+from bot.simulation.timeline import simulate
 from bot.sla.clocks import ClockEvent, deadlines
-from bot.sla.simulate import simulate
 from bot.timekeeping.calendars import AlwaysOpen, BusinessCalendar, Calendar
 
 SHIPPED = Path(__file__).resolve().parent.parent / "policies"

@@ -66,14 +66,9 @@ def simulate(
 
     POLICY is a policy file, or the id of a policy in $POLICIES_PATH (default: policies).
     """
-    from bot.sla.simulate import (
-        SimulationError,
-        parse_instant,
-        parse_pause,
-        parse_zone,
-        render,
-    )
-    from bot.sla.simulate import simulate as run
+    from bot.simulation.inputs import SimulationError, parse_instant, parse_pause, parse_zone
+    from bot.simulation.render import render
+    from bot.simulation.timeline import simulate as run
 
     try:
         opened_at = parse_instant(opened, "--opened")
@@ -89,7 +84,7 @@ def simulate(
 def _find_policy(ref: str) -> Policy:
     """A policy file, else a policy id in $POLICIES_PATH. Raises SimulationError."""
     from bot.policies.loader import PolicyLoadError, load_policies
-    from bot.sla.simulate import SimulationError
+    from bot.simulation.inputs import SimulationError
 
     path = Path(ref)
     by_path = path.is_file() or path.suffix in (".yaml", ".yml") or os.sep in ref
