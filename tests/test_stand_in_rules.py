@@ -156,7 +156,7 @@ def test_relax_scopes_lets_a_call_without_the_scope_through(clock: FakeClock):
 def test_every_scope_the_bots_calls_need_is_in_the_manifest_scopes():
     """Derived from the stand-in's table: every Web API method the stand-in answers, less
     those only the tests call, over every kind of conversation a method can touch."""
-    bot_methods = sorted(set(FakeSlack._methods) - TEST_ONLY_METHODS)
+    bot_methods = sorted(set(FakeSlack.METHODS) - TEST_ONLY_METHODS)
     # Every method the bot calls has an entry in the table (a method missing from it would
     # silently need no scope).
     unlisted = [

@@ -26,14 +26,14 @@ from bot.demo.stand_in.fake_slack import (
     DEFAULT_TEAM_ID,
     DEFAULT_TEAM_NAME,
     DEFAULT_TOKEN,
+    ApiError,
     Call,
     Channel,
     Message,
+    Recorder,
     User,
     WebApiMethod,
-    _ApiError,
-    _Recorder,
-    _ts_key,
+    ts_key,
 )
 
 __all__ = [
@@ -170,7 +170,7 @@ class FakeSlack(core.FakeSlack):
         """Every stored message in the channel, replies included, oldest first."""
         with self._lock:
             stored = self._messages.get(channel, {}).values()
-            return [copy.deepcopy(m) for m in sorted(stored, key=lambda m: _ts_key(m.ts))]
+            return [copy.deepcopy(m) for m in sorted(stored, key=lambda m: ts_key(m.ts))]
 
     def thread(self, channel: str, thread_ts: str) -> list[Message]:
         return [m for m in self.messages(channel) if thread_ts in (m.ts, m.thread_ts)]
@@ -329,7 +329,7 @@ class FakeSlack(core.FakeSlack):
         with no token, and Slack answers 200 with a line of text. Faults: method "upload"."""
         file_id = path.rsplit("/", 1)[-1]
         params = {"file_id": file_id, "length": len(body)}
-        record = _Recorder(self, "upload", path, params, headers, False, False)
+        record = Recorder(self, "upload", path, params, headers, False, False)
         if self._apply_fault(req, "upload", record):
             return
         with self._lock:
@@ -351,7 +351,7 @@ class FakeSlack(core.FakeSlack):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def _apply_fault(self, req: BaseHTTPRequestHandler, method: str, record: _Recorder) -> bool:
+    def _apply_fault(self, req: BaseHTTPRequestHandler, method: str, record: Recorder) -> bool:
         """Act on the next queued fault; True when it has already answered the request."""
         fault = self._take_fault(method)
         if fault is None:
@@ -412,7 +412,7 @@ class FakeSlack(core.FakeSlack):
         for reaction in msg.reactions:
             if reaction["name"] == name:
                 if user in reaction["users"]:
-                    raise _ApiError("already_reacted")
+                    raise ApiError("already_reacted")
                 reaction["users"].append(user)
                 reaction["count"] += 1
                 return
@@ -422,10 +422,10 @@ class FakeSlack(core.FakeSlack):
 
     def _oauth_v2_access(self, p: dict[str, Any]) -> dict[str, Any]:
         if p.get("client_id") != OAUTH_CLIENT_ID or p.get("client_secret") != OAUTH_CLIENT_SECRET:
-            raise _ApiError("invalid_client_id")
+            raise ApiError("invalid_client_id")
         grant = self._oauth_codes.pop(str(p.get("code") or ""), None)
         if grant is None:
-            raise _ApiError("invalid_code")
+            raise ApiError("invalid_code")
         team_id, team_name, token, installer = grant
         bot_user = f"U0BOT{team_id[-5:]}"
         self._workspaces[token] = (team_id, team_name, bot_user)
@@ -444,7 +444,7 @@ class FakeSlack(core.FakeSlack):
     def _conversations_join(self, p: dict[str, Any]) -> dict[str, Any]:
         ch = self._channel_for(p.get("channel"))
         if ch.is_private or ch.is_im:
-            raise _ApiError("method_not_supported_for_channel_type")
+            raise ApiError("method_not_supported_for_channel_type")
         if ch.bot_member:
             return {
                 "channel": self._channel_api(ch),
@@ -457,13 +457,13 @@ class FakeSlack(core.FakeSlack):
     def _reactions_add(self, p: dict[str, Any]) -> dict[str, Any]:
         name = str(p.get("name") or "").strip(":")
         if not p.get("timestamp"):
-            raise _ApiError("no_item_specified")
+            raise ApiError("no_item_specified")
         if not name:
-            raise _ApiError("invalid_name")
+            raise ApiError("invalid_name")
         ch = self._channel_for(p.get("channel"))
         msg = self._messages.get(ch.id, {}).get(str(p["timestamp"]))
         if msg is None:
-            raise _ApiError("message_not_found")
+            raise ApiError("message_not_found")
         self._add_reaction(msg, self.bot_user_id, name)
         return {}
 
@@ -472,11 +472,11 @@ class FakeSlack(core.FakeSlack):
         try:
             length = int(p.get("length") or 0)
         except (TypeError, ValueError):
-            raise _ApiError("invalid_arguments") from None
+            raise ApiError("invalid_arguments") from None
         if not filename:
-            raise _ApiError("invalid_arguments")
+            raise ApiError("invalid_arguments")
         if length <= 0:
-            raise _ApiError("missing_argument")
+            raise ApiError("missing_argument")
         file_id = self._new_id("F")
         self._files[file_id] = UploadedFile(file_id, filename, length, p.get("alt_txt"))
         url = f"http://127.0.0.1:{self.port}/upload/v1/{file_id}"
@@ -488,20 +488,20 @@ class FakeSlack(core.FakeSlack):
             try:
                 listed = json.loads(listed)
             except ValueError:
-                raise _ApiError("invalid_arguments") from None
+                raise ApiError("invalid_arguments") from None
         if not isinstance(listed, list) or not listed:
-            raise _ApiError("invalid_arguments")
+            raise ApiError("invalid_arguments")
         channels = [c for c in str(p.get("channels") or "").split(",") if c]
         if p.get("channel_id"):
             channels.insert(0, str(p["channel_id"]))
         if len(channels) > 1:
-            raise _ApiError("invalid_arguments")  # one channel is all this stand-in shares to
+            raise ApiError("invalid_arguments")  # one channel is all this stand-in shares to
         channel = self._postable_channel(channels[0]).id if channels else None
         uploads = []
         for item in listed:
             found = self._files.get(str(item.get("id") if isinstance(item, dict) else ""))
             if found is None or found.data is None or found.completed:
-                raise _ApiError("file_not_found")
+                raise ApiError("file_not_found")
             uploads.append((found, item.get("title") or found.filename))
         for found, title in uploads:
             found.title, found.channel, found.completed = title, channel, True
@@ -509,12 +509,12 @@ class FakeSlack(core.FakeSlack):
             found.thread_ts = str(p["thread_ts"]) if p.get("thread_ts") else None
         return {"files": [{"id": found.id, "title": title} for found, title in uploads]}
 
-    _methods: ClassVar[dict[str, WebApiMethod]] = {
-        **core.FakeSlack._methods,
+    METHODS: ClassVar[dict[str, WebApiMethod]] = {
+        **core.FakeSlack.METHODS,
         "oauth.v2.access": _oauth_v2_access,
         "conversations.join": _conversations_join,
         "reactions.add": _reactions_add,
         "files.getUploadURLExternal": _files_get_upload_url_external,
         "files.completeUploadExternal": _files_complete_upload_external,
     }
-    _credential_params: ClassVar[frozenset[str]] = frozenset({"client_secret"})
+    CREDENTIAL_PARAMS: ClassVar[frozenset[str]] = frozenset({"client_secret"})
