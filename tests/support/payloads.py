@@ -12,7 +12,6 @@ from typing import Any
 from bot.demo.stand_in.fake_slack import DEFAULT_APP_ID, DEFAULT_TEAM_ID
 from bot.demo.stand_in.payloads import (
     VERIFICATION_TOKEN,
-    _reaction_event,
     block_actions,
     event_callback,
     message,
@@ -20,6 +19,7 @@ from bot.demo.stand_in.payloads import (
     new_trigger_id,
     new_ts,
     reaction_added,
+    reaction_event,
     slash_command,
     view_submission,
 )
@@ -57,7 +57,7 @@ def reaction_removed(
     **envelope: Any,
 ) -> dict[str, Any]:
     """(event_reaction_removed.json)"""
-    event = _reaction_event(
+    event = reaction_event(
         "reaction_removed", channel, ts, user, reaction, item_user, event_ts, channel_type
     )
     return event_callback(team, event, event_id=event_id, api_app_id=api_app_id, **envelope)

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from bot.demo.stand_in.fake_slack import (
+from bot.demo.stand_in.model import (
     DEFAULT_APP_ID,
     DEFAULT_BOT_USER_ID,
     DEFAULT_TEAM_DOMAIN,
@@ -101,7 +101,7 @@ def event_callback(
     return envelope
 
 
-def _reaction_event(
+def reaction_event(
     kind: str,
     channel: str,
     ts: str,
@@ -111,6 +111,7 @@ def _reaction_event(
     event_ts: str | None,
     channel_type: str,
 ) -> dict[str, Any]:
+    """The `event` of a reaction_added or reaction_removed (`kind`) delivery."""
     event: dict[str, Any] = {"type": kind, "user": user, "reaction": reaction}
     if item_user is not None:
         event["item_user"] = item_user
@@ -137,7 +138,7 @@ def reaction_added(
 
     `item_user` is the author of the reacted message. Extra keywords go to `event_callback`.
     """
-    event = _reaction_event(
+    event = reaction_event(
         "reaction_added", channel, ts, user, reaction, item_user, event_ts, channel_type
     )
     return event_callback(team, event, event_id=event_id, api_app_id=api_app_id, **envelope)
