@@ -44,7 +44,7 @@ class SlackDriver(core.SlackDriver):
         self, body: bytes, *, secret: str | None = None, timestamp: int | None = None
     ) -> dict[str, str]:
         ts = self.timestamp() if timestamp is None else timestamp
-        return sign(self._secret if secret is None else secret, body, ts)
+        return sign(self.signing_secret if secret is None else secret, body, ts)
 
     def event(
         self,

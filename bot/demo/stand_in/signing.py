@@ -91,7 +91,7 @@ class SlackDriver:
         # Slack mints a request's trigger_id as it sends it; the stand-in is told, so that
         # it can hold views.open to Slack's 3-second window.
         self._slack = slack
-        self._secret = signing_secret
+        self.signing_secret = signing_secret
         self._clock = clock or SystemClock()
         self._timeout = timeout
         # An empty ProxyHandler keeps HTTP(S)_PROXY from routing local requests elsewhere.
@@ -101,7 +101,7 @@ class SlackDriver:
         return int(self._clock.now().timestamp())
 
     def signed_headers(self, body: bytes) -> dict[str, str]:
-        return sign(self._secret, body, self.timestamp())
+        return sign(self.signing_secret, body, self.timestamp())
 
     def event(
         self,
