@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.cli.policy import policy
 from bot.policies import PolicyLoadError, check_policies, load_policies
-from bot.policies.cli import policy
 
 HERE = Path(__file__).resolve().parent
 SHIPPED = HERE.parent / "policies"

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import _register, cli
+from bot.cli.policy import policy
 from bot.policies import Policy, load_policies
-from bot.policies.cli import policy
 from bot.simulation.inputs import SimulationError, parse_instant, parse_pause, parse_zone
 from bot.simulation.render import render
 from bot.simulation.stretches import Closure, Stretch, explain

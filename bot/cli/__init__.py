@@ -1,6 +1,6 @@
-"""The `escalation-bot` command line. Each subcommand imports what it needs lazily, so
-`policy check` never touches Slack or the database. Bad settings end the process with one
-line naming the setting, never a traceback."""
+"""The `escalation-bot` command line: serving, the worker, the database, the demo, reports
+and purges here, and the `policy` group for support leads in bot.cli.policy. Bad settings
+end the process with one line naming the setting, never a traceback."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
+
+from bot.cli.policy import policy as policy_group
+
+# Each subcommand imports the layers below it inside its body: start-up stays fast and
+# `policy check` never loads Slack or the database (importing downwards breaks no layering).
 
 
 def fail(message: str) -> None:
@@ -249,9 +254,7 @@ def _database() -> Iterator[Any]:
 
 
 def _register() -> None:
-    from bot.policies.cli import policy
-
-    cli.add_command(policy)
+    cli.add_command(policy_group)
 
 
 def main() -> None:
