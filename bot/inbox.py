@@ -20,9 +20,9 @@ from bot.clock import Clock
 from bot.db.errors import is_transient_db
 from bot.db.models import InboxEvent
 from bot.db.ops import after_commit, rowcount
+from bot.db.states import InboxStatus
 from bot.logs import describe
 from bot.metrics import INBOX_FAILED, INBOX_PARKED, INBOX_PROCESSED, INBOX_RECEIVED
-from bot.slack.errors import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,17 @@ MAX_ATTEMPTS = 12
 # How long a claimed row is left to the worker that claimed it; if that worker dies, another
 # takes the row over after this.
 LEASE = timedelta(seconds=30)
+
+
+# What says a handler's failure is worth retrying: the database's own, and whatever the
+# layers above register (`retry_when`), e.g. the Web API's rate limits and outages.
+_TRANSIENT: list[Callable[[BaseException], bool]] = [is_transient_db]
+
+
+def retry_when(check: Callable[[BaseException], bool]) -> None:
+    """Count failures `check` accepts as transient: the row is tried again later."""
+    if check not in _TRANSIENT:
+        _TRANSIENT.append(check)
 
 
 class RetryLater(Exception):
@@ -93,7 +104,7 @@ def store_many(engine: Engine, clock: Clock, reqs: Sequence[InboundRequest]) -> 
                 "team_id": req.team_id,
                 "payload": req.payload,
                 "received_at": now,
-                "status": "pending",
+                "status": InboxStatus.PENDING,
                 "attempts": 0,
                 "next_attempt_at": now,
             }
@@ -160,7 +171,7 @@ def claim(sessions: sessionmaker[Session], clock: Clock, row_id: int) -> bool:
                     update(InboxEvent)
                     .where(
                         InboxEvent.id == row_id,
-                        InboxEvent.status == "pending",
+                        InboxEvent.status == InboxStatus.PENDING,
                         InboxEvent.next_attempt_at <= now,
                     )
                     .values(next_attempt_at=now + LEASE)
@@ -180,7 +191,7 @@ def process_one(
         return "skipped"  # another worker has it, or it is not due
     with sessions() as session:
         found = session.get(InboxEvent, row_id)
-        if found is None or found.status != "pending":
+        if found is None or found.status != InboxStatus.PENDING:
             return "skipped"
         row = Row(found.id, found.kind, found.team_id, found.payload, found.attempts)
     handler = handlers.get(row.kind)
@@ -194,8 +205,10 @@ def process_one(
             done = rowcount(
                 session.execute(
                     update(InboxEvent)
-                    .where(InboxEvent.id == row_id, InboxEvent.status == "pending")
-                    .values(status="done", processed_at=clock.now(), attempts=row.attempts + 1)
+                    .where(InboxEvent.id == row_id, InboxEvent.status == InboxStatus.PENDING)
+                    .values(
+                        status=InboxStatus.DONE, processed_at=clock.now(), attempts=row.attempts + 1
+                    )
                 )
             )
             if not done:
@@ -215,21 +228,21 @@ class _AlreadyDone(Exception):
 def _failed(sessions: sessionmaker[Session], clock: Clock, row_id: int, exc: Exception) -> str:
     """A transient failure is tried again with backoff; any other would fail the same way
     every time, so the row is parked at once (kept, visible, never retried on its own)."""
-    transient = isinstance(exc, RetryLater) or is_transient(exc) or is_transient_db(exc)
+    transient = isinstance(exc, RetryLater) or any(check(exc) for check in _TRANSIENT)
     error = describe(exc)
     with sessions.begin() as session:
         row = session.get(InboxEvent, row_id)
-        if row is None or row.status != "pending":
+        if row is None or row.status != InboxStatus.PENDING:
             return "skipped"
         row.attempts += 1
         row.last_error = error[:2000]
         if not transient:
-            row.status = "parked"
+            row.status = InboxStatus.PARKED
             INBOX_PARKED.labels(row.kind).inc()
             log.error("inbox row %s (%s) parked: %s", row_id, row.kind, error)
             log.debug("inbox row %s failed", row_id, exc_info=exc)
         elif row.attempts >= MAX_ATTEMPTS and not _rate_limited(exc):
-            row.status = "failed"
+            row.status = InboxStatus.FAILED
             INBOX_FAILED.labels(row.kind).inc()
             log.error("inbox row %s gave up after %s attempts: %s", row_id, row.attempts, error)
         elif _rate_limited(exc):
@@ -251,7 +264,7 @@ def pending_ids(sessions: sessionmaker[Session], now: datetime, limit: int = 100
         return list(
             session.execute(
                 select(InboxEvent.id)
-                .where(InboxEvent.status == "pending", InboxEvent.next_attempt_at <= now)
+                .where(InboxEvent.status == InboxStatus.PENDING, InboxEvent.next_attempt_at <= now)
                 .order_by(InboxEvent.id)
                 .limit(limit)
             ).scalars()

@@ -26,12 +26,14 @@ from bot.clock import Clock, SystemClock
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case, InboxEvent, OutboxMessage, PolicySnapshot, Timer
+from bot.db.states import CaseStatus, TimerStatus
 from bot.gate import RequestGate
 from bot.inbox_writer import InboxWriter, Pending
 from bot.logs import describe
 from bot.oncall import handoffs
 from bot.policies.loader import load_policies
-from bot.policies.schema import Policy, PolicySet
+from bot.policies.policy import Policy
+from bot.policies.policy_set import PolicySet
 from bot.reports import schedule as weekly
 from bot.settings import Settings
 from bot.slack import install
@@ -174,7 +176,7 @@ class Runtime:
         with self.sessions() as session:
             rows = session.execute(
                 select(Case.policy_id, Case.severity, func.count())
-                .where(Case.status == "open")
+                .where(Case.status == CaseStatus.OPEN)
                 .group_by(Case.policy_id, Case.severity)
             ).all()
         return {(policy, severity): int(n) for policy, severity, n in rows}
@@ -327,7 +329,7 @@ class Runtime:
         try:
             with self.sessions() as session:
                 next_due = session.execute(
-                    select(func.min(Timer.due_at)).where(Timer.status == "pending")
+                    select(func.min(Timer.due_at)).where(Timer.status == TimerStatus.PENDING)
                 ).scalar_one_or_none()
         except Exception:
             next_due = None  # the database is down: look again in a tick

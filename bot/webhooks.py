@@ -14,12 +14,19 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from bot.slack.errors import HttpStatusError
-
 SIGNATURE = "X-Escalation-Bot-Signature"
 TIMESTAMP = "X-Escalation-Bot-Request-Timestamp"
 DELIVERY = "X-Escalation-Bot-Delivery"
 TIMEOUT_SECONDS = 10.0
+
+
+class HttpStatusError(Exception):
+    """An HTTP endpoint other than the Web API (a page webhook) answered with an error."""
+
+    def __init__(self, status: int) -> None:
+        # Not the body: what a third party answers has no business in the logs.
+        super().__init__(f"answered HTTP {status}")
+        self.status = status
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

@@ -10,21 +10,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.cases.service import (
-    CaseError,
-    case_changed,
-    current_deadlines,
-    notify,
-    record,
-    reschedule,
-    set_severity,
-)
+from bot.cases.planning import current_deadlines, reschedule
+from bot.cases.service import CaseError, set_severity
+from bot.cases.writes import case_changed, notify, record
 from bot.clock import Clock
 from bot.db.models import Case, CaseEvent, Feedback, Timer
 from bot.db.ops import insert_ignore
-from bot.policies.schema import Policy
+from bot.db.states import CaseStatus, TimerKind, TimerStatus
+from bot.outbox import Intent
+from bot.policies.policy import Policy
 
-OPEN, WAITING, RESOLVED = "open", "waiting", "resolved"
+OPEN, WAITING, RESOLVED = CaseStatus.OPEN, CaseStatus.WAITING, CaseStatus.RESOLVED
 
 
 def in_channel(session: Session, team_id: str, channel_id: str, number: int) -> Case | None:
@@ -81,7 +77,7 @@ def _changed(
         session,
         now,
         case,
-        "case_changed",
+        Intent.CASE_CHANGED,
         thread_ts=case.thread_ts,
         actor=actor,
         what=what,
@@ -162,12 +158,12 @@ def wait(
         session.add(
             Timer(
                 case_id=case.id,
-                kind="auto_resolve",
+                kind=TimerKind.AUTO_RESOLVE,
                 target="waiting",
                 clock_start=now,  # the wait it belongs to: a later wait makes it stale
                 target_due_at=now + after,
                 due_at=now + after,
-                status="pending",
+                status=TimerStatus.PENDING,
             )
         )
     return True
@@ -234,15 +230,12 @@ def add_details(
     case: Case,
     actor: str,
     answers: dict[str, str],
-    is_responder: bool,
     source: str | None = None,
 ) -> bool:
-    """Keep the answers to the case's intake form, by field id: from its requester (of
-    whichever organisation) or a responder. A required field left empty is refused; fields
-    the form does not have are ignored. Giving details is no response: no clock moves.
-    Returns False when nothing changed."""
-    if actor != case.requester_id and not is_responder:
-        raise CaseError(f"Only the requester or the support team can add details to {case.key}.")
+    """Keep the answers to the case's intake form, by field id, from whoever
+    `bot.cases.permissions.may_add_details` allows. A required field left empty is
+    refused; fields the form does not have are ignored. Giving details is no response: no
+    clock moves. Returns False when nothing changed."""
     intake = policy.intake_for(case.severity) or policy.intake
     fields = intake.fields if intake else ()
     if not fields:
@@ -305,7 +298,7 @@ def resolve(
         session,
         now,
         case,
-        "resolution_summary",
+        Intent.RESOLUTION_SUMMARY,
         thread_ts=case.thread_ts,
         **_summary_data(session, policy, case, now),
     )
@@ -321,7 +314,11 @@ def _summary_data(session: Session, policy: Policy, case: Case, now: datetime) -
     breaches = session.execute(
         select(func.count())
         .select_from(Timer)
-        .where(Timer.case_id == case.id, Timer.kind == "breach", Timer.status == "fired")
+        .where(
+            Timer.case_id == case.id,
+            Timer.kind == TimerKind.BREACH,
+            Timer.status == TimerStatus.FIRED,
+        )
     ).scalar_one()
     return {
         "opened_at": case.opened_at.isoformat(),

@@ -9,8 +9,7 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Case
-
-UNRESOLVED = ("open", "waiting")
+from bot.db.states import UNRESOLVED, CaseStatus
 
 
 def next_due(case: Case) -> datetime | None:
@@ -61,7 +60,7 @@ def at_risk(session: Session, team_id: str, now: datetime, limit: int = 15) -> l
     return list(
         session.execute(
             select(Case)
-            .where(Case.team_id == team_id, Case.status == "open")
+            .where(Case.team_id == team_id, Case.status == CaseStatus.OPEN)
             .where(
                 or_(
                     Case.first_response_at.is_(None) & Case.first_response_due.is_not(None),

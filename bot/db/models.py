@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from bot.db.states import CaseStatus, InboxStatus, OutboxStatus, PageStatus, TimerStatus
+
 # SQLite has no BIGINT autoincrement; plain INTEGER is its rowid alias.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -73,7 +75,7 @@ class InboxEvent(Base):
     team_id: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]]
     received_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=InboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
@@ -119,7 +121,7 @@ class Case(Base):
     opened_by: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text, default="")
     permalink: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN)
     severity: Mapped[str] = mapped_column(String(40))
     policy_id: Mapped[str] = mapped_column(String(100))
     policy_hash: Mapped[str] = mapped_column(ForeignKey("policy_snapshots.content_hash"))
@@ -197,7 +199,7 @@ class Timer(Base):
     clock_start: Mapped[datetime | None]
     target_due_at: Mapped[datetime | None]
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=TimerStatus.PENDING)
     fired_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
 
@@ -216,7 +218,7 @@ class Page(Base):
     chain: Mapped[str] = mapped_column(String(100))
     plan: Mapped[dict[str, Any]]
     started_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default="climbing")
+    status: Mapped[str] = mapped_column(String(20), default=PageStatus.CLIMBING)
     acknowledged_by: Mapped[str | None] = mapped_column(String(40))
     acknowledged_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
@@ -267,7 +269,7 @@ class OutboxMessage(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     data: Mapped[dict[str, Any]]
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]

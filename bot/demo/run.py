@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.clock import FakeClock
 from bot.db.models import Case, CaseEvent, Timer
+from bot.db.states import TimerStatus
 from bot.demo.stand_in import payloads
 from bot.demo.stand_in.fake_slack import Call, FakeSlack
 from bot.demo.stand_in.server import serve_in_thread
@@ -157,7 +158,7 @@ class Demo:
         with runtime.sessions() as session:
             pending = session.execute(
                 select(Timer.due_at)
-                .where(Timer.case_id == case.id, Timer.status == "pending")
+                .where(Timer.case_id == case.id, Timer.status == TimerStatus.PENDING)
                 .order_by(Timer.due_at)
             ).scalars()
             moments = list(dict.fromkeys(pending))
@@ -195,7 +196,7 @@ class Demo:
             with runtime.sessions() as session:
                 first = session.execute(
                     select(Timer.due_at)
-                    .where(Timer.status == "pending", Timer.target == "update_every")
+                    .where(Timer.status == TimerStatus.PENDING, Timer.target == "update_every")
                     .order_by(Timer.due_at)
                     .limit(1)
                 ).scalar_one_or_none()

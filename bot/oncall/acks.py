@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.cases.service import case_changed, notify, record
+from bot.cases.writes import case_changed, notify, record
 from bot.db.models import Case, CaseEvent, Page, Timer
 from bot.db.ops import rowcount
+from bot.db.states import OutboxStatus
 from bot.metrics import PAGE_ACKS
 from bot.oncall.paging import (
     ACKNOWLEDGED,
@@ -25,6 +26,7 @@ from bot.oncall.paging import (
     chain_of,
     close_messages,
 )
+from bot.outbox import Intent
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
         cancel_steps(session, case, page, f"acknowledged by {user}")
         close_messages(session, case, page, now, user=user, at=now.isoformat())
         PAGE_ACKS.labels(page.chain).observe((now - page.started_at).total_seconds())
-        record(session, case, now, user, "page_acknowledged", source, page=page.id)
+        record(session, case, now, user, Intent.PAGE_ACKNOWLEDGED, source, page=page.id)
     # As in every pager: an acknowledgement means "mine". A case someone already has keeps
     # its assignee.
     took = case.assignee_id is None
@@ -102,7 +104,7 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
         session,
         now,
         case,
-        "page_acknowledged",
+        Intent.PAGE_ACKNOWLEDGED,
         thread_ts=case.thread_ts,
         dedupe_key=f"page:{first.id}:ack:thread",
         **data,
@@ -114,7 +116,7 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
                 session,
                 now,
                 case,
-                "page_acknowledged",
+                Intent.PAGE_ACKNOWLEDGED,
                 channel_id=chain.channel,
                 dedupe_key=f"page:{first.id}:ack:channel:{chain.channel}",
                 **data,
@@ -127,7 +129,7 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
                     target=str(page.id),
                     clock_start=now,
                     due_at=now + chain.repage_after,
-                    status="pending",
+                    status=OutboxStatus.PENDING,
                 )
             )
     return Ack("acknowledged", user, now, took)

@@ -12,14 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases import queries
-from bot.cases.service import enqueue
+from bot.cases.writes import enqueue
 from bot.db.models import Case, Timer
 from bot.db.ops import insert_ignore
+from bot.db.states import CaseStatus, TimerKind, TimerStatus
 from bot.oncall import paging
-from bot.oncall.schedules import Schedule
-from bot.policies.schema import PolicySet
+from bot.outbox import Intent
+from bot.policies.policy_set import PolicySet
+from bot.timekeeping.rotations import Schedule
 
-HANDOFF = "handoff"
+HANDOFF = TimerKind.HANDOFF
 
 
 def _key(name: str, at: datetime) -> str:
@@ -40,7 +42,7 @@ def book_next(session: Session, name: str, schedule: Schedule, after: datetime) 
             "target": name[:40],
             "key": _key(name, at),
             "due_at": at,
-            "status": "pending",
+            "status": TimerStatus.PENDING,
         },
     )
 
@@ -73,7 +75,7 @@ def fire(session: Session, policies: PolicySet, timer: Timer, now: datetime) -> 
     cases = list(
         session.execute(
             select(Case)
-            .where(Case.policy_id == owner, Case.status != "resolved")
+            .where(Case.policy_id == owner, Case.status != CaseStatus.RESOLVED)
             .order_by(Case.team_id, Case.id)
             .limit(200)
         ).scalars()
@@ -94,7 +96,7 @@ def fire(session: Session, policies: PolicySet, timer: Timer, now: datetime) -> 
             now,
             team_id=team,
             channel_id=incoming,
-            intent="handoff_dm",
+            intent=Intent.HANDOFF_DM,
             dedupe_key=f"timer:{timer.id}:handoff:{team}" if team else f"timer:{timer.id}:handoff",
             schedule=name,
             at=timer.due_at.isoformat(),

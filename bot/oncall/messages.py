@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Case, OutboxMessage
+from bot.db.states import OutboxStatus
+from bot.outbox import Intent
 
-PAGE_INTENTS = ("page_dm", "page_post")
+PAGE_INTENTS = (Intent.PAGE_DM, Intent.PAGE_POST)
 # A reaction on a page older than this is not an acknowledgement any more.
 RECENT = timedelta(days=14)
 
@@ -25,7 +27,7 @@ def case_of_page_message(
         .where(
             OutboxMessage.team_id == team_id,
             OutboxMessage.intent.in_(PAGE_INTENTS),
-            OutboxMessage.status == "sent",
+            OutboxMessage.status == OutboxStatus.SENT,
             OutboxMessage.created_at >= now - RECENT,
         )
     ).all()
@@ -42,7 +44,7 @@ def paged_in(session: Session, case: Case, channel: str) -> bool:
         select(OutboxMessage.channel_id, OutboxMessage.result).where(
             OutboxMessage.case_id == case.id,
             OutboxMessage.intent.in_(PAGE_INTENTS),
-            OutboxMessage.status == "sent",
+            OutboxMessage.status == OutboxStatus.SENT,
         )
     ).all()
     return any(channel in (sent_to, (result or {}).get("channel")) for sent_to, result in rows)

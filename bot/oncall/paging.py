@@ -19,18 +19,21 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.cases.service import notify, record
+from bot.cases.planning import follow_changes
+from bot.cases.writes import notify, record
 from bot.db.models import Case, OncallOverride, OutboxMessage, Page, Timer
 from bot.db.ops import after_commit
+from bot.db.states import ACTIVE_PAGES, CaseStatus, OutboxStatus, PageStatus, TimerKind, TimerStatus
 from bot.metrics import PAGES
-from bot.oncall.schedules import Schedule
+from bot.outbox import Intent
 from bot.policies.oncall import EscalationSpec, ScheduleSpec, target_parts
-from bot.policies.schema import Policy
+from bot.policies.policy import Policy
+from bot.timekeeping.rotations import Schedule
 
-CLIMBING, ACKNOWLEDGED, STOPPED = "climbing", "acknowledged", "stopped"
-ACTIVE = (CLIMBING, ACKNOWLEDGED)
-STEP, REPAGE = "page_step", "repage"
-PAGE_MESSAGES = ("page_dm", "page_post")
+CLIMBING, ACKNOWLEDGED, STOPPED = PageStatus.CLIMBING, PageStatus.ACKNOWLEDGED, PageStatus.STOPPED
+ACTIVE = ACTIVE_PAGES
+STEP, REPAGE = TimerKind.PAGE_STEP, TimerKind.REPAGE
+PAGE_MESSAGES = (Intent.PAGE_DM, Intent.PAGE_POST)
 SYSTEM = "escalation-bot"
 
 
@@ -140,11 +143,12 @@ def active_page(session: Session, case: Case) -> Page | None:
     return next((p for p in active_pages(session, case) if for_breach(p) is None), None)
 
 
+@follow_changes
 def sync(session: Session, policy: Policy, case: Case, now: datetime) -> None:
     """Start paging when the case is in a paging severity and unresolved with no page
     running; stop it when it no longer is. Resolving stops every page of the case, those
     started by a miss too."""
-    resolved = case.status == "resolved"
+    resolved = case.status == CaseStatus.RESOLVED
     wanted = policy.chain_for(case.severity) if not resolved else None
     page = active_page(session, case)
     if page is not None and page.chain != wanted:
@@ -188,7 +192,7 @@ def book_step(session: Session, case: Case, page: Page, index: int, at: datetime
             target=f"{page.id}/{index}",
             clock_start=page.started_at,
             due_at=at,
-            status="pending",
+            status=TimerStatus.PENDING,
         )
     )
 
@@ -198,14 +202,14 @@ def stop(session: Session, case: Case, page: Page, now: datetime, why: str) -> N
     page.status, page.ended_at, page.note = STOPPED, now, why
     cancel_steps(session, case, page, why)
     close_messages(session, case, page, now, why=why)
-    record(session, case, now, SYSTEM, "page_stopped", None, page=page.id, why=why)
+    record(session, case, now, SYSTEM, Intent.PAGE_STOPPED, None, page=page.id, why=why)
     channel = chain_of(page).channel
     if was == CLIMBING and channel:
         notify(
             session,
             now,
             case,
-            "page_stopped",
+            Intent.PAGE_STOPPED,
             channel_id=channel,
             dedupe_key=f"page:{page.id}:stopped",
             why=why,
@@ -221,9 +225,9 @@ def cancel_steps(session: Session, case: Case, page: Page, why: str) -> None:
             Timer.case_id == case.id,
             Timer.kind.in_((STEP, REPAGE)),
             Timer.target.like(f"{page.id}/%") | (Timer.target == str(page.id)),
-            Timer.status == "pending",
+            Timer.status == TimerStatus.PENDING,
         )
-        .values(status="cancelled", note=why)
+        .values(status=TimerStatus.CANCELLED, note=why)
     )
 
 
@@ -238,9 +242,12 @@ def close_messages(session: Session, case: Case, page: Page, now: datetime, **wh
     for row in rows:
         if (row.data or {}).get("page") != page.id:
             continue
-        if row.status == "pending":
-            row.status, row.last_error = "skipped", "the page was over before this went out"
-        elif row.status == "sent":
+        if row.status == OutboxStatus.PENDING:
+            row.status, row.last_error = (
+                OutboxStatus.SKIPPED,
+                "the page was over before this went out",
+            )
+        elif row.status == OutboxStatus.SENT:
             _closed(session, case, page, row, now, why)
         # A row being sent right now is closed when it is out (`close_when_out`).
 
@@ -281,7 +288,7 @@ def _closed(
         session,
         now,
         case,
-        "page_closed",
+        Intent.PAGE_CLOSED,
         channel_id=str(row.result.get("channel") or row.channel_id),
         dedupe_key=f"page:{page.id}:closed:{row.id}",
         ts=row.result["ts"],
@@ -311,13 +318,17 @@ def fire_step(
         if page.status == ACKNOWLEDGED:
             return f"acknowledged by {page.acknowledged_by}"
         return f"paging stopped: {page.note or page.status}"
-    wanted = policy.chain_for(case.severity) if case.status != "resolved" else None
-    if for_breach(page) is not None and case.status != "resolved":
+    wanted = policy.chain_for(case.severity) if case.status != CaseStatus.RESOLVED else None
+    if for_breach(page) is not None and case.status != CaseStatus.RESOLVED:
         wanted = page.chain  # a miss pages its chain whatever the severity is now
     if wanted != page.chain:
         # The case changed without stopping this page (two changes interleaved): it no
         # longer wants this chain, so the climb ends here.
-        why = "the case is resolved" if case.status == "resolved" else "the severity was lowered"
+        why = (
+            "the case is resolved"
+            if case.status == CaseStatus.RESOLVED
+            else "the severity was lowered"
+        )
         stop(session, case, page, now, why)
         return f"paging stopped: {why}"
     chain = chain_of(page)
@@ -330,7 +341,13 @@ def fire_step(
     data = _page_data(policy, case, page, step)
     for user in paged.users:
         notify(
-            session, now, case, "page_dm", channel_id=user, dedupe_key=f"{key}:dm:{user}", **data
+            session,
+            now,
+            case,
+            Intent.PAGE_DM,
+            channel_id=user,
+            dedupe_key=f"{key}:dm:{user}",
+            **data,
         )
     mentions = {"users": paged.users, "groups": paged.groups}
     posts = list(dict.fromkeys([*paged.channels, *([chain.channel] if chain.channel else [])]))
@@ -339,7 +356,7 @@ def fire_step(
             session,
             now,
             case,
-            "page_post",
+            Intent.PAGE_POST,
             channel_id=channel,
             dedupe_key=f"{key}:post:{channel}",
             **data,
@@ -350,7 +367,7 @@ def fire_step(
             session,
             now,
             case,
-            "page_webhook",
+            Intent.PAGE_WEBHOOK,
             # Pacing goes by channel: each pager is a destination of its own.
             channel_id=webhook_destination(url),
             dedupe_key=f"{key}:hook:{i}",
@@ -363,7 +380,7 @@ def fire_step(
             session,
             now,
             case,
-            "page_warning",
+            Intent.PAGE_WARNING,
             channel_id=chain.channel,
             dedupe_key=f"{key}:warning",
             schedules=paged.nobody_on_call,

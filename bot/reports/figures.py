@@ -2,7 +2,7 @@
 
 Which cases: those opened in [since, until). Each counts (opened, breaches, waiting,
 feedback) under its severity at `as_of` (its current severity). Its first response is judged
-as the bot's clocks judge it (`bot.cases.service.current_deadlines`), at `as_of`, and counts
+as the bot's clocks judge it (`bot.cases.planning.current_deadlines`), at `as_of`, and counts
 (met, missed, pending, no target, median, p90) under the severity whose target judged it: the
 severity in force when it was answered, or when the case was resolved unanswered; for a clock
 still running, the current one. A SEV1 answered late and lowered to SEV2 afterwards is a SEV1
@@ -34,17 +34,29 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.cases.service import current_deadlines
+from bot.cases.planning import current_deadlines
 from bot.db.models import Case, Feedback, PolicySnapshot, Timer
-from bot.policies.schema import Policy
+from bot.db.states import TimerKind, TimerStatus
+from bot.policies.policy import Policy
 from bot.sla import clocks
 
-FirstResponse = Literal["met", "missed", "pending", "no_target", "unanswered"]
+
+class FirstResponse(StrEnum):
+    """How a case's first response stands, judged at the report's instant."""
+
+    MET = "met"
+    MISSED = "missed"
+    PENDING = "pending"  # not answered yet, and not due yet
+    NO_TARGET = "no_target"
+    UNANSWERED = "unanswered"  # resolved before anyone answered, and before the target
+
+
 # How rows are cut: per policy and severity, or per policy and channel (in Slack Connect,
 # a channel is a customer).
 By = Literal["policy", "channel"]
@@ -166,7 +178,11 @@ def _breaches(session: Session, ids: Sequence[int]) -> dict[int, int]:
     for chunk in _chunks(ids):
         rows = session.execute(
             select(Timer.case_id, func.count())
-            .where(Timer.case_id.in_(chunk), Timer.kind == "breach", Timer.status == "fired")
+            .where(
+                Timer.case_id.in_(chunk),
+                Timer.kind == TimerKind.BREACH,
+                Timer.status == TimerStatus.FIRED,
+            )
             .group_by(Timer.case_id)
         ).all()
         counts.update({case_id: int(n) for case_id, n in rows if case_id is not None})
@@ -230,14 +246,14 @@ def _case(
 
 def _judge(first: clocks.Deadline, case: Case, as_of: datetime) -> FirstResponse:
     if first.due_at is None:
-        return "no_target"
+        return FirstResponse.NO_TARGET
     if clocks.breached(first, as_of):
-        return "missed"
+        return FirstResponse.MISSED
     if first.met_at is None:
-        return "pending"
+        return FirstResponse.PENDING
     # Met by a response, or stopped by resolving before anyone answered: no response is no
     # response, counted neither met nor missed.
-    return "met" if case.first_response_at is not None else "unanswered"
+    return FirstResponse.MET if case.first_response_at is not None else FirstResponse.UNANSWERED
 
 
 def _rows(figures: list[_CaseFigures]) -> tuple[Row, ...]:
@@ -275,10 +291,10 @@ def _row(key: tuple[str, str], cases: list[_CaseFigures], answers: list[_CaseFig
         policy=key[0],
         severity=key[1],
         opened=len(cases),
-        first_met=judged["met"],
-        first_missed=judged["missed"],
-        first_pending=judged["pending"],
-        first_no_target=judged["no_target"],
+        first_met=judged[FirstResponse.MET],
+        first_missed=judged[FirstResponse.MISSED],
+        first_pending=judged[FirstResponse.PENDING],
+        first_no_target=judged[FirstResponse.NO_TARGET],
         first_median=statistics.median(times) if times else None,
         first_p90=nearest_rank(times, 90),
         breaches=sum(c.breaches for c in cases),

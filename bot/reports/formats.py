@@ -14,7 +14,7 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from bot.reports.figures import Report, Row
+from bot.reports.figures import FirstResponse, Report, Row
 
 FORMATS = ("table", "csv", "json")
 
@@ -56,9 +56,9 @@ _HEADERS = (
     "policy",
     "severity",
     "opened",
-    "met",
-    "missed",
-    "pending",
+    FirstResponse.MET,
+    FirstResponse.MISSED,
+    FirstResponse.PENDING,
     "no target",
     "met %",
     "median",

@@ -41,6 +41,7 @@ from bot.db.models import (
     Timer,
 )
 from bot.db.ops import rowcount
+from bot.db.states import IN_FLIGHT, CaseStatus, InboxStatus
 from bot.oncall.paging import SYSTEM  # the actor of the bot's own timeline entries
 
 # Timeline data that holds no one's words or identity.
@@ -62,7 +63,6 @@ _KEPT = frozenset(
 )
 # `old` and `new` are severities here (but people in "assigned").
 _KEPT_BY_KIND = {"severity_changed": frozenset({"old", "new"})}
-_IN_FLIGHT = ("pending", "sending")
 _RETRIES = timedelta(days=1)
 _PURGED = "purged:"
 
@@ -110,7 +110,7 @@ def purge(session: Session, now: datetime, older_than: timedelta) -> Purged:
     outbox += _blank_outbox(session, OutboxMessage.created_at < transport)
     inbox = session.execute(
         update(InboxEvent)
-        .where(InboxEvent.received_at < transport, InboxEvent.status != "pending")
+        .where(InboxEvent.received_at < transport, InboxEvent.status != InboxStatus.PENDING)
         .where(or_(_filled(InboxEvent.payload), ~InboxEvent.dedupe_key.startswith(_PURGED)))
         .values(payload={}, dedupe_key=literal(_PURGED) + cast(InboxEvent.id, String))
         .execution_options(synchronize_session=False)
@@ -130,7 +130,7 @@ def resolved_before(session: Session, cutoff: datetime) -> list[int]:
     query = (
         select(Case.id)
         .join(last, last.c.case_id == Case.id)
-        .where(Case.status == "resolved", last.c.at < cutoff)
+        .where(Case.status == CaseStatus.RESOLVED, last.c.at < cutoff)
         .order_by(Case.id)
     )
     return [int(i) for i in session.execute(query).scalars()]
@@ -182,7 +182,7 @@ def _blank_outbox(session: Session, which: Any) -> int:
     person = or_(OutboxMessage.channel_id.startswith("U"), OutboxMessage.channel_id.startswith("W"))
     done = session.execute(
         update(OutboxMessage)
-        .where(which, OutboxMessage.status.not_in(_IN_FLIGHT))
+        .where(which, OutboxMessage.status.not_in(IN_FLIGHT))
         .where(or_(_filled(OutboxMessage.data), OutboxMessage.dedupe_key.is_not(None), person))
         .values(
             data={},

@@ -9,13 +9,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.cases.service import enqueue
+from bot.cases.writes import enqueue
 from bot.db.models import Timer
 from bot.db.ops import insert_ignore
+from bot.db.states import TimerKind, TimerStatus
 from bot.reports.figures import By
 from bot.reports.weekly import next_monday_morning, weekly_post
 
-WEEKLY = "weekly_report"
+WEEKLY = TimerKind.WEEKLY_REPORT
 
 
 def book_next(session: Session, after: datetime) -> None:
@@ -29,7 +30,7 @@ def book_next(session: Session, after: datetime) -> None:
             "target": "report",
             "key": f"weekly:{at.isoformat()}",
             "due_at": at,
-            "status": "pending",
+            "status": TimerStatus.PENDING,
         },
     )
 

@@ -15,43 +15,37 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import webhooks
+from bot import outbox, webhooks
 from bot.cases.view import CaseView
 from bot.clock import Clock
 from bot.db.models import Case, OutboxMessage
 from bot.db.ops import rowcount
-from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
-from bot.oncall import paging
+from bot.db.states import IN_FLIGHT, OutboxStatus
+from bot.metrics import OUTBOX_SENT
+from bot.outbox import Intent
 from bot.policies.policy import Policy
-from bot.slack.errors import HttpStatusError, error_code, is_transient, retry_after
+from bot.slack import lookup, outcomes
+from bot.slack.errors import is_transient
 from bot.slack.intents import FILE_UPLOAD, RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
+from bot.slack.outcomes import UNANSWERED, Outcome, ResponseUrlError
 from bot.slack.page_intents import WEBHOOK
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 15
 # A claimed row whose sender died is offered again after this long: a little more than one
 # Web API call may take (the client's timeout).
 LEASE = timedelta(seconds=15)
-METADATA_TYPE = "escalation_bot_message"
-# How many pages of 200 messages to search for a post whose outcome the bot never heard.
-LOOKUP_PAGES = 10
-# Messages a lookup page asks for: what apps outside the Marketplace may read at once.
-LOOKUP_PAGE = 15
-# The row's creation instant, less this, bounds the lookup: the post cannot be older.
-LOOKUP_MARGIN_SECONDS = 60
-# Marks an attempt whose outcome the bot never heard: Slack may have the message.
-UNANSWERED = "no answer: "
 
 PolicyForCase = Callable[[Session, Case], Policy]
 
@@ -70,23 +64,15 @@ def _order(case_id: int | None, channel: str, intent: str) -> tuple[int, str | N
 
 PER_DESTINATION = frozenset(
     {
-        "page_dm",
-        "page_post",
-        "page_warning",
-        "page_stopped",
-        "page_closed",
-        "page_webhook",
-        "handoff_dm",
+        Intent.PAGE_DM,
+        Intent.PAGE_POST,
+        Intent.PAGE_WARNING,
+        Intent.PAGE_STOPPED,
+        Intent.PAGE_CLOSED,
+        Intent.PAGE_WEBHOOK,
+        Intent.HANDOFF_DM,
     }
 )
-
-
-class ResponseUrlError(Exception):
-    """A response URL answered with an error status."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"response_url answered {status}: {body[:100]}")
-        self.status = status
 
 
 class Deliverer:
@@ -131,9 +117,7 @@ class Deliverer:
                         OutboxMessage.intent,
                         OutboxMessage.next_attempt_at,
                     )
-                    .where(
-                        or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending")
-                    )
+                    .where(OutboxMessage.status.in_(IN_FLIGHT))
                     .order_by(OutboxMessage.id)
                     .limit(limit)
                 )
@@ -154,11 +138,11 @@ class Deliverer:
                 if order is not None:
                     held.add(order)  # another replica is sending it
                 continue
-            outcome = self._deliver(row_id, interrupted=before == "sending")
+            outcome = self._deliver(row_id, interrupted=before == OutboxStatus.SENDING)
             paced = self.clock.now() + timedelta(seconds=self.channel_interval)
             self._channel_free[channel] = max(self._channel_free.get(channel, paced), paced)
-            sent += outcome == "sent"
-            if outcome == "deferred" and order is not None:
+            sent += outcome == Outcome.SENT
+            if outcome == Outcome.DEFERRED and order is not None:
                 held.add(order)
         return sent
 
@@ -173,14 +157,14 @@ class Deliverer:
         return True
 
     def _claim(self, row_id: int) -> str | None:
-        """Take the row for this process; returns the status it had ("sending" means an
+        """Take the row for this process; returns the status it had (sending means an
         earlier claim never finished), or None if it is not ours to send."""
         now = self.clock.now()
         with self.sessions.begin() as session:
             status = session.execute(
                 select(OutboxMessage.status).where(OutboxMessage.id == row_id)
             ).scalar_one_or_none()
-            if status not in ("pending", "sending"):
+            if status not in IN_FLIGHT:
                 return None
             # Conditional update: of two replicas reaching the same row, one wins.
             won = rowcount(
@@ -191,12 +175,12 @@ class Deliverer:
                         OutboxMessage.status == status,
                         OutboxMessage.next_attempt_at <= now,
                     )
-                    .values(status="sending", next_attempt_at=now + LEASE)
+                    .values(status=OutboxStatus.SENDING, next_attempt_at=now + LEASE)
                 )
             )
             return status if won else None
 
-    def _deliver(self, row_id: int, interrupted: bool = False) -> str:
+    def _deliver(self, row_id: int, interrupted: bool = False) -> Outcome:
         # Only database reads and rendering while the session holds its connection (the one
         # connection, on SQLite): Slack calls and other sessions come after it is closed.
         with self.sessions() as session:
@@ -222,38 +206,36 @@ class Deliverer:
         if client is None:
             # Uninstalled from that workspace: nothing can be said there any more; the row
             # stays, saying why.
-            self._finish(row_id, "skipped", None, None, note=f"not installed in {team}")
-            return "skipped"
+            self._finish(row_id, OutboxStatus.SKIPPED, None, None, note=f"not installed in {team}")
+            return Outcome.SKIPPED
         renderer = RENDERERS.get(intent)
         try:
+            # Checked again on the way out: a renderer meets only the fields it expects.
+            outgoing = replace(outgoing, payload=outbox.read(intent, outgoing.data))
             if renderer is None:
-                raise ValueError(f"unknown outbox intent {intent!r}")
+                raise ValueError(f"no renderer for outbox intent {intent!r}")
             method, kwargs = renderer(outgoing)
         except Skip as skip:
-            self._finish(row_id, "skipped", None, None, note=str(skip) or None)
-            return "skipped"
+            self._finish(row_id, OutboxStatus.SKIPPED, None, None, note=str(skip) or None)
+            return Outcome.SKIPPED
         except Exception as exc:
-            self._retry_or_fail(row_id, intent, channel, exc, method="render")
-            return "failed"
+            return self._retry_or_fail(row_id, intent, channel, exc, method="render")
         if method == "chat.postMessage":
-            kwargs["metadata"] = {
-                "event_type": METADATA_TYPE,
-                "event_payload": {"outbox_id": row_id},
-            }
+            kwargs["metadata"] = lookup.metadata(row_id)
             if uncertain:
                 try:
-                    found = self._find_posted(client, kwargs, row_id, outgoing_since)
+                    found = lookup.find_posted(client, kwargs, row_id, outgoing_since)
                 except SlackApiError as exc:
                     if not is_transient(exc):
                         raise
                     # Rate limited or Slack failing while looking: posting now might post
                     # twice, so this row waits and looks again (a 429 waits as asked).
                     self._retry_or_fail(row_id, intent, channel, exc, method="lookup")
-                    return "deferred"
+                    return Outcome.DEFERRED
                 if found is not None:
-                    self._finish(row_id, "sent", found, view)
+                    self._finish(row_id, OutboxStatus.SENT, found, view)
                     OUTBOX_SENT.labels(intent).inc()
-                    return "sent"
+                    return Outcome.SENT
         return self._send(client, row_id, intent, channel, (method, kwargs), view)
 
     def _send(
@@ -264,7 +246,7 @@ class Deliverer:
         channel: str,
         call: ApiCall,
         view: CaseView | None,
-    ) -> str:
+    ) -> Outcome:
         method, kwargs = call
         try:
             if method == RESPONSE_URL:
@@ -283,9 +265,9 @@ class Deliverer:
         kept = {"ts": answer.get("ts"), "channel": answer.get("channel")}
         if answer.get("file"):
             kept["file"] = answer["file"]
-        self._finish(row_id, "sent", kept, view)
+        self._finish(row_id, OutboxStatus.SENT, kept, view)
         OUTBOX_SENT.labels(intent).inc()
-        return "sent"
+        return Outcome.SENT
 
     def _respond(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         body = {k: v for k, v in kwargs.items() if k != "url"}
@@ -294,133 +276,24 @@ class Deliverer:
             raise ResponseUrlError(resp.status_code, resp.body)
         return {}
 
-    def _find_posted(
-        self, client: WebClient, kwargs: dict[str, Any], row_id: int, since: datetime
-    ) -> dict[str, Any] | None:
-        """The message this row already posted, found by its metadata, if Slack has it.
-        Only messages from the row's creation on are read, a small page at a time: reads
-        may be limited to one call a minute (apps outside the Marketplace)."""
-        channel = kwargs["channel"]
-        oldest = f"{max(0.0, since.timestamp() - LOOKUP_MARGIN_SECONDS):.6f}"
-        try:
-            if channel[:1] in ("U", "W"):
-                # A direct message was posted to a user id: look in the conversation it
-                # made with them.
-                channel = client.conversations_open(users=channel)["channel"]["id"]
-            pages = self._recent_pages(client, channel, kwargs.get("thread_ts"), oldest)
-            for messages in pages:
-                for message in messages:
-                    meta = message.get("metadata") or {}
-                    payload = meta.get("event_payload") or {}
-                    if (
-                        meta.get("event_type") == METADATA_TYPE
-                        and payload.get("outbox_id") == row_id
-                    ):
-                        log.info("outbox %s was already in Slack as %s", row_id, message.get("ts"))
-                        return {"ts": message.get("ts"), "channel": channel}
-        except SlackApiError as exc:
-            if is_transient(exc):
-                raise
-            log.warning("outbox %s: cannot look for an earlier post: %s", row_id, error_code(exc))
-        return None
-
-    def _recent_pages(
-        self,
-        client: WebClient,
-        channel: str,
-        thread_ts: str | None,
-        oldest: str,
-        pages: int = LOOKUP_PAGES,
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The thread's or channel's messages since `oldest`, a page at a time."""
-        cursor = None
-        for _ in range(pages):
-            if thread_ts:
-                resp = client.conversations_replies(
-                    channel=channel,
-                    ts=thread_ts,
-                    oldest=oldest,
-                    limit=LOOKUP_PAGE,
-                    cursor=cursor,
-                    include_all_metadata=True,
-                )
-            else:
-                resp = client.conversations_history(
-                    channel=channel,
-                    oldest=oldest,
-                    limit=LOOKUP_PAGE,
-                    cursor=cursor,
-                    include_all_metadata=True,
-                )
-            yield list(resp.get("messages") or [])
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return
-
     def _finish(
         self,
         row_id: int,
-        status: str,
+        status: OutboxStatus,
         result: dict[str, Any] | None,
         case: CaseView | None,
         note: str | None = None,
     ) -> None:
-        now = self.clock.now()
-        with self.sessions.begin() as session:
-            row = session.get(OutboxMessage, row_id)
-            assert row is not None
-            row.status = status
-            row.sent_at = now
-            row.result = result
-            row.attempts += 1
-            if note is not None:
-                row.last_error = note
-            if status == "sent":
-                paging.close_when_out(session, row, now)
-            if row.intent == "case_card" and case is not None and result and result.get("ts"):
-                session.execute(update(Case).where(Case.id == case.id).values(card_ts=result["ts"]))
-                # The card was rendered just now: updates written before it are moot.
-                session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.case_id == case.id,
-                        OutboxMessage.intent == "case_card_update",
-                        OutboxMessage.status == "pending",
-                        OutboxMessage.id > row_id,
-                    )
-                    .values(status="skipped", sent_at=now)
-                )
+        outcomes.finish(self.sessions, self.clock.now(), row_id, status, result, case, note)
 
     def _retry_or_fail(
         self, row_id: int, intent: str, channel: str, exc: Exception, method: str
-    ) -> str:
-        now = self.clock.now()
-        wait = retry_after(exc)
-        answered = isinstance(exc, SlackApiError | HttpStatusError | ResponseUrlError)
-        with self.sessions.begin() as session:
-            row = session.get(OutboxMessage, row_id)
-            assert row is not None
-            row.attempts += 1
-            error = (error_code(exc) or f"{type(exc).__name__}: {exc}")[:1900]
-            row.last_error = error if answered else UNANSWERED + error
-            if wait is not None:
-                # Rate limited: not a failure, just not now; this channel's posts wait as
-                # Slack asks (a read's limit holds back only the row that read).
-                if method != "lookup":
-                    self._channel_free[channel] = now + timedelta(seconds=wait)
-                row.status = "pending"
-                row.next_attempt_at = now + timedelta(seconds=wait)
-                OUTBOX_RETRIED.labels(intent, method).inc()
-                log.warning("outbox %s rate limited: retry in %.0fs", row_id, wait)
-                return "deferred"
-            if is_transient(exc) and row.attempts < MAX_ATTEMPTS:
-                delay = min(120.0, 2.0 ** min(row.attempts, 7))
-                row.status = "pending"
-                row.next_attempt_at = now + timedelta(seconds=delay)
-                OUTBOX_RETRIED.labels(intent, method).inc()
-                log.warning("outbox %s deferred %.0fs: %s", row_id, delay, error)
-                return "deferred"
-            row.status = "failed"
-            OUTBOX_FAILED.labels(intent, method).inc()
-            log.error("outbox %s failed for good: %s", row_id, error)
-            return "failed"
+    ) -> Outcome:
+        outcome, wait = outcomes.retry_or_fail(
+            self.sessions, self.clock.now(), row_id, intent, exc, method
+        )
+        if wait is not None and method != "lookup":
+            # This channel's posts wait as Slack asks (a read's limit holds back only the
+            # row that read).
+            self._channel_free[channel] = self.clock.now() + timedelta(seconds=wait)
+        return outcome

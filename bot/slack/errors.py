@@ -6,17 +6,11 @@ from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
+from bot import inbox
+from bot.webhooks import HttpStatusError
+
 # Errors that mean the bot cannot see the conversation: ask a human to invite it.
 NO_ACCESS = frozenset({"not_in_channel", "channel_not_found", "missing_scope", "thread_not_found"})
-
-
-class HttpStatusError(Exception):
-    """An HTTP endpoint other than the Web API (a page webhook) answered with an error."""
-
-    def __init__(self, status: int) -> None:
-        # Not the body: what a third party answers has no business in the logs.
-        super().__init__(f"answered HTTP {status}")
-        self.status = status
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -56,3 +50,7 @@ def error_code(exc: BaseException) -> str | None:
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error"))
     return None
+
+
+# A request whose handler met one of these is stored again for later, not parked.
+inbox.retry_when(is_transient)

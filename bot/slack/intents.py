@@ -8,12 +8,14 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.cases.view import CaseView
+from bot.outbox import Intent, Payload
 from bot.policies.policy import Policy
 from bot.slack import render
 
+P = TypeVar("P", bound=Payload)
 # (Web API method, its arguments)
 ApiCall = tuple[str, dict[str, Any]]
 # Not a Web API method: a POST of the arguments (less "url") to the "url" they name.
@@ -35,6 +37,16 @@ class Outgoing:
     bot_user_id: Callable[[], str | None]
     # When it is rendered: the card tells a target still due from one missed.
     now: datetime | None = None
+    # `data`, checked against the intent's payload class when the row was read.
+    payload: Payload | None = None
+
+    def body(self, kind: type[P]) -> P:
+        """The payload, as the class the renderer expects."""
+        if not isinstance(self.payload, kind):
+            raise TypeError(
+                f"{self.intent} carries {type(self.payload).__name__}, not {kind.__name__}"
+            )
+        return self.payload
 
     def need_case(self) -> tuple[CaseView, Policy]:
         if self.case is None or self.policy is None:
@@ -61,14 +73,14 @@ def _post(o: Outgoing, text: str, **extra: Any) -> ApiCall:
     return "chat.postMessage", args
 
 
-@renders("case_card")
+@renders(Intent.CASE_CARD)
 def case_card(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
     text, blocks = render.case_card(case, policy, o.now)
     return _post(o, text, blocks=blocks)
 
 
-@renders("case_card_update")
+@renders(Intent.CASE_CARD_UPDATE)
 def case_card_update(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
     if case.card_ts is None:
@@ -82,26 +94,26 @@ def case_card_update(o: Outgoing) -> ApiCall:
     }
 
 
-@renders("intake_ask")
+@renders(Intent.INTAKE_ASK)
 def intake_ask(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
     text, blocks = render.intake_ask(case, policy)
     return _post(o, text, blocks=blocks)
 
 
-@renders("triage_notice")
+@renders(Intent.TRIAGE_NOTICE)
 def triage_notice(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()
     return _post(o, render.triage_notice(case), unfurl_links=False)
 
 
-@renders("severity_changed")
+@renders(Intent.SEVERITY_CHANGED)
 def severity_changed(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
     return _post(o, render.severity_changed(case, policy, o.data))
 
 
-@renders("ephemeral_notice")
+@renders(Intent.EPHEMERAL_NOTICE)
 def ephemeral_notice(o: Outgoing) -> ApiCall:
     args = {"channel": o.channel_id, "user": o.data["user"], "text": o.data["text"]}
     if o.data.get("thread_ts"):
@@ -109,9 +121,9 @@ def ephemeral_notice(o: Outgoing) -> ApiCall:
     return "chat.postEphemeral", args
 
 
-@renders("sla_reminder")
-@renders("breach_alert")
-@renders("breach_notice")
+@renders(Intent.SLA_REMINDER)
+@renders(Intent.BREACH_ALERT)
+@renders(Intent.BREACH_NOTICE)
 def sla_message(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
     if o.intent == "sla_reminder":
@@ -141,7 +153,7 @@ def _check_still_true(o: Outgoing, case: CaseView) -> None:
         raise Skip("not sent: its due time passed while it waited to go out")
 
 
-@renders("dm_notice")
+@renders(Intent.DM_NOTICE)
 def dm_notice(o: Outgoing) -> ApiCall:
     # A direct message names the bot, which may take an auth.test call.
     return "chat.postMessage", {
@@ -150,20 +162,20 @@ def dm_notice(o: Outgoing) -> ApiCall:
     }
 
 
-@renders("case_changed")
+@renders(Intent.CASE_CHANGED)
 def case_changed(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()
     return _post(o, render.case_changed(case, o.data))
 
 
-@renders("resolution_summary")
+@renders(Intent.RESOLUTION_SUMMARY)
 def resolution_summary(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()
     text = render.resolution_summary(case, policy, o.data)
     return _post(o, text, blocks=render.feedback_blocks(case, text))
 
 
-@renders("command_reply")
+@renders(Intent.COMMAND_REPLY)
 def command_reply(o: Outgoing) -> ApiCall:
     """A private answer to a slash command: through its response URL, which works in
     channels the bot is not in, else as an ephemeral message."""
@@ -177,12 +189,12 @@ def command_reply(o: Outgoing) -> ApiCall:
     return "chat.postEphemeral", {"channel": o.channel_id, "user": o.data["user"], "text": text}
 
 
-@renders("open_view")
+@renders(Intent.OPEN_VIEW)
 def open_view(o: Outgoing) -> ApiCall:
     return "views.open", {"trigger_id": o.data["trigger_id"], "view": o.data["view"]}
 
 
-@renders("home_view")
+@renders(Intent.HOME_VIEW)
 def home_view(o: Outgoing) -> ApiCall:
     return "views.publish", {"user_id": o.channel_id, "view": o.data["view"]}
 
@@ -191,7 +203,7 @@ def home_view(o: Outgoing) -> ApiCall:
 FILE_UPLOAD = "files_upload_v2"
 
 
-@renders("weekly_report")
+@renders(Intent.WEEKLY_REPORT)
 def weekly_report(o: Outgoing) -> ApiCall:
     return FILE_UPLOAD, {
         "channel": o.channel_id,

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.cases.view import CaseView
+from bot.outbox import Intent
 from bot.slack.intents import ApiCall, Outgoing, renders
 from bot.slack.render import slack_date
 
@@ -74,7 +75,7 @@ def _why(o: Outgoing) -> str:
     return f": it missed its {str(missed).replace('_', ' ')} target"
 
 
-@renders("page_dm")
+@renders(Intent.PAGE_DM)
 def page_dm(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()
     text = (
@@ -89,7 +90,7 @@ def page_dm(o: Outgoing) -> ApiCall:
     }
 
 
-@renders("page_post")
+@renders(Intent.PAGE_POST)
 def page_post(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()
     mentions = [f"<@{u}>" for u in o.data.get("users") or []]
@@ -123,7 +124,7 @@ def _target_words(targets: list[str]) -> str:
     return ", ".join(words)
 
 
-@renders("page_warning")
+@renders(Intent.PAGE_WARNING)
 def page_warning(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()
     schedules = ", ".join(f"`{s}`" for s in o.data.get("schedules") or [])
@@ -137,7 +138,7 @@ def page_warning(o: Outgoing) -> ApiCall:
     return "chat.postMessage", {"channel": o.channel_id, "text": text, "unfurl_links": False}
 
 
-@renders("page_acknowledged")
+@renders(Intent.PAGE_ACKNOWLEDGED)
 def page_acknowledged(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()
     at = datetime.fromisoformat(str(o.data["at"]))
@@ -152,7 +153,7 @@ def page_acknowledged(o: Outgoing) -> ApiCall:
     return "chat.postMessage", args
 
 
-@renders("page_closed")
+@renders(Intent.PAGE_CLOSED)
 def page_closed(o: Outgoing) -> ApiCall:
     """A page out in Slack, once the page is over: its button goes, and it says why."""
     case, _ = o.need_case()
@@ -172,14 +173,14 @@ def page_closed(o: Outgoing) -> ApiCall:
     }
 
 
-@renders("page_stopped")
+@renders(Intent.PAGE_STOPPED)
 def page_stopped(o: Outgoing) -> ApiCall:
     case, _ = o.need_case()
     text = f"Paging for {_link(case)} has stopped: {o.data.get('why')}."
     return "chat.postMessage", {"channel": o.channel_id, "text": text, "unfurl_links": False}
 
 
-@renders("page_webhook")
+@renders(Intent.PAGE_WEBHOOK)
 def page_webhook(o: Outgoing) -> ApiCall:
     """The body as it was when the step paged, so a retry under the same delivery id
     carries the same content."""
@@ -205,7 +206,7 @@ def page_webhook(o: Outgoing) -> ApiCall:
     return WEBHOOK, {"url": o.data["url"], "body": body}
 
 
-@renders("handoff_dm")
+@renders(Intent.HANDOFF_DM)
 def handoff_dm(o: Outgoing) -> ApiCall:
     at = datetime.fromisoformat(str(o.data["at"]))
     previous = o.data.get("previous")

@@ -12,21 +12,23 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cases.service import current_deadlines, record
+from bot.cases.planning import current_deadlines
+from bot.cases.writes import record
 from bot.clock import Clock
 from bot.db.errors import is_transient_db
 from bot.db.models import Case, Timer
 from bot.db.ops import rowcount
+from bot.db.states import CaseStatus, TimerStatus
 from bot.logs import describe
 from bot.metrics import TIMER_LAG, TIMERS_PARKED
-from bot.policies.schema import Policy
+from bot.policies.policy import Policy
 from bot.sla import clocks
 from bot.timers.kinds import HANDLERS, Firing
 
 log = logging.getLogger(__name__)
 
 # A timer whose firing failed for a reason that would recur: kept, visible, never retried.
-PARKED = "parked"
+PARKED = TimerStatus.PARKED
 
 PolicyForCase = Callable[[Session, Case], Policy]
 # Fires a timer about no one case (an on-call handoff): None when it acted, or why it is
@@ -54,7 +56,7 @@ def fire_due(
         due = list(
             session.execute(
                 select(Timer.id)
-                .where(Timer.status == "pending", Timer.due_at <= now)
+                .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now)
                 .order_by(Timer.due_at, Timer.id)
                 .limit(200)
             ).scalars()
@@ -81,7 +83,7 @@ def _park(sessions: sessionmaker[Session], timer_id: int, exc: Exception) -> Non
     why = describe(exc, limit=400)
     with sessions.begin() as session:
         timer = session.get(Timer, timer_id)
-        if timer is None or timer.status != "pending":
+        if timer is None or timer.status != TimerStatus.PENDING:
             return
         timer.status, timer.note = PARKED, why
         case = session.get(Case, timer.case_id) if timer.case_id is not None else None
@@ -104,8 +106,8 @@ def _fire_one(
     claimed = rowcount(
         session.execute(
             update(Timer)
-            .where(Timer.id == timer_id, Timer.status == "pending")
-            .values(status="fired", fired_at=now)
+            .where(Timer.id == timer_id, Timer.status == TimerStatus.PENDING)
+            .values(status=TimerStatus.FIRED, fired_at=now)
         )
     )
     if not claimed:
@@ -119,14 +121,14 @@ def _fire_one(
     if timer.case_id is None:
         stale = caseless(session, timer, now)
         if stale is not None:
-            timer.status, timer.note = "dropped", stale
+            timer.status, timer.note = TimerStatus.DROPPED, stale
         return int(stale is None)
     # Locked: a change to the case in another worker waits for this firing, and the other
     # way round.
     case = session.get(Case, timer.case_id, with_for_update=True)
     if case is None:
         return 0
-    if case.status == "resolved":
+    if case.status == CaseStatus.RESOLVED:
         return _drop(session, case, timer, now, "the case is resolved")
     handler = HANDLERS.get(timer.kind)
     if handler is None or timer.target is None:
@@ -141,7 +143,7 @@ def _fire_one(
 
 
 def _drop(session: Session, case: Case, timer: Timer, now: datetime, why: str) -> int:
-    timer.status = "dropped"
+    timer.status = TimerStatus.DROPPED
     timer.note = why
     record(
         session,

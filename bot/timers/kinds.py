@@ -14,13 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases import lifecycle
-from bot.cases.service import case_changed, notify, record
+from bot.cases.writes import case_changed, notify, record
 from bot.clock import FixedClock
 from bot.db.models import Case, Timer
+from bot.db.states import TimerKind, TimerStatus
 from bot.metrics import BREACHES
 from bot.oncall import acks, paging
+from bot.outbox import Intent
 from bot.policies.oncall import target_parts
-from bot.policies.schema import Policy
+from bot.policies.policy import Policy
 from bot.sla import clocks
 from bot.words import span
 
@@ -68,7 +70,7 @@ def _on_call(f: Firing) -> dict[str, Any]:
     return {"on_call_users": paged.users, "on_call_groups": paged.groups}
 
 
-@handles("reminder")
+@handles(TimerKind.REMINDER)
 def remind(f: Firing) -> str | None:
     d = f.deadline
     if d is None or d.due_at is None:
@@ -87,7 +89,7 @@ def remind(f: Firing) -> str | None:
         f.session,
         f.now,
         f.case,
-        "sla_reminder",
+        Intent.SLA_REMINDER,
         dedupe_key=f"timer:{f.timer.id}:thread",
         thread_ts=f.case.thread_ts,
         target=d.kind,
@@ -100,7 +102,7 @@ def remind(f: Firing) -> str | None:
         f.case,
         f.now,
         "escalation-bot",
-        "sla_reminder",
+        Intent.SLA_REMINDER,
         None,
         target=d.kind,
         due_at=d.due_at.isoformat(),
@@ -115,9 +117,9 @@ def announced_breach(
     fired = session.execute(
         select(Timer.id, Timer.clock_start).where(
             Timer.case_id == case.id,
-            Timer.kind == "breach",
+            Timer.kind == TimerKind.BREACH,
             Timer.target == d.kind,
-            Timer.status == "fired",
+            Timer.status == TimerStatus.FIRED,
             Timer.id != (besides or 0),
         )
     ).all()
@@ -127,7 +129,7 @@ def announced_breach(
     return None
 
 
-@handles("breach")
+@handles(TimerKind.BREACH)
 def breach(f: Firing) -> str | None:
     d = f.deadline
     if d is None or d.due_at is None:
@@ -141,14 +143,14 @@ def breach(f: Firing) -> str | None:
         "due_at": d.due_at.isoformat(),
         "fired_at": f.now.isoformat(),
     }
-    record(f.session, f.case, f.now, "escalation-bot", "breach_alert", None, **data)
+    record(f.session, f.case, f.now, "escalation-bot", Intent.BREACH_ALERT, None, **data)
     data.update(_on_call(f))
     BREACHES.labels(d.kind).inc()
     notify(
         f.session,
         f.now,
         f.case,
-        "breach_alert",
+        Intent.BREACH_ALERT,
         dedupe_key=f"timer:{f.timer.id}:thread",
         thread_ts=f.case.thread_ts,
         **data,
@@ -158,7 +160,7 @@ def breach(f: Firing) -> str | None:
             f.session,
             f.now,
             f.case,
-            "breach_alert",
+            Intent.BREACH_ALERT,
             channel_id=f.triage_channel,
             dedupe_key=f"timer:{f.timer.id}:triage",
             **data,
@@ -186,7 +188,7 @@ def _on_breach(f: Firing, d: clocks.Deadline, data: dict[str, Any]) -> None:
             f.session,
             f.now,
             f.case,
-            "breach_notice",
+            Intent.BREACH_NOTICE,
             channel_id=value,
             dedupe_key=f"timer:{f.timer.id}:notify:{kind}:{value}",
             groups=groups if kind == "channel" else [],
@@ -204,7 +206,7 @@ def repage(f: Firing) -> str | None:
     return acks.fire_repage(f.session, f.case, f.timer, f.now)
 
 
-@handles("auto_resolve")
+@handles(TimerKind.AUTO_RESOLVE)
 def auto_resolve(f: Firing) -> str | None:
     """A case that waited on the requester as long as the policy allows is resolved."""
     started = lifecycle.last_wait_started(f.session, f.case)

@@ -1,0 +1,71 @@
+"""The values the status and kind columns hold. Each is a `StrEnum` whose values are the
+strings already stored, so rows written before these existed read back unchanged, and a
+member compares equal to the string in a row."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    WAITING = "waiting"  # on the requester: the response clocks are paused
+    RESOLVED = "resolved"
+
+
+# Statuses of a case still being worked.
+UNRESOLVED = (CaseStatus.OPEN, CaseStatus.WAITING)
+
+
+class InboxStatus(StrEnum):
+    """A stored request from Slack."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"  # gave up after its attempts
+    PARKED = "parked"  # a failure that no retry mends
+
+
+class OutboxStatus(StrEnum):
+    """A Web API write (or webhook call) still to make, or how it went."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # leased by a process; it goes back to pending if that one dies
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to send any more, with the reason in the row
+
+
+# Rows not yet finished with: a purge keeps them, delivery still owes them.
+IN_FLIGHT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+class TimerStatus(StrEnum):
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"  # the plan no longer wants it (it may come back to pending)
+    DROPPED = "dropped"  # stale when it came due, with the reason in `note`
+    PARKED = "parked"  # failed in a way no retry mends, with the reason in `note`
+
+
+class TimerKind(StrEnum):
+    REMINDER = "reminder"
+    BREACH = "breach"
+    PAGE_STEP = "page_step"
+    REPAGE = "repage"
+    AUTO_RESOLVE = "auto_resolve"
+    HANDOFF = "handoff"  # about no one case: a schedule's shift changes
+    WEEKLY_REPORT = "weekly_report"  # about no one case
+
+
+# The kinds an SLA clock books for a case.
+SLA_TIMER_KINDS = (TimerKind.REMINDER, TimerKind.BREACH)
+
+
+class PageStatus(StrEnum):
+    CLIMBING = "climbing"  # stepping up the chain until someone acknowledges
+    ACKNOWLEDGED = "acknowledged"
+    STOPPED = "stopped"  # the case was resolved or lowered out of a paging severity
+
+
+ACTIVE_PAGES = (PageStatus.CLIMBING, PageStatus.ACKNOWLEDGED)
