@@ -192,7 +192,7 @@ def run_worker(runtime: Runtime) -> None:
     signal.signal(signal.SIGINT, on_signal)
     gate_fd = os.environ.pop(GATE_FD_ENV, None)
     if gate_fd is not None:
-        runtime.step_aside = WatchedGate(int(gate_fd)).step_aside
+        runtime.passes.step_aside = WatchedGate(int(gate_fd)).step_aside
     fd_text = os.environ.pop(WAKE_FD_ENV, None)
     if fd_text is not None:
         if hasattr(os, "nice"):

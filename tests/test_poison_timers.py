@@ -80,7 +80,7 @@ def test_a_timer_that_cannot_fire_is_parked_and_the_others_fire(
 def test_delivery_goes_on_when_the_timer_pass_fails(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.runtime as runtime_module
+    import bot.runtime.passes as runtime_module
 
     def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("lost the database mid-pass")

@@ -6,8 +6,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import ENGINEER, Bot
-from tests.test_poison_rows import metrics
-from tests.test_thread_messages import open_case, say
+from tests.support.cases import open_case, say
+from tests.support.metrics import metrics
 
 DUE = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
@@ -72,14 +72,16 @@ def test_a_pass_books_the_next_one_and_there_is_never_a_second(bot: Bot) -> None
     from apscheduler.schedulers.background import BackgroundScheduler
 
     runtime = bot.runtime
-    runtime.scheduler = BackgroundScheduler(timezone="UTC")
-    runtime.scheduler.start(paused=True)  # jobs are booked, none runs by itself
+    runtime.passes.scheduler = BackgroundScheduler(timezone="UTC")
+    runtime.passes.scheduler.start(paused=True)  # jobs are booked, none runs by itself
     try:
         booked = []
         for _ in range(3):
-            runtime._tick()
-            booked.append([(j.id, type(j.trigger).__name__) for j in runtime.scheduler.get_jobs()])
+            runtime.passes.tick()
+            booked.append(
+                [(j.id, type(j.trigger).__name__) for j in runtime.passes.scheduler.get_jobs()]
+            )
         assert booked == [[("work", "DateTrigger")]] * 3
     finally:
-        runtime.scheduler.shutdown(wait=False)
-        runtime.scheduler = None
+        runtime.passes.scheduler.shutdown(wait=False)
+        runtime.passes.scheduler = None

@@ -15,6 +15,7 @@ from bot.db.ops import insert_ignore
 from bot.db.states import TimerKind, TimerStatus
 from bot.reports.figures import By
 from bot.reports.weekly import next_monday_morning, weekly_post
+from bot.timers.registry import Caseless, handles
 
 WEEKLY = TimerKind.WEEKLY_REPORT
 
@@ -56,3 +57,10 @@ def fire(
         alt_text=post.alt_text,
     )
     return None
+
+
+@handles(WEEKLY, caseless=True)
+def fire_weekly(c: Caseless) -> str | None:
+    if not c.setup.report_channel:
+        return "REPORT_CHANNEL is not set any more"
+    return fire(c.session, c.setup.report_channel, c.timer, c.now, c.setup.report_by)

@@ -23,7 +23,8 @@ from bot.logs import describe
 from bot.metrics import TIMER_LAG, TIMERS_PARKED
 from bot.policies.policy import Policy
 from bot.sla import clocks
-from bot.timers.kinds import HANDLERS, Firing
+from bot.timers import kinds  # noqa: F401  (registers the handlers of the timers about a case)
+from bot.timers.registry import CASELESS, HANDLERS, Caseless, Firing, Setup
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +32,16 @@ log = logging.getLogger(__name__)
 PARKED = TimerStatus.PARKED
 
 PolicyForCase = Callable[[Session, Case], Policy]
-# Fires a timer about no one case (an on-call handoff): None when it acted, or why it is
-# stale.
-Caseless = Callable[[Session, Timer, datetime], str | None]
-
-
-def _no_caseless(session: Session, timer: Timer, now: datetime) -> str | None:
-    return f"no handler for timer kind {timer.kind!r}"
+NO_SETUP = Setup()
 
 
 def fire_due(
     sessions: sessionmaker[Session],
     clock: Clock,
     policy_for_case: PolicyForCase,
-    triage_channel: str | None = None,
+    setup: Setup = NO_SETUP,
     between: Callable[[], None] = lambda: None,
     on_lag: Callable[[float], None] = lambda _: None,
-    caseless: Caseless = _no_caseless,
 ) -> int:
     """Fire every timer due now; returns how many acted (stale ones are dropped).
     `on_lag` hears how late the last timer of the pass fired, in seconds."""
@@ -66,9 +60,7 @@ def fire_due(
         between()
         try:
             with sessions.begin() as session:
-                fired += _fire_one(
-                    session, timer_id, now, policy_for_case, triage_channel, on_lag, caseless
-                )
+                fired += _fire_one(session, timer_id, now, policy_for_case, setup, on_lag)
         except Exception as exc:
             if is_transient_db(exc):
                 raise  # the database is away: the whole pass tries again later
@@ -99,9 +91,8 @@ def _fire_one(
     timer_id: int,
     now: datetime,
     policy_for_case: PolicyForCase,
-    triage_channel: str | None,
+    setup: Setup,
     on_lag: Callable[[float], None],
-    caseless: Caseless,
 ) -> int:
     claimed = rowcount(
         session.execute(
@@ -119,7 +110,12 @@ def _fire_one(
     TIMER_LAG.labels(timer.kind).observe(lag)
     on_lag(lag)
     if timer.case_id is None:
-        stale = caseless(session, timer, now)
+        fire = CASELESS.get(timer.kind)
+        stale = (
+            fire(Caseless(session, timer, now, setup))
+            if fire is not None
+            else f"no handler for timer kind {timer.kind!r}"
+        )
         if stale is not None:
             timer.status, timer.note = TimerStatus.DROPPED, stale
         return int(stale is None)
@@ -136,7 +132,7 @@ def _fire_one(
     policy = policy_for_case(session, case)
     found = current_deadlines(session, policy, case, now)
     deadline = clocks.clock_of(found, timer.target, timer.clock_start)
-    stale = handler(Firing(session, case, timer, policy, now, deadline, triage_channel))
+    stale = handler(Firing(session, case, timer, policy, now, deadline, setup.triage_channel))
     if stale is not None:
         return _drop(session, case, timer, now, stale)
     return 1

@@ -1,13 +1,9 @@
-"""One handler per timer kind. A handler gets the timer with the case's clocks as they are
-at fire time; it either acts (timeline entry and outbox rows, in the caller's transaction)
-or says why the timer is stale, and the caller drops it. New kinds register here with
-`@handles`."""
+"""The handlers of the timers about a case. Each gets the timer with the case's clocks as
+they are at fire time; it either acts (timeline entry and outbox rows, in the caller's
+transaction) or says why the timer is stale, and the caller drops it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,38 +15,12 @@ from bot.clock import FixedClock
 from bot.db.models import Case, Timer
 from bot.db.states import TimerKind, TimerStatus
 from bot.metrics import BREACHES
-from bot.oncall import acks, paging
+from bot.oncall import acks, handoffs, paging
 from bot.outbox import Intent
 from bot.policies.oncall import target_parts
-from bot.policies.policy import Policy
 from bot.sla import clocks
+from bot.timers.registry import Caseless, Firing, handles
 from bot.words import span
-
-
-@dataclass(frozen=True)
-class Firing:
-    session: Session
-    case: Case
-    timer: Timer
-    policy: Policy
-    now: datetime
-    # The clock this timer was made for, as it stands now; None if the case has no such
-    # clock any more.
-    deadline: clocks.Deadline | None
-    triage_channel: str | None
-
-
-# Returns None when it acted, or the reason the timer is stale.
-Handler = Callable[[Firing], str | None]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handles(kind: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
 
 
 def _moved(f: Firing, d: clocks.Deadline) -> bool:
@@ -222,3 +192,10 @@ def auto_resolve(f: Firing) -> str | None:
         f"no answer from the requester for {waited}",
     )
     return None
+
+
+@handles(TimerKind.HANDOFF, caseless=True)
+def handoff(c: Caseless) -> str | None:
+    if c.setup.policies is None:
+        return "no policies to find the schedule in"
+    return handoffs.fire(c.session, c.setup.policies, c.timer, c.now)
