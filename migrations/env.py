@@ -9,10 +9,10 @@ from alembic import context
 from sqlalchemy import Connection
 
 from bot.db.engine import make_engine, normalise_url
-from bot.db.models import Base
+from bot.db.slack_tables import schema
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = schema()
 
 
 def _run(connection: Connection) -> None:

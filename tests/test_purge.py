@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db.models import (
-    Base,
     Case,
     CaseEvent,
     Feedback,
@@ -21,16 +20,14 @@ from bot.db.models import (
     OncallOverride,
     OutboxMessage,
 )
+from bot.db.slack_tables import schema
 from bot.reports import figures, formats
 from bot.reports.purge import purge
 from tests.conftest import ENGINEER, SUPPORT, Bot
-from tests.test_commands import run as command
-from tests.test_paging import LEAD, ONCALL, PRIMARY, SECOND, paging_bot
-from tests.test_thread_messages import open_case
-
-__all__ = ["paging_bot"]  # the fixture, from tests.test_paging
-
-from tests.test_report import (
+from tests.support.cases import open_case
+from tests.support.cli import run
+from tests.support.paging import LEAD, ONCALL, PRIMARY, SECOND
+from tests.support.report_desk import (
     AS_OF,
     COMMENTS,
     EXPECTED,
@@ -46,8 +43,8 @@ from tests.test_report import (
     Desk,
     build_desk,
     day,
-    run,
 )
+from tests.support.slash_commands import run as command
 
 # Three days before Friday 12:15 is Tuesday 12:15: cases 1 (resolved Monday 09:30), 2
 # (Monday 11:00) and 3 (Tuesday 11:00) are purged; case 4 (resolved Tuesday 15:00) and the
@@ -69,7 +66,7 @@ def every_text(desk: Desk) -> list[tuple[str, str, str]]:
     """(table, column, value) for every text or JSON value in every table, JSON as text."""
     found = []
     with desk.sessions() as session:
-        for table in Base.metadata.sorted_tables:
+        for table in schema().sorted_tables:
             for row in session.execute(select(table)).mappings():
                 for column, value in row.items():
                     if isinstance(value, dict | list):
@@ -270,7 +267,7 @@ def test_purge_forgets_who_was_paged_acknowledged_and_covered(paging_bot: Bot) -
     def mentions() -> list[tuple[str, str]]:
         found = []
         with bot.runtime.sessions() as session:
-            for table in Base.metadata.sorted_tables:
+            for table in schema().sorted_tables:
                 for row in session.execute(select(table)).mappings():
                     for column, value in row.items():
                         if (table.name, column) in POLICY_TEXT:

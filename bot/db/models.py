@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -276,10 +274,3 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None]
-
-
-# slack-sdk's installation and OAuth state stores (multi-workspace mode) keep their own
-# tables; they are part of this schema so migrations create and check them like the rest.
-SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
-SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
-SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")
