@@ -15,6 +15,7 @@ from bot.db.models import Case, CaseEvent, Page, Timer
 from bot.db.ops import rowcount
 from bot.db.states import OutboxStatus
 from bot.metrics import PAGE_ACKS
+from bot.oncall.chains import chain_of
 from bot.oncall.paging import (
     ACKNOWLEDGED,
     CLIMBING,
@@ -23,7 +24,6 @@ from bot.oncall.paging import (
     SYSTEM,
     book_step,
     cancel_steps,
-    chain_of,
     close_messages,
 )
 from bot.outbox import Intent

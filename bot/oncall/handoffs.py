@@ -16,7 +16,7 @@ from bot.cases.writes import enqueue
 from bot.db.models import Case, Timer
 from bot.db.ops import insert_ignore
 from bot.db.states import CaseStatus, TimerKind, TimerStatus
-from bot.oncall import paging
+from bot.oncall import chains
 from bot.outbox import Intent
 from bot.policies.policy_set import PolicySet
 from bot.timekeeping.rotations import Schedule
@@ -50,7 +50,7 @@ def book_next(session: Session, name: str, schedule: Schedule, after: datetime) 
 def book_all(session: Session, policies: PolicySet, now: datetime) -> None:
     """The next handoff of every schedule (a no-op for those already booked)."""
     for name, spec in policies.schedules().items():
-        book_next(session, name, paging.schedule(session, name, spec, now), now)
+        book_next(session, name, chains.schedule(session, name, spec, now), now)
 
 
 def schedule_of(timer: Timer) -> str:
@@ -65,7 +65,7 @@ def fire(session: Session, policies: PolicySet, timer: Timer, now: datetime) -> 
         return f"schedule '{name}' is not in the policies any more"
     # With the overrides still running just before the handoff: one ending then is a
     # handoff too.
-    schedule = paging.schedule(session, name, spec, timer.due_at - timedelta(seconds=1))
+    schedule = chains.schedule(session, name, spec, timer.due_at - timedelta(seconds=1))
     book_next(session, name, schedule, timer.due_at)
     incoming = schedule.on_call(timer.due_at)
     outgoing = schedule.on_call(timer.due_at - timedelta(seconds=1))

@@ -1,5 +1,5 @@
 """Overrides stored at run time (`/oncall override`): someone covers a schedule for a while.
-Paging and handoffs read them with the schedule (`paging.schedule`)."""
+Paging and handoffs read them with the schedule (`chains.schedule`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.db.models import OncallOverride
-from bot.oncall import handoffs, paging
+from bot.oncall import chains, handoffs
 from bot.policies.oncall import ScheduleSpec
 
 
@@ -29,4 +29,4 @@ def add(
         )
     )
     session.flush()
-    handoffs.book_next(session, name, paging.schedule(session, name, spec, now), now)
+    handoffs.book_next(session, name, chains.schedule(session, name, spec, now), now)

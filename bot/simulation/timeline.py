@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.oncall import paging
+from bot.oncall import chains
 from bot.policies.durations import Duration, Reminder
 from bot.policies.policy import Policy
 from bot.policies.severities import TARGET_KINDS, Severity, TargetKind
@@ -123,7 +123,7 @@ def _pages(
     if chain is None:
         return ()
     out = []
-    for at, step, paged in paging.simulate(policy, chain, opened):
+    for at, step, paged in chains.simulate(policy, chain, opened):
         where = "fallback" if step.level == 0 else f"level {step.level}, round {step.round}"
         reached = [
             f"{u} (on call in {paged.on_call_in[u]})" if u in paged.on_call_in else u

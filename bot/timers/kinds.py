@@ -15,7 +15,7 @@ from bot.clock import FixedClock
 from bot.db.models import Case, Timer
 from bot.db.states import TimerKind, TimerStatus
 from bot.metrics import BREACHES
-from bot.oncall import acks, handoffs, paging
+from bot.oncall import acks, chains, handoffs, paging
 from bot.outbox import Intent
 from bot.policies.oncall import target_parts
 from bot.sla import clocks
@@ -34,7 +34,7 @@ def _on_call(f: Firing) -> dict[str, Any]:
     responders = f.policy.responders
     if f.case.assignee_id or responders.users or responders.groups:
         return {}
-    paged = paging.first_paged(f.session, f.policy, f.case.severity, f.now)
+    paged = chains.first_paged(f.session, f.policy, f.case.severity, f.now)
     if paged is None or not (paged.users or paged.groups):
         return {}
     return {"on_call_users": paged.users, "on_call_groups": paged.groups}
