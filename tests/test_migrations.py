@@ -14,6 +14,7 @@ from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Timer
 from bot.db.slack_tables import schema
+from bot.oncall import handoffs, paging
 
 
 def test_upgrade_matches_the_models_and_round_trips(db_url: str) -> None:
@@ -274,5 +275,86 @@ def test_cases_of_release_0006_upgrade_to_the_update_cadence_without_loss(db_url
         with engine.connect() as conn:
             kept = conn.execute(text("SELECT number, text FROM cases")).all()
         assert [tuple(r) for r in kept] == [(7, "help")]
+    finally:
+        engine.dispose()
+
+
+def test_paging_and_handoff_timers_of_release_0008_upgrade_to_typed_targets(db_url: str) -> None:
+    """A database at 0008 (the last release) holding a climbing page's step and re-page
+    timers and a handoff upgrades to head: each timer says its page and step, or its
+    schedule, in typed columns that paging and handoffs read; and back."""
+    engine = make_engine(db_url)
+    cfg = migrate._config()
+    t0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0008")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO policy_snapshots (content_hash, policy_id, content, first_seen_at)"
+                    " VALUES ('h1', 'p', '{}', :t)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, team_id, number, channel_id, message_ts, thread_ts,"
+                    " requester_id, opened_by, text, status, severity, policy_id, policy_hash,"
+                    " opened_at, updated_at, shared) VALUES (1, 'T1', 3, 'C1', '1.1', '1.1',"
+                    " 'U1', 'U2', 'down', 'open', 'sev1', 'p', 'h1', :t, :t, :s)"
+                ),
+                {"t": t0, "s": False},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO pages (id, case_id, chain, plan, started_at, status) VALUES"
+                    " (41, 1, 'urgent', '{}', :t, 'climbing')"
+                ),
+                {"t": t0},
+            )
+            for kind, target, key in (
+                ("page_step", "41/2", None),
+                ("repage", "41", None),
+                ("handoff", "primary-eu", "handoff:primary-eu:2026-12-07T08:00:00+00:00"),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO timers (case_id, kind, target, key, due_at, status)"
+                        " VALUES (:c, :k, :g, :key, :d, 'pending')"
+                    ),
+                    {
+                        "c": None if kind == "handoff" else 1,
+                        "k": kind,
+                        "g": target,
+                        "key": key,
+                        "d": t0 + timedelta(minutes=10),
+                    },
+                )
+        migrate.upgrade(engine)
+        with make_sessionmaker(engine)() as session:
+            timers = session.execute(select(Timer).order_by(Timer.id)).scalars().all()
+            typed = [(t.kind, t.target, t.page_id, t.step, t.schedule) for t in timers]
+            step_page, step = paging.page_for_timer(session, timers[0])
+            repage_page, _ = paging.page_for_timer(session, timers[1])
+            assert typed == [
+                ("page_step", "41/2", 41, 2, None),
+                ("repage", "41", 41, 0, None),
+                ("handoff", "primary-eu", None, None, "primary-eu"),
+            ]
+            assert (step_page and step_page.id, step) == (41, 2)
+            assert repage_page is not None and repage_page.id == 41
+            assert handoffs.schedule_of(timers[2]) == "primary-eu"
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0008")
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT kind, target FROM timers ORDER BY id")).all()
+        assert [tuple(r) for r in kept] == [
+            ("page_step", "41/2"),
+            ("repage", "41"),
+            ("handoff", "primary-eu"),
+        ]
     finally:
         engine.dispose()

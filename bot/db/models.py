@@ -185,6 +185,7 @@ class Timer(Base):
         UniqueConstraint("case_id", "target", "kind", "due_at", name="uq_timer"),
         UniqueConstraint("key", name="uq_timer_key"),
         Index("ix_timers_due", "status", "due_at"),
+        Index("ix_timers_page", "page_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -200,6 +201,12 @@ class Timer(Base):
     status: Mapped[str] = mapped_column(String(20), default=TimerStatus.PENDING)
     fired_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
+    # What a paging timer is about (its page, and its step of the chain), and a handoff's
+    # schedule: read from here, never parsed back out of `target` or `key`, which keep their
+    # text for the uniqueness rules.
+    page_id: Mapped[int | None] = mapped_column(BigInteger)
+    step: Mapped[int | None] = mapped_column(Integer)
+    schedule: Mapped[str | None] = mapped_column(String(100))
 
 
 class Page(Base):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.cases.writes import case_changed, notify, record
 from bot.db.models import Case, CaseEvent, Page, Timer
 from bot.db.ops import rowcount
-from bot.db.states import OutboxStatus
+from bot.db.states import TimerStatus
 from bot.metrics import PAGE_ACKS
 from bot.oncall.chains import chain_of
 from bot.oncall.paging import (
@@ -89,7 +89,7 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
         cancel_steps(session, case, page, f"acknowledged by {user}")
         close_messages(session, case, page, now, user=user, at=now.isoformat())
         PAGE_ACKS.labels(page.chain).observe((now - page.started_at).total_seconds())
-        record(session, case, now, user, Intent.PAGE_ACKNOWLEDGED, source, page=page.id)
+        record(session, case, now, user, "page_acknowledged", source, page=page.id)
     # As in every pager: an acknowledgement means "mine". A case someone already has keeps
     # its assignee.
     took = case.assignee_id is None
@@ -127,9 +127,11 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
                     case_id=case.id,
                     kind=REPAGE,
                     target=str(page.id),
+                    page_id=page.id,
+                    step=0,
                     clock_start=now,
                     due_at=now + chain.repage_after,
-                    status=OutboxStatus.PENDING,
+                    status=TimerStatus.PENDING,
                 )
             )
     return Ack("acknowledged", user, now, took)

@@ -41,6 +41,7 @@ def book_next(session: Session, name: str, schedule: Schedule, after: datetime) 
             "kind": HANDOFF,
             "target": name[:40],
             "key": _key(name, at),
+            "schedule": name,
             "due_at": at,
             "status": TimerStatus.PENDING,
         },
@@ -54,8 +55,7 @@ def book_all(session: Session, policies: PolicySet, now: datetime) -> None:
 
 
 def schedule_of(timer: Timer) -> str:
-    # Schedule names are slugs: no colon before the instant's own.
-    return (timer.key or "").removeprefix("handoff:").split(":", 1)[0]
+    return timer.schedule or ""
 
 
 def fire(session: Session, policies: PolicySet, timer: Timer, now: datetime) -> str | None:

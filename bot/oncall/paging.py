@@ -3,8 +3,8 @@ Slack I/O: each step writes the case's timeline, outbox rows (the direct message
 channel's post, webhook calls) and the timer of the next step, in the caller's transaction.
 
 A case pages while its severity names a chain and it is not resolved. The chain is frozen
-onto a `pages` row when paging starts. Each step is a timer ("page_step", target
-"<page id>/<step>"): level by level, `repeat` more rounds, then the fallback. A step fires
+onto a `pages` row when paging starts. Each step is a timer ("page_step", with its page and
+step): level by level, `repeat` more rounds, then the fallback. A step fires
 once (timers are claimed), and one whose page was acknowledged or stopped is dropped.
 """
 
@@ -108,6 +108,8 @@ def book_step(session: Session, case: Case, page: Page, index: int, at: datetime
             case_id=case.id,
             kind=STEP,
             target=f"{page.id}/{index}",
+            page_id=page.id,
+            step=index,
             clock_start=page.started_at,
             due_at=at,
             status=TimerStatus.PENDING,
@@ -120,7 +122,7 @@ def stop(session: Session, case: Case, page: Page, now: datetime, why: str) -> N
     page.status, page.ended_at, page.note = STOPPED, now, why
     cancel_steps(session, case, page, why)
     close_messages(session, case, page, now, why=why)
-    record(session, case, now, SYSTEM, Intent.PAGE_STOPPED, None, page=page.id, why=why)
+    record(session, case, now, SYSTEM, "page_stopped", None, page=page.id, why=why)
     channel = chain_of(page).channel
     if was == CLIMBING and channel:
         notify(
@@ -142,7 +144,7 @@ def cancel_steps(session: Session, case: Case, page: Page, why: str) -> None:
         .where(
             Timer.case_id == case.id,
             Timer.kind.in_((STEP, REPAGE)),
-            Timer.target.like(f"{page.id}/%") | (Timer.target == str(page.id)),
+            Timer.page_id == page.id,
             Timer.status == TimerStatus.PENDING,
         )
         .values(status=TimerStatus.CANCELLED, note=why)
@@ -219,10 +221,9 @@ def _closed(
 
 
 def page_for_timer(session: Session, timer: Timer) -> tuple[Page | None, int]:
-    page_id, _, index = (timer.target or "").partition("/")
-    if not page_id.isdigit():
+    if timer.page_id is None:
         return None, 0
-    return session.get(Page, int(page_id)), int(index) if index.isdigit() else 0
+    return session.get(Page, timer.page_id), timer.step or 0
 
 
 def fire_step(

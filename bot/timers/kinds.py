@@ -113,7 +113,7 @@ def breach(f: Firing) -> str | None:
         "due_at": d.due_at.isoformat(),
         "fired_at": f.now.isoformat(),
     }
-    record(f.session, f.case, f.now, "escalation-bot", Intent.BREACH_ALERT, None, **data)
+    record(f.session, f.case, f.now, "escalation-bot", "breach_alert", None, **data)
     data.update(_on_call(f))
     BREACHES.labels(d.kind).inc()
     notify(
