@@ -16,7 +16,7 @@ from bot.cases.writes import case_changed, notify, record
 from bot.clock import Clock
 from bot.db.models import Case, CaseEvent, Feedback, Timer
 from bot.db.ops import insert_ignore
-from bot.db.states import CaseStatus, TimerKind, TimerStatus
+from bot.db.states import CaseEventKind, CaseStatus, TimerKind, TimerStatus
 from bot.outbox import Intent
 from bot.policies.policy import Policy
 
@@ -123,7 +123,7 @@ def assign(
     now = clock.now()
     old = case.assignee_id
     case.assignee_id = assignee
-    record(session, case, now, actor, "assigned", source, old=old, new=assignee)
+    record(session, case, now, actor, CaseEventKind.ASSIGNED, source, old=old, new=assignee)
     _changed(session, now, case, actor, "assigned", source, old=old, new=assignee)
     return True
 
@@ -148,7 +148,7 @@ def wait(
         case,
         actor,
         WAITING,
-        "waiting_on_requester",
+        CaseEventKind.WAITING_ON_REQUESTER,
         "waiting",
         source,
         note=note,
@@ -179,7 +179,7 @@ def resume(
 ) -> bool:
     if case.status != WAITING:
         return False
-    _move(session, clock, policy, case, actor, OPEN, "resumed", "resumed", source)
+    _move(session, clock, policy, case, actor, OPEN, CaseEventKind.RESUMED, "resumed", source)
     return True
 
 
@@ -195,7 +195,7 @@ def reopen(
     next-response clock and a resolution clock from now)."""
     if case.status != RESOLVED:
         return False
-    _move(session, clock, policy, case, actor, OPEN, "reopened", "reopened", source)
+    _move(session, clock, policy, case, actor, OPEN, CaseEventKind.REOPENED, "reopened", source)
     return True
 
 
@@ -217,7 +217,7 @@ def workaround(
     lowered = policy.on_workaround(case.severity).id
     if lowered == case.severity:
         raise CaseError(f"{case.key} is already at the least urgent severity.")
-    record(session, case, clock.now(), actor, "workaround", source, note=note)
+    record(session, case, clock.now(), actor, CaseEventKind.WORKAROUND, source, note=note)
     reason = f"workaround: {note}" if note else "workaround"
     set_severity(session, clock, policy, case, lowered, actor, source, reason)
     return lowered
@@ -250,7 +250,7 @@ def add_details(
     now = clock.now()
     case.details = kept
     case.updated_at = now
-    record(session, case, now, actor, "details", source, answers=kept)
+    record(session, case, now, actor, CaseEventKind.DETAILS, source, answers=kept)
     case_changed(session, now, case)
     return True
 
@@ -260,7 +260,7 @@ def add_note(
 ) -> None:
     """An internal note: kept in the case's timeline for the installing organisation's
     members, never posted to the case's thread."""
-    record(session, case, clock.now(), actor, "note", source, note=text)
+    record(session, case, clock.now(), actor, CaseEventKind.NOTE, source, note=text)
 
 
 def notes(session: Session, case_ids: list[int]) -> dict[int, list[tuple[datetime, str, str]]]:
@@ -270,7 +270,7 @@ def notes(session: Session, case_ids: list[int]) -> dict[int, list[tuple[datetim
         return found
     rows = session.execute(
         select(CaseEvent.case_id, CaseEvent.at, CaseEvent.actor, CaseEvent.data)
-        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.kind == "note")
+        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.kind == CaseEventKind.NOTE)
         .order_by(CaseEvent.id)
     ).all()
     for case_id, at, actor, data in rows:
@@ -292,7 +292,16 @@ def resolve(
     if case.status == RESOLVED:
         return False
     now = _move(
-        session, clock, policy, case, actor, RESOLVED, "resolved", "resolved", source, note=note
+        session,
+        clock,
+        policy,
+        case,
+        actor,
+        RESOLVED,
+        CaseEventKind.RESOLVED,
+        "resolved",
+        source,
+        note=note,
     )
     notify(
         session,
@@ -347,7 +356,7 @@ def record_feedback(
     )
     if not stored:
         return "already"
-    record(session, case, now, user, "feedback", source, rating=rating)
+    record(session, case, now, user, CaseEventKind.FEEDBACK, source, rating=rating)
     return "thanks"
 
 
@@ -357,7 +366,7 @@ def last_wait_started(session: Session, case: Case) -> datetime | None:
         return None
     return session.execute(
         select(func.max(CaseEvent.at)).where(
-            CaseEvent.case_id == case.id, CaseEvent.kind == "waiting_on_requester"
+            CaseEvent.case_id == case.id, CaseEvent.kind == CaseEventKind.WAITING_ON_REQUESTER
         )
     ).scalar_one_or_none()
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Case, CaseEvent, Timer
-from bot.db.states import SLA_TIMER_KINDS, TimerKind, TimerStatus
+from bot.db.states import SLA_TIMER_KINDS, CaseEventKind, TimerKind, TimerStatus
 from bot.policies.policy import Policy
 from bot.sla import clocks
 
@@ -41,7 +41,9 @@ def clock_events(session: Session, case: Case) -> list[clocks.ClockEvent]:
     for row in rows:
         if row.kind not in _CLOCK_KINDS:
             continue
-        severity = row.data.get("severity") if row.kind == "opened" else row.data.get("new")
+        severity = (
+            row.data.get("severity") if row.kind == CaseEventKind.OPENED else row.data.get("new")
+        )
         events.append(clocks.ClockEvent(at=row.at, kind=row.kind, severity=severity))  # type: ignore[arg-type]
     return events
 

@@ -17,7 +17,7 @@ from bot.cases.writes import case_changed, notify, record, snapshot
 from bot.clock import Clock
 from bot.db.models import Case
 from bot.db.ops import after_commit, next_case_number
-from bot.db.states import CaseStatus
+from bot.db.states import CaseEventKind, CaseStatus
 from bot.metrics import FIRST_RESPONSES
 from bot.outbox import Intent
 from bot.policies.policy import Policy
@@ -95,7 +95,7 @@ def record_reaction(
     nothing more. Returns the case, or None if the message has none."""
     case = find_case(session, team_id, channel_id, message_ts)
     if case is not None:
-        record(session, case, clock.now(), user, "reacted_again", source_event)
+        record(session, case, clock.now(), user, CaseEventKind.REACTED_AGAIN, source_event)
     return case
 
 
@@ -164,7 +164,7 @@ def open_case(
         case,
         now,
         req.opened_by,
-        "opened",
+        CaseEventKind.OPENED,
         req.source_event,
         severity=severity,
         policy=policy.id,
@@ -224,7 +224,7 @@ def set_severity(
         case,
         now,
         actor,
-        Intent.SEVERITY_CHANGED,
+        CaseEventKind.SEVERITY_CHANGED,
         source_event,
         old=old,
         new=sev.id,
@@ -267,9 +267,9 @@ def record_message(
     now = clock.now()
     at = min(now, max(sent_at or now, case.opened_at))
     kind = {
-        "responder": "responder_reply",
-        "requester": "requester_message",
-        "external": "external_message",
+        "responder": CaseEventKind.RESPONDER_REPLY,
+        "requester": CaseEventKind.REQUESTER_MESSAGE,
+        "external": CaseEventKind.EXTERNAL_MESSAGE,
     }[role]
     record(session, case, at, user, kind, source_event, ts=message_ts)
     if role == "external":

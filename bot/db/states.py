@@ -17,6 +17,35 @@ class CaseStatus(StrEnum):
 UNRESOLVED = (CaseStatus.OPEN, CaseStatus.WAITING)
 
 
+class CaseEventKind(StrEnum):
+    """The entries of a case's timeline (`case_events.kind`)."""
+
+    OPENED = "opened"
+    REACTED_AGAIN = "reacted_again"
+    SEVERITY_CHANGED = "severity_changed"
+    REQUESTER_MESSAGE = "requester_message"
+    RESPONDER_REPLY = "responder_reply"
+    EXTERNAL_MESSAGE = "external_message"  # someone neither side counts as either
+    WAITING_ON_REQUESTER = "waiting_on_requester"
+    RESUMED = "resumed"
+    ASSIGNED = "assigned"
+    WORKAROUND = "workaround"
+    DETAILS = "details"
+    NOTE = "note"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    FEEDBACK = "feedback"
+    FEEDBACK_COMMENT = "feedback_comment"
+    SLA_REMINDER = "sla_reminder"
+    BREACH_ALERT = "breach_alert"
+    TIMER_DROPPED = "timer_dropped"
+    PAGE_STARTED = "page_started"
+    PAGED = "paged"
+    PAGE_ACKNOWLEDGED = "page_acknowledged"
+    REPAGED = "repaged"
+    PAGE_STOPPED = "page_stopped"
+
+
 class InboxStatus(StrEnum):
     """A stored request from Slack."""
 

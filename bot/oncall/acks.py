@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.cases.writes import case_changed, notify, record
 from bot.db.models import Case, CaseEvent, Page, Timer
 from bot.db.ops import rowcount
-from bot.db.states import TimerStatus
+from bot.db.states import CaseEventKind, TimerStatus
 from bot.metrics import PAGE_ACKS
 from bot.oncall.chains import chain_of
 from bot.oncall.paging import (
@@ -42,7 +42,9 @@ def paged_so_far(session: Session, case: Case) -> tuple[set[str], set[str]]:
     users: set[str] = set()
     groups: set[str] = set()
     rows = session.execute(
-        select(CaseEvent.data).where(CaseEvent.case_id == case.id, CaseEvent.kind == "paged")
+        select(CaseEvent.data).where(
+            CaseEvent.case_id == case.id, CaseEvent.kind == CaseEventKind.PAGED
+        )
     ).scalars()
     for data in rows:
         users.update(data.get("users") or ())
@@ -89,14 +91,16 @@ def acknowledge(session: Session, case: Case, user: str, now: datetime, source: 
         cancel_steps(session, case, page, f"acknowledged by {user}")
         close_messages(session, case, page, now, user=user, at=now.isoformat())
         PAGE_ACKS.labels(page.chain).observe((now - page.started_at).total_seconds())
-        record(session, case, now, user, "page_acknowledged", source, page=page.id)
+        record(session, case, now, user, CaseEventKind.PAGE_ACKNOWLEDGED, source, page=page.id)
     # As in every pager: an acknowledgement means "mine". A case someone already has keeps
     # its assignee.
     took = case.assignee_id is None
     if took:
         case.assignee_id = user
         case.updated_at = now
-        record(session, case, now, user, "assigned", source, old=None, new=user, by="ack")
+        record(
+            session, case, now, user, CaseEventKind.ASSIGNED, source, old=None, new=user, by="ack"
+        )
         case_changed(session, now, case)
     first = pages[0]
     data: dict[str, Any] = {"page": first.id, "user": user, "at": now.isoformat(), "took": took}
@@ -146,7 +150,7 @@ def fire_repage(session: Session, case: Case, timer: Timer, now: datetime) -> st
         select(CaseEvent.id)
         .where(
             CaseEvent.case_id == case.id,
-            CaseEvent.kind == "responder_reply",
+            CaseEvent.kind == CaseEventKind.RESPONDER_REPLY,
             CaseEvent.at >= page.acknowledged_at,
         )
         .limit(1)
@@ -155,6 +159,15 @@ def fire_repage(session: Session, case: Case, timer: Timer, now: datetime) -> st
         return "a responder replied"
     acked_by = page.acknowledged_by
     page.status, page.acknowledged_by, page.acknowledged_at = CLIMBING, None, None
-    record(session, case, now, SYSTEM, "repaged", None, page=page.id, acknowledged_by=acked_by)
+    record(
+        session,
+        case,
+        now,
+        SYSTEM,
+        CaseEventKind.REPAGED,
+        None,
+        page=page.id,
+        acknowledged_by=acked_by,
+    )
     book_step(session, case, page, 0, now)
     return None

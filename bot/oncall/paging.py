@@ -21,7 +21,15 @@ from bot.cases.planning import follow_changes
 from bot.cases.writes import notify, record
 from bot.db.models import Case, OutboxMessage, Page, Timer
 from bot.db.ops import after_commit
-from bot.db.states import ACTIVE_PAGES, CaseStatus, OutboxStatus, PageStatus, TimerKind, TimerStatus
+from bot.db.states import (
+    ACTIVE_PAGES,
+    CaseEventKind,
+    CaseStatus,
+    OutboxStatus,
+    PageStatus,
+    TimerKind,
+    TimerStatus,
+)
 from bot.metrics import PAGES
 from bot.oncall.chains import Paged, Step, chain_of, plan_of, resolve, schedule, steps
 from bot.outbox import Intent
@@ -97,7 +105,17 @@ def start(
     session.add(page)
     session.flush()
     extra = {"breach": breach} if breach else {}
-    record(session, case, now, SYSTEM, "page_started", None, page=page.id, chain=chain, **extra)
+    record(
+        session,
+        case,
+        now,
+        SYSTEM,
+        CaseEventKind.PAGE_STARTED,
+        None,
+        page=page.id,
+        chain=chain,
+        **extra,
+    )
     book_step(session, case, page, 0, now)
     return page
 
@@ -122,7 +140,7 @@ def stop(session: Session, case: Case, page: Page, now: datetime, why: str) -> N
     page.status, page.ended_at, page.note = STOPPED, now, why
     cancel_steps(session, case, page, why)
     close_messages(session, case, page, now, why=why)
-    record(session, case, now, SYSTEM, "page_stopped", None, page=page.id, why=why)
+    record(session, case, now, SYSTEM, CaseEventKind.PAGE_STOPPED, None, page=page.id, why=why)
     channel = chain_of(page).channel
     if was == CLIMBING and channel:
         notify(
@@ -311,7 +329,7 @@ def fire_step(
         case,
         now,
         SYSTEM,
-        "paged",
+        CaseEventKind.PAGED,
         None,
         page=page.id,
         step=step.index,

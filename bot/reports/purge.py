@@ -41,7 +41,7 @@ from bot.db.models import (
     Timer,
 )
 from bot.db.ops import rowcount
-from bot.db.states import IN_FLIGHT, CaseStatus, InboxStatus
+from bot.db.states import IN_FLIGHT, CaseEventKind, CaseStatus, InboxStatus
 from bot.oncall.paging import SYSTEM  # the actor of the bot's own timeline entries
 
 # Timeline data that holds no one's words or identity.
@@ -123,7 +123,7 @@ def resolved_before(session: Session, cutoff: datetime) -> list[int]:
     """Cases resolved now whose latest resolution was before `cutoff`."""
     last = (
         select(CaseEvent.case_id, func.max(CaseEvent.at).label("at"))
-        .where(CaseEvent.kind == "resolved")
+        .where(CaseEvent.kind == CaseEventKind.RESOLVED)
         .group_by(CaseEvent.case_id)
         .subquery()
     )

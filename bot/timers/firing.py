@@ -18,7 +18,7 @@ from bot.clock import Clock
 from bot.db.errors import is_transient_db
 from bot.db.models import Case, Timer
 from bot.db.ops import rowcount
-from bot.db.states import CaseStatus, TimerStatus
+from bot.db.states import CaseEventKind, CaseStatus, TimerStatus
 from bot.logs import describe
 from bot.metrics import TIMER_LAG, TIMERS_PARKED
 from bot.policies.policy import Policy
@@ -146,7 +146,7 @@ def _drop(session: Session, case: Case, timer: Timer, now: datetime, why: str) -
         case,
         now,
         "escalation-bot",
-        "timer_dropped",
+        CaseEventKind.TIMER_DROPPED,
         None,
         timer=timer.id,
         timer_kind=timer.kind,

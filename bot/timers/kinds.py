@@ -13,7 +13,7 @@ from bot.cases import lifecycle
 from bot.cases.writes import case_changed, notify, record
 from bot.clock import FixedClock
 from bot.db.models import Case, Timer
-from bot.db.states import TimerKind, TimerStatus
+from bot.db.states import CaseEventKind, TimerKind, TimerStatus
 from bot.metrics import BREACHES
 from bot.oncall import acks, chains, handoffs, paging
 from bot.outbox import Intent
@@ -72,7 +72,7 @@ def remind(f: Firing) -> str | None:
         f.case,
         f.now,
         "escalation-bot",
-        Intent.SLA_REMINDER,
+        CaseEventKind.SLA_REMINDER,
         None,
         target=d.kind,
         due_at=d.due_at.isoformat(),
@@ -113,7 +113,7 @@ def breach(f: Firing) -> str | None:
         "due_at": d.due_at.isoformat(),
         "fired_at": f.now.isoformat(),
     }
-    record(f.session, f.case, f.now, "escalation-bot", "breach_alert", None, **data)
+    record(f.session, f.case, f.now, "escalation-bot", CaseEventKind.BREACH_ALERT, None, **data)
     data.update(_on_call(f))
     BREACHES.labels(d.kind).inc()
     notify(
