@@ -125,3 +125,12 @@ def sqlite_bot(sqlite_url: str, slack: FakeSlack) -> Iterator[Bot]:
 @pytest.fixture
 def bot(db_url: str, slack: FakeSlack) -> Iterator[Bot]:
     yield from make_bot(db_url, slack, triage_channel=TRIAGE)
+
+
+@pytest.fixture
+def paging_bot(db_url: str, tmp_path: Path) -> Iterator[Bot]:
+    """The bot running the paging policy of tests/support/paging.py, from Saturday 03:00."""
+    # Imported here: that module builds on this one's Bot and make_bot.
+    from tests.support.paging import paging_bot_for
+
+    yield from paging_bot_for(db_url, tmp_path)

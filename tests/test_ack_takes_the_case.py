@@ -13,19 +13,12 @@ import pytest
 
 from tests.conftest import ENGINEER, SUPPORT, Bot
 from tests.support import payloads
-from tests.test_app_home import due
-from tests.test_commands import run, thread_lines
-from tests.test_paging import (
-    LEAD,
-    ONCALL,
-    PRIMARY,
-    SECOND,
-    dm_to,
-    forward,
-    paging_bot_for,
-    press_ack,
-)
-from tests.test_thread_messages import open_case
+from tests.support.bot_messages import due, thread_lines
+from tests.support.buttons import press_ack
+from tests.support.cases import open_case
+from tests.support.clock import forward
+from tests.support.paging import LEAD, ONCALL, PRIMARY, SECOND, dm_to, paging_bot_for
+from tests.support.slash_commands import run
 
 
 def policy(responders: str) -> str:

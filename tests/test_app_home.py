@@ -10,23 +10,12 @@ from typing import Any
 
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
 from tests.support import payloads
-from tests.test_commands import run
-from tests.test_paging import PRIMARY, SECOND, forward, link, paging_bot
-from tests.test_thread_messages import open_case
-
-__all__ = ["paging_bot"]  # the fixture: a policy listing its responders, with a schedule
-
-
-def open_home(bot: Bot, user: str) -> dict[str, Any]:
-    event = payloads.event_callback(
-        bot.slack.team_id,
-        {"type": "app_home_opened", "user": user, "channel": "D0HOME0001", "tab": "home"},
-    )
-    assert bot.driver.event(event).status == 200
-    bot.settle()
-    view = bot.slack.home_view(user)
-    assert view is not None
-    return view
+from tests.support.app_home import open_home
+from tests.support.bot_messages import due
+from tests.support.cases import open_case
+from tests.support.clock import forward
+from tests.support.paging import PRIMARY, SECOND, link
+from tests.support.slash_commands import run
 
 
 def valid(view: dict[str, Any]) -> list[tuple[str, str]]:
@@ -44,10 +33,6 @@ def valid(view: dict[str, Any]) -> list[tuple[str, str]]:
             assert block["type"] == "context" and len(block["elements"]) == 1
             out.append(("context", block["elements"][0]["text"]))
     return out
-
-
-def due(instant: str, shown: str) -> str:
-    return f"<!date^{instant}^{{date_short_pretty}} at {{time}}|{shown}>"
 
 
 def test_a_responder_and_a_requester_each_get_their_home(paging_bot: Bot) -> None:

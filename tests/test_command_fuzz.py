@@ -15,8 +15,8 @@ from bot.cases.commands import UsageError, parse_case, parse_severity
 from bot.db.models import CaseEvent, InboxEvent
 from bot.oncall.commands import parse_oncall
 from tests.conftest import Bot
-from tests.test_commands import run
-from tests.test_thread_messages import open_case
+from tests.support.cases import open_case
+from tests.support.slash_commands import run
 
 WORDS = st.sampled_from(
     [

@@ -14,50 +14,13 @@ from sqlalchemy import select
 from bot.db.models import CaseEvent, Feedback, InboxEvent, Timer
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
 from tests.support import payloads
+from tests.support.bot_messages import is_card, thread_lines
+from tests.support.cases import kinds, open_case, say
 from tests.support.fake_slack import FakeSlack
-from tests.test_thread_messages import kinds, open_case, say
+from tests.support.slash_commands import run
 
 OTHER = "C0OTHERCH2"
 ROOT = Path(__file__).parent.parent
-
-
-def run(bot: Bot, command: str, text: str, user: str = ENGINEER, channel: str = SUPPORT):
-    """Send a slash command; returns (HTTP status, the ack's JSON or None, the private
-    answers that came through the response URL after the work was done)."""
-    name = f"r{len(bot.slack.calls())}"
-    form = payloads.slash_command(
-        command,
-        text,
-        user_id=user,
-        channel_id=channel,
-        team_id=bot.slack.team_id,
-        response_url=bot.slack.response_url(name),
-    )
-    resp = bot.driver.command(form)
-    bot.settle()
-    ack = resp.json() if resp.body else None
-    return resp.status, ack, [r["text"] for r in bot.slack.responses(name)]
-
-
-def is_card(blocks: list | None) -> bool:
-    return any(b.get("block_id") == "severity" for b in blocks or [])
-
-
-def is_ask(blocks: list | None) -> bool:
-    """The policy's intake ask, posted after the card (tests/test_intake.py has it)."""
-    return any(b.get("block_id") == "intake" for b in blocks or [])
-
-
-def thread_lines(bot: Bot, root: str) -> list[str]:
-    """The bot's lines in a case's thread, other than its card and its intake ask."""
-    return [
-        m.text
-        for m in bot.slack.posted_messages(SUPPORT)
-        if m.thread_ts == root
-        and not is_card(m.blocks)
-        and not is_ask(m.blocks)
-        and m.user == bot.slack.bot_user_id
-    ]
 
 
 def test_severity_by_case_number_moves_the_due_time_and_says_so(bot: Bot) -> None:

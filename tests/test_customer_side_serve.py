@@ -11,9 +11,9 @@ from bot.slack.render import SET_SEVERITY_ACTION
 from tests.conftest import SHIPPED_ONCALL_USERS, SUPPORT
 from tests.support import payloads
 from tests.support.fake_slack import FakeSlack
+from tests.support.serve_process import env_for, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver
-from tests.test_serve_process import env_for, wait_until
 
 pytestmark = pytest.mark.slow
 

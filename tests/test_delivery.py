@@ -12,7 +12,7 @@ from bot.db.models import OutboxMessage
 from bot.slack.render import SET_SEVERITY_ACTION
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, TRIAGE, Bot
 from tests.support import payloads
-from tests.test_intake_http import react
+from tests.support.cases import react
 
 OTHER = "C0OTHERCH1"
 

@@ -13,11 +13,11 @@ import pytest
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
 from tests.support import payloads
 from tests.support.fake_slack import FakeSlack
+from tests.support.hostile_requests import CASES
 from tests.support.logscan import BODY_MARKER
+from tests.support.serve_process import env_for, replies, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver, sign
-from tests.test_hostile_input import CASES
-from tests.test_serve_process import env_for, replies, wait_until
 
 pytestmark = pytest.mark.slow
 

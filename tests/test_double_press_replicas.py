@@ -18,9 +18,9 @@ from tests.conftest import CUSTOMER, ENGINEER
 from tests.support import payloads
 from tests.support.db import database, quiet
 from tests.support.fake_slack import FakeSlack
+from tests.support.serve_process import counts, env_for, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver
-from tests.test_serve_process import counts, env_for, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

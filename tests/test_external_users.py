@@ -13,11 +13,9 @@ from bot.db.models import CaseEvent
 from bot.slack.render import SET_SEVERITY_ACTION
 from tests.conftest import ENGINEER, SUPPORT, Bot
 from tests.support import payloads
-from tests.test_commands import run, thread_lines
-from tests.test_thread_messages import kinds, open_case, say
-
-OTHER_ORG = "T0OTHERORG"
-OUTSIDER = "U0OUTSIDE1"
+from tests.support.bot_messages import thread_lines
+from tests.support.cases import OTHER_ORG, OUTSIDER, kinds, open_case, say, shared_case
+from tests.support.slash_commands import run
 
 
 def test_an_external_reply_counts_as_the_requesters_never_a_responders(bot: Bot) -> None:
@@ -65,25 +63,6 @@ def test_an_external_press_on_the_severity_buttons_is_refused(bot: Bot) -> None:
     [notice] = bot.slack.calls("chat.postEphemeral")
     assert notice.params["user"] == OUTSIDER
     assert notice.params["text"] == f"Only the support team can change the severity of {case.key}."
-
-
-def shared_case(bot: Bot) -> str:
-    """A case opened in a channel shared with another organisation: the customer's
-    message, and the installing workspace's engineer reacting."""
-    bot.slack.add_user(OUTSIDER, "oscar", "Oscar (customer org)", team_id=OTHER_ORG)
-    ts = bot.slack.post_user_message(SUPPORT, OUTSIDER, "our deploys fail")
-    event = payloads.reaction_added(
-        team=OTHER_ORG,  # the envelope may name the other organisation
-        channel=SUPPORT,
-        ts=ts,
-        user=ENGINEER,
-        item_user=OUTSIDER,
-        authorization_team=bot.slack.team_id,
-        is_ext_shared_channel=True,
-    )
-    assert bot.driver.event(event).status == 200
-    bot.settle()
-    return ts
 
 
 def test_a_shared_channels_case_belongs_to_the_installing_workspace(bot: Bot) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from bot.db.models import OutboxMessage
 from tests.conftest import Bot
-from tests.test_thread_messages import open_case
+from tests.support.cases import open_case
 
 OTHER = "T0OTHERWS1"
 # The shipped schedule hands over on Mondays at 09:00 UTC; the bot's clock starts on one.

@@ -18,9 +18,9 @@ from bot.reports.purge import purge
 from bot.slack.views import DETAILS_ACTION
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
 from tests.support import payloads
-from tests.test_commands import run
-from tests.test_paging import paging_bot_for
-from tests.test_thread_messages import open_case
+from tests.support.cases import open_case
+from tests.support.paging import paging_bot_for
+from tests.support.slash_commands import run
 
 ASK = "To get started, tell us the business impact and the version you run."
 POLICY = f"""

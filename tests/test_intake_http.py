@@ -10,19 +10,7 @@ from sqlalchemy import select
 from bot.db.models import CaseEvent, OutboxMessage
 from tests.conftest import CUSTOMER, ENGINEER, PRIVATE, SUPPORT, TRIAGE, Bot
 from tests.support import payloads
-
-
-def react(bot: Bot, ts: str, user: str = ENGINEER, reaction: str = "ticket", **kw: object):
-    event = payloads.reaction_added(
-        team=bot.slack.team_id,
-        channel=kw.pop("channel", SUPPORT),
-        ts=ts,
-        user=user,
-        reaction=reaction,
-        item_user=CUSTOMER,
-        **kw,
-    )
-    return event, bot.driver.event(event)
+from tests.support.cases import react
 
 
 def thread_replies(bot: Bot, ts: str, channel: str = SUPPORT) -> list:

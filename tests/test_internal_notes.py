@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from bot.db.models import CaseEvent
 from tests.conftest import ENGINEER, SUPPORT, Bot
-from tests.test_app_home import open_home
-from tests.test_commands import run
-from tests.test_external_users import OTHER_ORG, OUTSIDER, shared_case
-from tests.test_thread_messages import say
+from tests.support.app_home import open_home
+from tests.support.cases import OTHER_ORG, OUTSIDER, say, shared_case
+from tests.support.slash_commands import run
 
 NOTE = "customer runs 4.2 which is out of support; do not promise a fix date"
 

@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator
 
 from bot.slack import surface
 from tests.conftest import Bot
-from tests.test_commands import run
+from tests.support.slash_commands import run
 
 MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "slack-manifest.yaml").read_text())
 # Slack's published JSON schema of app manifests (tests/fixtures/SOURCE.md says where from).

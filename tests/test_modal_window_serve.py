@@ -11,9 +11,9 @@ import pytest
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
 from tests.support import payloads
 from tests.support.fake_slack import FakeSlack
+from tests.support.serve_process import counts, env_for, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver
-from tests.test_serve_process import counts, env_for, wait_until
 
 pytestmark = pytest.mark.slow
 

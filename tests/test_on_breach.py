@@ -8,19 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
-from tests.test_app_home import due
-from tests.test_commands import run, thread_lines
-from tests.test_paging import (
-    LEAD,
-    LEADS,
-    ONCALL,
-    PRIMARY,
-    SECOND,
-    STRANGER,
-    forward,
-    paging_bot_for,
-)
-from tests.test_thread_messages import open_case
+from tests.support.bot_messages import due, thread_lines
+from tests.support.cases import open_case
+from tests.support.clock import forward
+from tests.support.paging import LEAD, LEADS, ONCALL, PRIMARY, SECOND, STRANGER, paging_bot_for
+from tests.support.slash_commands import run
 
 ESCALATIONS = "C0ESCALATE"
 POLICY = f"""

@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from bot.db.models import OncallOverride, Timer
 from tests.conftest import ENGINEER, Bot
-from tests.test_commands import run
-from tests.test_paging import LEAD, PRIMARY, SECOND, STRANGER, dm_to, open_case, paging_bot
-
-__all__ = ["paging_bot"]  # the fixture, shared with tests/test_paging.py
+from tests.support.cases import open_case
+from tests.support.paging import LEAD, PRIMARY, SECOND, STRANGER, dm_to
+from tests.support.slash_commands import run
 
 
 def test_who_is_on_call_now_and_next(paging_bot: Bot) -> None:

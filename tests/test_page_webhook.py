@@ -27,19 +27,19 @@ from bot import webhooks
 from bot.db.models import OutboxMessage
 from bot.slack.errors import HttpStatusError
 from tests.conftest import CUSTOMER, SUPPORT, Bot
+from tests.support.cases import open_case
+from tests.support.clock import forward
 from tests.support.logscan import COLLECTOR
-from tests.test_paging import (
+from tests.support.paging import (
     LEAD,
     ONCALL,
     POLICY,
     PRIMARY,
     dm_line,
-    forward,
     page_line,
     pages,
     paging_bot_for,
 )
-from tests.test_thread_messages import open_case
 
 SECRET = "page-hook-secret-4b1e77"
 OTHER_SECRET = "someone-elses-secret-9c2d"
@@ -122,7 +122,7 @@ def _direct(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def webhook_bot(db_url: str, tmp_path: Path, url: str, secret: str | None) -> Iterator[Bot]:
-    """tests.test_paging's bot, with level 1 also paging `url` and the webhook secret set."""
+    """tests.support.paging's bot, with level 1 also paging `url` and the webhook secret set."""
     policy = POLICY.replace(LEVEL_1, LEVEL_1.replace('"]', f'", "webhook:{url}"]'))
     assert policy != POLICY
     yield from paging_bot_for(db_url, tmp_path, policy, page_webhook_secret=secret)

@@ -5,147 +5,35 @@ acknowledgement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FakeClock
 from bot.db.models import CaseEvent, Page, Timer
-from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
 from tests.support import payloads
-from tests.support.fake_slack import Call, FakeSlack
-from tests.test_commands import run
-from tests.test_poison_rows import metrics
-from tests.test_thread_messages import open_case, say
-
-PRIMARY, SECOND, LEAD = "U0PRIMARY1", "U0SECOND01", "U0LEAD0001"
-LEADS, STRANGER, ONCALL = "S0LEADS001", "U0STRANGR1", "C0ONCALL01"
-SATURDAY_3AM = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
-
-POLICY = f"""
-id: paging
-name: Paging
-default: true
-default_severity: sev1
-responders: {{users: [{ENGINEER}]}}
-severities:
-  - id: sev1
-    name: SEV 1
-    calendar: 24/7
-    targets: {{first_response: 1h}}
-    page: urgent
-  - id: sev3
-    name: SEV 3
-    calendar: 24/7
-    targets: {{first_response: 8h}}
-oncall:
-  schedules:
-    platform:
-      timezone: Europe/Berlin
-      layers:
-        - rotation: [{PRIMARY}, {SECOND}]
-          shift: 1w
-          start: "2026-01-05 09:00"
-  escalations:
-    urgent:
-      levels:
-        - {{notify: ["schedule:platform"], wait: 10m}}
-        - {{notify: ["user:{LEAD}", "group:{LEADS}"], wait: 15m}}
-      repeat: 1
-      fallback: ["channel:{ONCALL}"]
-      channel: {ONCALL}
-"""
-
-
-def paging_bot_for(
-    db_url: str, tmp_path: Path, policy: str = POLICY, **settings: Any
-) -> Iterator[Bot]:
-    clock = FakeClock(SATURDAY_3AM)
-    with FakeSlack(clock=clock) as fake:
-        for user, name in (
-            (CUSTOMER, "ana"),
-            (ENGINEER, "sam"),
-            (PRIMARY, "pia"),
-            (SECOND, "sol"),
-            (LEAD, "lee"),
-            (STRANGER, "stu"),
-        ):
-            fake.add_user(user, name, name.title())
-        fake.add_usergroup(LEADS, [LEAD])
-        fake.add_channel(SUPPORT, "support", bot_member=True)
-        fake.add_channel(ONCALL, "oncall", bot_member=True)
-        folder = tmp_path / "policies"
-        folder.mkdir(exist_ok=True)
-        (folder / "paging.yaml").write_text(policy)
-        yield from make_bot(db_url, fake, clock=clock, policies_path=str(folder), **settings)
-
-
-@pytest.fixture
-def paging_bot(db_url: str, tmp_path: Path) -> Iterator[Bot]:
-    yield from paging_bot_for(db_url, tmp_path)
-
-
-def posts(bot: Bot) -> list[tuple[str, str, str]]:
-    """Every message the bot posted, as (instant HH:MM, channel as given, first line)."""
-    return [
-        (c.at.strftime("%H:%M"), str(c.params["channel"]), str(c.params["text"]).split("\n")[0])
-        for c in bot.slack.calls("chat.postMessage")
-        if c.ok
-    ]
-
-
-def pages(bot: Bot) -> list[tuple[str, str, str]]:
-    return [p for p in posts(bot) if p[1] != SUPPORT]
-
-
-def dm_to(bot: Bot, user: str) -> Call:
-    [*_, call] = [c for c in bot.slack.calls("chat.postMessage") if c.params["channel"] == user]
-    return call
-
-
-def press_ack(bot: Bot, call: Call, user: str) -> list[str]:
-    """Press the Acknowledge button on the page `call` posted; returns the private answers."""
-    [button] = [e for b in call.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert call.response is not None
-    name = f"ack{len(bot.slack.calls())}"
-    resp = bot.driver.interaction(
-        payloads.block_actions(
-            action_id=button["action_id"],
-            value=button["value"],
-            user=user,
-            channel=call.response["channel"],
-            message_ts=call.response["ts"],
-            team=bot.slack.team_id,
-            response_url=bot.slack.response_url(name),
-        )
-    )
-    assert resp.status == 200
-    bot.settle()
-    return [r["text"] for r in bot.slack.responses(name)]
-
-
-def forward(bot: Bot, minutes: float) -> None:
-    """Move the clock a minute at a time, running the background work at each instant."""
-    for _ in range(int(minutes)):
-        bot.clock.advance(timedelta(minutes=1))
-        bot.settle()
-
-
-def link(bot: Bot) -> str:
-    [case] = bot.cases()
-    return f"<{case.permalink}|{case.key}>"
-
-
-def page_line(bot: Bot, who: str, level: str) -> str:
-    return f":rotating_light: {who} for {link(bot)} (SEV 1), {level}."
-
-
-def dm_line(bot: Bot, level: str) -> str:
-    return f":rotating_light: You are paged for {link(bot)} (SEV 1), {level}."
+from tests.support.buttons import press_ack
+from tests.support.cases import open_case, say
+from tests.support.clock import forward
+from tests.support.metrics import metrics
+from tests.support.paging import (
+    LEAD,
+    LEADS,
+    ONCALL,
+    POLICY,
+    PRIMARY,
+    SECOND,
+    STRANGER,
+    dm_line,
+    dm_to,
+    link,
+    page_line,
+    pages,
+    paging_bot_for,
+    posts,
+)
+from tests.support.slash_commands import run
 
 
 def test_a_saturday_sev1_pages_the_primary_then_level_2_and_stops_at_the_ack(

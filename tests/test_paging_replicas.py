@@ -19,16 +19,14 @@ from sqlalchemy import select
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Case, OutboxMessage, Page, Timer
 from bot.oncall.paging import STEP
-from bot.slack.delivery import LOOKUP_PAGE, LOOKUP_PAGES
+from bot.slack.lookup import LOOKUP_PAGE, LOOKUP_PAGES
 from tests.conftest import CUSTOMER, ENGINEER
 from tests.support import payloads
 from tests.support.db import database, quiet
 from tests.support.fake_slack import Call, FakeSlack
+from tests.support.serve_process import child_pids, db_rows, env_for, is_alive, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver
-from tests.test_serve_process import env_for, wait_until
-from tests.test_timer_chaos import db_rows
-from tests.test_worker import _alive, _children
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -125,10 +123,10 @@ def test_three_replicas_and_a_sigkill_send_each_page_once(slack: FakeSlack, tmp_
             assert wait_until(lambda: slack.pending_faults("chat.postMessage") == 0, timeout=10)
             assert [c for c in slack.calls() if c.fault] == []
             assert procs[0].proc is not None
-            [worker] = _children(procs[0].proc.pid)
+            [worker] = child_pids(procs[0].proc.pid)
             os.kill(worker, signal.SIGKILL)
             procs[0].kill()
-            assert wait_until(lambda: not _alive(worker), timeout=5)
+            assert wait_until(lambda: not is_alive(worker), timeout=5)
             procs[0] = ServeProcess(env, port=procs[0].port).start()
 
             def settled() -> bool:

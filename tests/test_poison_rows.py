@@ -4,7 +4,6 @@ and never holds up the rows behind it; a transient failure keeps its backoff."""
 from __future__ import annotations
 
 import logging
-import urllib.request
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -13,17 +12,7 @@ from bot.db.models import InboxEvent
 from bot.inbox import InboundRequest, store_many
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
 from tests.support import payloads
-
-
-def metrics(bot: Bot) -> dict[str, float]:
-    with urllib.request.urlopen(bot.url + "/metrics") as resp:
-        text = resp.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            out[name] = float(value)
-    return out
+from tests.support.metrics import metrics
 
 
 def poison(bot: Bot, case_id: str, key: str) -> None:

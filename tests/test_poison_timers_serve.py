@@ -16,10 +16,10 @@ from bot.db.models import Timer
 from tests.conftest import CUSTOMER, ENGINEER
 from tests.support import payloads
 from tests.support.fake_slack import FakeSlack
+from tests.support.fast_timers_policy import POLICY
+from tests.support.serve_process import counts, env_for, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver
-from tests.test_serve_process import counts, env_for, wait_until
-from tests.test_timer_chaos import POLICY
 
 pytestmark = pytest.mark.slow
 

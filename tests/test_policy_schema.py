@@ -21,22 +21,10 @@ from bot.policies import (
     parse_reminder,
 )
 from bot.timekeeping.calendars import AlwaysOpen, BusinessCalendar
+from tests.support.policy_content import minimal
 
 SHIPPED = Path(__file__).resolve().parent.parent / "policies"
 SHIPPED_FILES = sorted(SHIPPED.glob("*.yaml"))
-
-
-def minimal(**changes: object) -> dict:
-    content: dict = {
-        "id": "p",
-        "name": "P",
-        "default": True,
-        "severities": [
-            {"id": "sev1", "name": "Sev 1", "calendar": "24/7", "targets": {"first_response": "1h"}}
-        ],
-    }
-    content.update(changes)
-    return content
 
 
 # --- durations --------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from bot.policies.loader import load_policies
 from tests.conftest import ENGINEER, make_bot
+from tests.support.buttons import press
+from tests.support.cases import open_case
 from tests.support.fake_slack import FakeSlack
-from tests.test_severity_buttons import press
-from tests.test_thread_messages import open_case
 
 ROOT = Path(__file__).parent.parent
 

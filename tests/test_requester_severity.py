@@ -13,8 +13,8 @@ import pytest
 from bot.slack.render import SET_SEVERITY_ACTION
 from tests.conftest import ENGINEER, SUPPORT, Bot
 from tests.support import payloads
-from tests.test_commands import run
-from tests.test_paging import LEAD, ONCALL, PRIMARY, pages, paging_bot_for
+from tests.support.paging import LEAD, ONCALL, PRIMARY, pages, paging_bot_for
+from tests.support.slash_commands import run
 
 CUSTOMER_ORG, CUSTOMER, COLLEAGUE = "T0CUSTOMER", "U0CUSTOMR1", "U0CUSTOMR2"
 

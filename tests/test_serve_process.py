@@ -4,69 +4,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
-from bot.db.engine import make_engine, make_sessionmaker
-from bot.db.models import Case, InboxEvent
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
 from tests.support import payloads
 from tests.support.db import database, quiet
 from tests.support.fake_slack import FakeSlack
 from tests.support.proxy import TcpProxy
+from tests.support.serve_process import counts, env_for, replies, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess, wait_http
 from tests.support.signing import SlackDriver
 
 pytestmark = pytest.mark.slow
-
-
-def env_for(db_url: str, slack: FakeSlack, **extra: str) -> dict[str, str]:
-    return {
-        "DATABASE_URL": db_url,
-        "SLACK_API_URL": slack.base_url,
-        "SLACK_BOT_TOKEN": slack.token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "POLICIES_PATH": str(Path(__file__).parent.parent / "policies"),
-        "TICK_SECONDS": "0.2",
-        "LOG_LEVEL": "WARNING",
-        **extra,
-    }
-
-
-def counts(db_url: str) -> tuple[int, int]:
-    engine = make_engine(db_url)
-    try:
-        with make_sessionmaker(engine)() as s:
-            cases = s.execute(select(func.count()).select_from(Case)).scalar_one()
-            inbox = s.execute(select(func.count()).select_from(InboxEvent)).scalar_one()
-        return int(cases), int(inbox)
-    finally:
-        engine.dispose()
-
-
-def wait_until(predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def is_card(message: Any) -> bool:
-    """A case card: the message in a case's thread with the severity buttons (the policy's
-    intake ask may follow it in the same thread)."""
-    return any(b.get("block_id") == "severity" for b in message.blocks or [])
-
-
-def replies(slack: FakeSlack, ts: str) -> list:
-    """The case cards posted in the thread of message `ts`."""
-    return [m for m in slack.posted_messages(SUPPORT) if m.thread_ts == ts and is_card(m)]
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ import pytest
 from bot.slack.render import SET_SEVERITY_ACTION
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
 from tests.support import payloads
+from tests.support.buttons import press
+from tests.support.cases import open_case, say
 from tests.support.fake_slack import FakeSlack
-from tests.test_thread_messages import open_case, say
 
 ROOT = Path(__file__).parent.parent
 ONCALL_GROUP = "S0ONCALL01"
@@ -42,23 +43,6 @@ def team_bot(db_url: str, slack: FakeSlack, policies_dir: Path) -> Iterator[Bot]
     for user in (ONCALL_MEMBER, BYSTANDER, CUSTOMER, ENGINEER):
         slack.add_member(SUPPORT, user)
     yield from make_bot(db_url, slack, policies_path=str(policies_dir))
-
-
-def press(bot: Bot, user: str, severity: str, channel: str = SUPPORT) -> int:
-    [case] = bot.cases()
-    card = next(m for m in bot.slack.posted_messages(SUPPORT) if m.blocks)
-    resp = bot.driver.interaction(
-        payloads.block_actions(
-            action_id=f"{SET_SEVERITY_ACTION}:{severity}",
-            value=f"{case.id}:{severity}",
-            user=user,
-            channel=channel,
-            message_ts=card.ts,
-            team=bot.slack.team_id,
-        )
-    )
-    bot.settle()
-    return resp.status
 
 
 def ephemerals(bot: Bot, user: str) -> list[str]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot, make_bot
+from tests.support.cases import open_case, say
 from tests.support.fake_slack import FakeSlack
-from tests.test_thread_messages import open_case, say
 
 ROOT = Path(__file__).parent.parent
 

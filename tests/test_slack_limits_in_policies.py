@@ -22,12 +22,12 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.cases.view import CaseView
+from bot.cli.policy import policy as policy_cli
 from bot.policies import Policy, check_policies, load_policies
-from bot.policies.cli import policy as policy_cli
 from bot.slack import render, views
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
 from tests.support import payloads
-from tests.test_commands import run
+from tests.support.slash_commands import run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,7 +145,7 @@ def test_the_limits_come_from_the_renderers_prefixes() -> None:
 def test_policies_do_not_import_slack() -> None:
     code = (
         "import sys\n"
-        "import bot.policies, bot.policies.limits, bot.policies.loader, bot.policies.cli\n"
+        "import bot.policies, bot.policies.limits, bot.policies.loader, bot.cli.policy\n"
         "found = sorted(m for m in sys.modules\n"
         "               if m.split('.')[0] in ('slack_sdk', 'slack_bolt') or m == 'bot.slack'\n"
         "               or m.startswith('bot.slack.'))\n"

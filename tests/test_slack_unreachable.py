@@ -24,9 +24,9 @@ from bot.runtime import Runtime
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
 from tests.support import payloads
 from tests.support.fake_slack import FakeSlack
+from tests.support.serve_process import counts, is_card_message, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess, free_port, settings_for
 from tests.support.signing import SlackDriver
-from tests.test_serve_process import counts, is_card, wait_until
 
 REACTIONS = 50
 
@@ -108,7 +108,7 @@ def test_acks_never_wait_on_slack_and_every_case_opens_once_it_answers(tmp_path:
         def cards() -> dict[str, int]:
             found: dict[str, int] = {}
             for m in slack.posted_messages(SUPPORT):
-                if m.thread_ts in stamps and is_card(m):
+                if m.thread_ts in stamps and is_card_message(m):
                     found[m.thread_ts] = found.get(m.thread_ts, 0) + 1
             return found
 
@@ -181,7 +181,7 @@ def test_in_socket_mode_acks_never_wait_on_slack_either(db_url: str) -> None:
         cards = [
             m.thread_ts
             for m in slack.posted_messages(SUPPORT)
-            if m.thread_ts in cases and is_card(m)
+            if m.thread_ts in cases and is_card_message(m)
         ]
         assert sorted(cards) == sorted(stamps)
     finally:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bot.db.models import OutboxMessage
 from tests.conftest import Bot
-from tests.test_thread_messages import open_case
-from tests.test_timer_truth import thread_texts
+from tests.support.bot_messages import thread_texts
+from tests.support.cases import open_case
 
 REMINDER = datetime(2026, 1, 5, 14, 0, tzinfo=UTC)
 DUE = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import CUSTOMER, SUPPORT
-from tests.test_commands import run
-from tests.test_paging import POLICY, PRIMARY, dm_to, paging_bot_for
-from tests.test_thread_messages import open_case
+from tests.support.cases import open_case
+from tests.support.paging import POLICY, PRIMARY, dm_to, paging_bot_for
+from tests.support.slash_commands import run
 
 STATUS = "https://status.example.com/incidents"
 WITH_STATUS = POLICY.replace(

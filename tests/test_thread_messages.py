@@ -4,38 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.db.models import CaseEvent, Timer
+from bot.db.models import Timer
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
 from tests.support import payloads
-
-
-def open_case(bot: Bot) -> str:
-    ts = bot.slack.post_user_message(SUPPORT, CUSTOMER, "it broke")
-    event = payloads.reaction_added(
-        team=bot.slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
-    )
-    assert bot.driver.event(event).status == 200
-    bot.settle()
-    return ts
-
-
-def say(bot: Bot, user: str, text: str, thread_ts: str | None, **kw: object) -> int:
-    ts = bot.slack.post_user_message(SUPPORT, user, text, thread_ts=thread_ts)
-    event = payloads.message(
-        team=bot.slack.team_id,
-        channel=SUPPORT,
-        ts=ts,
-        user=user,
-        text=text,
-        thread_ts=thread_ts,
-        **kw,
-    )
-    return bot.driver.event(event).status
-
-
-def kinds(bot: Bot) -> list[str]:
-    with bot.runtime.sessions() as session:
-        return list(session.execute(select(CaseEvent.kind).order_by(CaseEvent.id)).scalars())
+from tests.support.cases import kinds, open_case, say
 
 
 def test_a_responder_reply_stops_the_first_response_clock(bot: Bot) -> None:

@@ -9,49 +9,23 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.db.engine import make_engine, make_sessionmaker
-from bot.db.models import Case, OutboxMessage
+from bot.db.models import Case
 from tests.conftest import CUSTOMER, ENGINEER
 from tests.support import payloads
 from tests.support.db import quiet
 from tests.support.fake_slack import FakeSlack
+from tests.support.fast_timers_policy import POLICY
+from tests.support.serve_process import db_rows, env_for, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver
-from tests.test_serve_process import env_for, wait_until
 
 pytestmark = pytest.mark.slow
 
 CASES = 100
 CHANNELS = [f"C0CHAOS{i:03d}" for i in range(10)]
-POLICY = """\
-id: chaos
-name: Chaos
-default: true
-default_severity: fast
-severities:
-  - id: fast
-    name: Fast
-    calendar: 24/7
-    targets: {first_response: 40s}
-    reminders: ["50%"]
-"""
-
-
-def db_rows(url: str) -> tuple[int, list[tuple[str, str]]]:
-    engine = make_engine(url)
-    try:
-        with make_sessionmaker(engine)() as s:
-            cases = int(s.execute(select(func.count()).select_from(Case)).scalar_one())
-            left = s.execute(
-                select(OutboxMessage.intent, OutboxMessage.status).where(
-                    OutboxMessage.status.not_in(("sent", "skipped"))
-                )
-            ).all()
-        return cases, [tuple(r) for r in left]  # type: ignore[misc]
-    finally:
-        engine.dispose()
 
 
 def test_sigkill_at_random_moments_while_timers_fire(

@@ -14,10 +14,10 @@ from tests.conftest import CUSTOMER, ENGINEER
 from tests.support import payloads
 from tests.support.db import database, quiet
 from tests.support.fake_slack import FakeSlack
+from tests.support.fast_timers_policy import POLICY
+from tests.support.serve_process import db_rows, env_for, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver
-from tests.test_serve_process import env_for, wait_until
-from tests.test_timer_chaos import POLICY, db_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -11,22 +11,15 @@ from sqlalchemy import select
 from bot.db.models import CaseEvent, InboxEvent, Timer
 from tests.conftest import ENGINEER, SUPPORT, Bot
 from tests.support import payloads
-from tests.test_severity_buttons import press
-from tests.test_thread_messages import open_case
+from tests.support.bot_messages import thread_texts
+from tests.support.buttons import press
+from tests.support.cases import open_case
 
 # FakeClock starts Monday 2026-01-05 09:00 UTC. The default policy opens cases at SEV3:
 # 6h of core hours (Mon-Fri 05:00-01:00 UTC), reminder 1h before: due 15:00, reminder 14:00.
 OPENED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DUE = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 DUE_TOKEN = "<!date^1767625200^{date_short_pretty} at {time}|Mon 05 Jan 2026 15:00 UTC>"
-
-
-def thread_texts(bot: Bot, root: str) -> list[str]:
-    return [
-        m.text
-        for m in bot.slack.posted_messages(SUPPORT)
-        if m.thread_ts == root and m.user == bot.slack.bot_user_id and not m.blocks
-    ]
 
 
 def breach_text(bot: Bot, due_token: str, overdue: str = "", who: str = "") -> str:

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from tests.conftest import ENGINEER, SUPPORT, TRIAGE, Bot
-from tests.test_severity_buttons import press
-from tests.test_thread_messages import open_case, say
+from tests.support.buttons import press
+from tests.support.cases import open_case, say
 
 
 def alerts(bot: Bot, channel: str = SUPPORT) -> list:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
-from tests.test_app_home import due
-from tests.test_commands import run, thread_lines
-from tests.test_paging import paging_bot_for
-from tests.test_thread_messages import open_case, say
+from tests.support.bot_messages import due, thread_lines
+from tests.support.cases import open_case, say
+from tests.support.paging import paging_bot_for
+from tests.support.slash_commands import run
 
 POLICY = f"""
 id: cadence

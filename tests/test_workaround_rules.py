@@ -10,7 +10,7 @@ from bot.clock import FakeClock
 from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.policies import Policy
-from tests.test_policy_schema import minimal
+from tests.support.policy_content import minimal
 
 
 def test_a_rule_naming_severities_by_name_lowers_the_case(tmp_path: Path) -> None:

@@ -19,9 +19,16 @@ from bot.worker import WorkerProcess, resolve_mode
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
 from tests.support import payloads
 from tests.support.fake_slack import FakeSlack
+from tests.support.serve_process import (
+    child_pids,
+    counts,
+    env_for,
+    is_alive,
+    replies,
+    wait_until,
+)
 from tests.support.server import SIGNING_SECRET, ServeProcess
 from tests.support.signing import SlackDriver
-from tests.test_serve_process import counts, env_for, replies, wait_until
 
 # -- which mode ---------------------------------------------------------------------------
 
@@ -104,20 +111,6 @@ def test_a_child_that_dies_is_started_again(tmp_path: Path) -> None:
 # -- serve and worker as real processes ----------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
-
-
 def _react(url: str, slack: FakeSlack, ts: str) -> int:
     event = payloads.reaction_added(
         team=slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
@@ -131,7 +124,7 @@ def test_serve_with_a_worker_process_opens_the_case(db_url: str, slack: FakeSlac
     proc = ServeProcess(env_for(db_url, slack, BACKGROUND_WORK="process")).start()
     try:
         assert proc.proc is not None
-        assert wait_until(lambda: len(_children(proc.proc.pid)) == 1, 10)
+        assert wait_until(lambda: len(child_pids(proc.proc.pid)) == 1, 10)
         assert _react(proc.url, slack, ts) == 200
         assert wait_until(lambda: len(replies(slack, ts)) == 1)
     finally:
@@ -146,10 +139,10 @@ def test_the_worker_process_does_not_outlive_a_killed_serve(
 ) -> None:
     proc = ServeProcess(env_for(sqlite_url, slack, BACKGROUND_WORK="process")).start()
     assert proc.proc is not None
-    assert wait_until(lambda: len(_children(proc.proc.pid)) == 1, 10)
-    (child,) = _children(proc.proc.pid)
+    assert wait_until(lambda: len(child_pids(proc.proc.pid)) == 1, 10)
+    (child,) = child_pids(proc.proc.pid)
     proc.kill()
-    assert wait_until(lambda: not _alive(child), 15), proc.output()
+    assert wait_until(lambda: not is_alive(child), 15), proc.output()
 
 
 @pytest.mark.slow

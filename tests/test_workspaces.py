@@ -233,9 +233,9 @@ def test_serve_runs_in_multi_workspace_mode_without_a_bot_token(
     start, saying why."""
     from types import SimpleNamespace
 
+    from tests.support.serve_process import counts, env_for, wait_until
     from tests.support.server import SIGNING_SECRET, ServeProcess
     from tests.support.signing import SlackDriver
-    from tests.test_serve_process import counts, env_for, wait_until
 
     slack.add_user(ACME_USER, "ana", "Ana")
     slack.add_user(ACME_ENG, "sam", "Sam")
