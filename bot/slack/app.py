@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot.db.errors import is_transient_db
 from bot.inbox import InboundRequest
-from bot.slack import commands, guard
+from bot.slack import actions, guard, slash_commands
 from bot.slack.modals import Modals
 from bot.slack.surface import OPEN_CASE
 from bot.slack.teams import installation_team
@@ -264,13 +264,13 @@ def _listen(
             )
         )
 
-    commands.register(app, store, modals)
-    commands.register_buttons(app, store)
-    commands.register_severity_buttons(app, store)
-    commands.register_page_ack(app, store)
-    commands.register_feedback(app, store, modals)
-    commands.register_feedback_comment(app, store)
-    commands.register_details(app, store, modals)
+    slash_commands.register(app, store, modals)
+    actions.register_buttons(app, store)
+    actions.register_severity_buttons(app, store)
+    actions.register_page_ack(app, store)
+    actions.register_feedback(app, store, modals)
+    actions.register_feedback_comment(app, store)
+    actions.register_details(app, store, modals)
 
     @app.event("app_home_opened")
     def on_home(body: dict[str, Any], event: dict[str, Any]) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.slack.render import slack_date
+from bot.db.states import CaseStatus
+from bot.slack.dates import slack_date
 
 MAX_LINES = 15  # per section: a home view holds at most 100 blocks
 
@@ -29,10 +30,12 @@ NOTE_SHOWN = 200  # characters of a note on the home tab
 
 def _line(case: HomeCase, now: datetime) -> str:
     link = f"<{case.permalink}|{case.key}>" if case.permalink else f"*{case.key}*"
-    if case.status == "resolved":
+    if case.status == CaseStatus.RESOLVED:
         when = "resolved"
+    elif case.due is None and case.status == CaseStatus.WAITING:
+        when = "waiting on the requester"
     elif case.due is None:
-        when = "waiting on the requester" if case.status == "waiting" else "no response due"
+        when = "no response due"
     elif case.due <= now:
         when = f":rotating_light: breached, was due {slack_date(case.due)}"
     else:

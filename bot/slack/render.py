@@ -4,64 +4,27 @@ so a card that waited in the outbox never shows stale state."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.cases.view import CaseView
-from bot.policies.limits import (
-    ACTION_ID_MAX,
-    BUTTON_TEXT_MAX,
-    BUTTON_VALUE_MAX,
-    severity_action_id,
-    severity_button_value,
-    shorten,
-)
-
-# The prefix lives with the limits `policy check` computes from it; the listeners import it
-# from here.
-from bot.policies.limits import SET_SEVERITY_ACTION as SET_SEVERITY_ACTION
+from bot.db.states import CaseStatus
 from bot.policies.policy import Policy
-from bot.slack.views import DETAILS_ACTION
-from bot.words import readable, span
+
+# The tests and the demo import these two from here.
+from bot.slack.buttons import SET_SEVERITY_ACTION as SET_SEVERITY_ACTION
+from bot.slack.buttons import case_buttons, details_button, rating_buttons, severity_buttons
+from bot.slack.dates import first_response, slack_date, zone
+from bot.words import readable as readable
+from bot.words import span
 
 # The timeline's actor for what the bot does by itself (timers).
 SYSTEM_ACTOR = "escalation-bot"
-FEEDBACK_ACTION = "feedback"
-RATINGS = {"good": ":+1: Helpful", "bad": ":-1: Not helpful"}
-CASE_ACTION = "case_action"
-STATUS_NAMES = {"open": "open", "waiting": "waiting on the requester", "resolved": "resolved"}
-
-
-def slack_date(instant: datetime, tz: tzinfo = UTC) -> str:
-    """A date Slack shows in each reader's own time zone; the fallback names the policy's."""
-    fallback = readable(instant, tz)
-    return f"<!date^{int(instant.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
-
-
-def _tz(policy: Policy, severity: str) -> tzinfo:
-    """The zone of the severity's business calendar; UTC for one open around the clock."""
-    tz = getattr(policy.calendar_for(severity), "tz", None)
-    return tz if isinstance(tz, tzinfo) else UTC
-
-
-def first_response(case: CaseView, policy: Policy, now: datetime | None = None) -> str:
-    """The card's first-response line: when it is due, or when it was met, by whom and
-    against its due time, or that it was missed."""
-    tz = _tz(policy, case.severity)
-    due = case.first_response_due
-    if case.first_response_at is not None:
-        who = f" by <@{case.first_response_by}>" if case.first_response_by else ""
-        met = f"met {slack_date(case.first_response_at, tz)}{who}"
-        if due is None:
-            return met
-        if case.first_response_at < due:
-            return f"{met}, {span(due - case.first_response_at)} before the target"
-        return f"{met}, {span(case.first_response_at - due)} after the target (missed)"
-    if due is None:
-        return "no first-response target"
-    if now is not None and now >= due:
-        return f"missed: was due {slack_date(due, tz)}"
-    return f"due {slack_date(due, tz)}"
+STATUS_NAMES: dict[str, str] = {
+    CaseStatus.OPEN: "open",
+    CaseStatus.WAITING: "waiting on the requester",
+    CaseStatus.RESOLVED: "resolved",
+}
 
 
 def case_card(
@@ -86,20 +49,20 @@ def case_card(
         },
         {"type": "mrkdwn", "text": f"*Status*\n{STATUS_NAMES.get(case.status, case.status)}"},
     ]
-    if case.next_response_due is not None and case.status == "open":
-        tz = _tz(policy, case.severity)
+    if case.next_response_due is not None and case.status == CaseStatus.OPEN:
+        tz = zone(policy, case.severity)
         fields.append(
             {
                 "type": "mrkdwn",
                 "text": f"*Next response*\ndue {slack_date(case.next_response_due, tz)}",
             }
         )
-    if case.next_update_due is not None and case.status == "open":
-        tz = _tz(policy, case.severity)
+    if case.next_update_due is not None and case.status == CaseStatus.OPEN:
+        tz = zone(policy, case.severity)
         fields.append(
             {"type": "mrkdwn", "text": f"*Next update*\ndue {slack_date(case.next_update_due, tz)}"}
         )
-    buttons = _severity_buttons(case, policy)
+    buttons = severity_buttons(case, policy)
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
@@ -124,8 +87,8 @@ def case_card(
         )
     # Slack allows at most 25 elements in an actions block.
     blocks.append({"type": "actions", "block_id": "severity", "elements": buttons[:25]})
-    if case.status != "resolved":
-        blocks.append({"type": "actions", "block_id": "case", "elements": _case_buttons(case)})
+    if case.status != CaseStatus.RESOLVED:
+        blocks.append({"type": "actions", "block_id": "case", "elements": case_buttons(case)})
     return text, blocks
 
 
@@ -142,14 +105,7 @@ def intake_ask(case: CaseView, policy: Policy) -> tuple[str, list[dict[str, Any]
             {
                 "type": "actions",
                 "block_id": "details",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": DETAILS_ACTION,
-                        "text": {"type": "plain_text", "text": "Add details"},
-                        "value": str(case.number),
-                    }
-                ],
+                "elements": [details_button(case)],
             }
         )
     return text, blocks
@@ -162,47 +118,6 @@ def details_line(case: CaseView, policy: Policy) -> str | None:
         return None
     marks = [f"{f.id} {'✓' if case.details.get(f.id) else '—'}" for f in intake.fields]
     return "Details: " + ", ".join(marks)
-
-
-def _severity_buttons(case: CaseView, policy: Policy) -> list[dict[str, Any]]:
-    buttons: list[dict[str, Any]] = []
-    for s in policy.ordered_severities:
-        action_id, value = severity_action_id(s.id), severity_button_value(case.id, s.id)
-        if len(action_id) > ACTION_ID_MAX or len(value) > BUTTON_VALUE_MAX:
-            # `policy check` refuses such ids, but a case's policy snapshot from before may
-            # hold one: Slack would refuse the whole card for this one button.
-            continue
-        button: dict[str, Any] = {
-            "type": "button",
-            "action_id": action_id,
-            "text": {"type": "plain_text", "text": shorten(s.name, BUTTON_TEXT_MAX)},
-            "value": value,
-        }
-        if s.id == case.severity:
-            button["style"] = "primary"
-        buttons.append(button)
-    return buttons
-
-
-def _case_buttons(case: CaseView) -> list[dict[str, Any]]:
-    """Take, wait or resume, resolve: each does what the `/case` command of that name does."""
-    verbs = ["take", "resume" if case.status == "waiting" else "wait", "resolve"]
-    labels = {
-        "take": "Take",
-        "wait": "Waiting on requester",
-        "resume": "Resume",
-        "resolve": "Resolve",
-    }
-    return [
-        {
-            "type": "button",
-            "action_id": f"{CASE_ACTION}:{verb}",
-            "text": {"type": "plain_text", "text": labels[verb]},
-            "value": f"{case.number}:{verb}",
-            **({"style": "primary"} if verb == "resolve" else {}),
-        }
-        for verb in verbs
-    ]
 
 
 def triage_notice(case: CaseView) -> str:
@@ -223,7 +138,7 @@ def severity_changed(case: CaseView, policy: Policy, data: dict[str, Any]) -> st
         # Already answered: the change re-judges nothing.
         return f"{change}."
     due = (
-        slack_date(case.first_response_due, _tz(policy, case.severity))
+        slack_date(case.first_response_due, zone(policy, case.severity))
         if case.first_response_due
         else "none"
     )
@@ -258,7 +173,7 @@ def sla_message(case: CaseView, policy: Policy, intent: str, data: dict[str, Any
     target = TARGET_NAMES.get(str(data.get("target")), str(data.get("target")))
     due = datetime.fromisoformat(str(data["due_at"]))
     at = datetime.fromisoformat(str(data.get("fired_at") or data["due_at"]))
-    when = slack_date(due, _tz(policy, case.severity))
+    when = slack_date(due, zone(policy, case.severity))
     if intent in ("breach_alert", "breach_notice"):
         link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
         late = at - due
@@ -317,7 +232,7 @@ def case_changed(case: CaseView, data: dict[str, Any]) -> str:
 def resolution_summary(case: CaseView, policy: Policy, data: dict[str, Any]) -> str:
     opened = datetime.fromisoformat(str(data["opened_at"]))
     resolved = datetime.fromisoformat(str(data["resolved_at"]))
-    tz = _tz(policy, case.severity)
+    tz = zone(policy, case.severity)
     due = datetime.fromisoformat(data["first_due"]) if data.get("first_due") else None
     met = datetime.fromisoformat(data["first_met"]) if data.get("first_met") else None
     if met is None:
@@ -347,14 +262,6 @@ def feedback_blocks(case: CaseView, text: str) -> list[dict[str, Any]]:
         {
             "type": "actions",
             "block_id": "feedback",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": f"{FEEDBACK_ACTION}:{rating}",
-                    "text": {"type": "plain_text", "text": label, "emoji": True},
-                    "value": f"{case.number}:{rating}",
-                }
-                for rating, label in RATINGS.items()
-            ],
+            "elements": rating_buttons(case),
         },
     ]
