@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cases import lifecycle, service
+from bot.cases import lifecycle, writes
 from bot.cases.commands import Command, UsageError, parse_severity
 from bot.clock import Clock
 from bot.db.models import Case, Feedback
@@ -141,7 +141,7 @@ class Modals:
         log.warning("could not open a modal (%s): answering with text", why)
         user = body.get("user_id") or (body.get("user") or {}).get("id")
         with self.sessions.begin() as session:
-            service.enqueue(
+            writes.enqueue(
                 session,
                 self.clock.now(),
                 team_id=team,
