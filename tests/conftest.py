@@ -12,7 +12,7 @@ from bot.clock import FakeClock
 from bot.db.models import Case, InboxEvent
 from bot.demo.stand_in.server import serve_in_thread
 from bot.runtime import Runtime
-from tests.support.db import database
+from tests.support.db import database, start_migrated
 from tests.support.fake_slack import FakeSlack
 from tests.support.logscan import COLLECTOR, install, leaks
 from tests.support.server import SIGNING_SECRET, settings_for
@@ -103,6 +103,7 @@ def make_bot(
     db_url: str, slack: FakeSlack, clock: FakeClock | None = None, **settings: Any
 ) -> Iterator[Bot]:
     clock = clock or FakeClock()
+    start_migrated(db_url)
     runtime = Runtime(
         settings_for(db_url, slack.base_url, slack.token, **settings),
         clock=clock,

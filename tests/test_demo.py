@@ -8,9 +8,12 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 
 
+@pytest.mark.process
 def test_demo_prints_a_transcript_with_case_1_and_the_thread_reply() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
@@ -117,6 +120,7 @@ def test_the_demo_policy_is_the_shipped_default_with_the_customer_side_added() -
     assert shipped == default
 
 
+@pytest.mark.process
 def test_the_demo_runs_anywhere_with_the_policy_in_the_package(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "POLICIES_PATH"}
     result = subprocess.run(
@@ -134,6 +138,7 @@ def test_the_demo_runs_anywhere_with_the_policy_in_the_package(tmp_path: Path) -
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.process
 def test_policies_path_overrides_the_demo_policy(tmp_path: Path) -> None:
     missing = tmp_path / "missing"
     result = subprocess.run(
@@ -148,6 +153,7 @@ def test_policies_path_overrides_the_demo_policy(tmp_path: Path) -> None:
     assert result.stdout == f"demo: no policies at '{missing}' (POLICIES_PATH)\n"
 
 
+@pytest.mark.process
 def test_the_demo_ignores_the_shells_slack_settings(tmp_path: Path) -> None:
     """A shell set up for a real deployment (OAuth credentials, a report channel, a webhook
     secret) runs the same demo: it talks only to its own stand-in."""

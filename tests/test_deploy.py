@@ -26,6 +26,9 @@ from bot.settings import Settings
 from tests.conftest import Bot, make_bot
 from tests.support.fake_slack import FakeSlack
 
+# Each test starts a separate process.
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).parent.parent
 BASE = "deploy/base"
 OVERLAY = "deploy/overlays/example"

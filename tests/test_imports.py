@@ -6,6 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+# Each test starts a separate process.
+pytestmark = pytest.mark.process
+
 
 def test_the_runtime_does_not_load_the_chart_libraries() -> None:
     probe = (

@@ -9,6 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Each test starts a separate process.
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parent.parent
 LINT = str(Path(sys.executable).with_name("lint-imports"))
 

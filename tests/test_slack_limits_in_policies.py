@@ -142,6 +142,7 @@ def test_the_limits_come_from_the_renderers_prefixes() -> None:
     assert limits.longest(limits.SEVERITY_NAME_SLOTS) == 75
 
 
+@pytest.mark.process
 def test_policies_do_not_import_slack() -> None:
     code = (
         "import sys\n"

@@ -224,6 +224,7 @@ def test_a_forged_oauth_state_is_refused(two: Bot, caplog: pytest.LogCaptureFixt
     assert refusals == ["refused an OAuth redirect: its state is not one the bot issued"]
 
 
+@pytest.mark.process
 def test_serve_runs_in_multi_workspace_mode_without_a_bot_token(
     db_url: str, slack: FakeSlack
 ) -> None:

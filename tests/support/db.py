@@ -4,6 +4,8 @@ runs never see each other's rows."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,3 +86,29 @@ def quiet(url: str) -> bool:
             return all(s.execute(q).scalar_one() == 0 for q in busy)
     finally:
         engine.dispose()
+
+
+_MIGRATED: dict[str, Path] = {}
+
+
+def start_migrated(url: str) -> None:
+    """A SQLite database about to be created for a running bot starts as a copy of one
+    migrated to head in this process, instead of running every migration again: the same
+    schema (tests/test_migrations.py proves the migrations build it), a fraction of the time.
+    PostgreSQL schemas are migrated as the bot migrates them."""
+    if not url.startswith("sqlite:///"):
+        return
+    target = Path(url.removeprefix("sqlite:///"))
+    if target.exists():
+        return
+    template = _MIGRATED.get("sqlite")
+    if template is None:
+        from bot.db import migrate
+        from bot.db.engine import make_engine
+
+        template = Path(tempfile.mkdtemp(prefix="migrated-")) / "template.db"
+        engine = make_engine(f"sqlite:///{template}")
+        migrate.upgrade(engine)
+        engine.dispose()
+        _MIGRATED["sqlite"] = template
+    shutil.copyfile(template, target)
