@@ -1,4 +1,4 @@
-"""Benchmark bot.sla.calendar against the `businesstimedelta` package.
+"""Benchmark bot.timekeeping.calendars against the `businesstimedelta` package.
 
 Scenario: Monday-Friday 09:00-18:00 Europe/Berlin with German public holidays; 6 business
 hours added to each of N random starts over one year (seeded). Both engines get the same
@@ -85,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     mismatches = [(s, a, b) for s, a, b in zip(starts, ours_due, btd_due, strict=True) if a != b]
     ratio = btd_s / ours_s
     print(f"N                        {args.n}")
-    print(f"bot.sla.calendar total   {ours_s:.4f} s")
+    print(f"bot.timekeeping.calendars total   {ours_s:.4f} s")
     print(f"businesstimedelta total  {btd_s:.4f} s")
-    print(f"bot.sla.calendar per add {ours_s / args.n * 1e6:.2f} us")
+    print(f"bot.timekeeping.calendars per add {ours_s / args.n * 1e6:.2f} us")
     print(f"businesstimedelta per add {btd_s / args.n * 1e6:.2f} us")
     print(f"ratio                    {ratio:.1f}x")
     print(f"mismatches               {len(mismatches)}")

@@ -1,4 +1,4 @@
-"""Hand-computed examples for bot.sla.calendar. Every expected value is worked out in UTC."""
+"""Hand-computed examples for bot.timekeeping.calendars. Every expected value is in UTC."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`escalation-bot policy simulate` and bot.sla.simulate: due times and why, worked out by hand.
+"""`escalation-bot policy simulate` and bot.simulation: due times and why, worked out by hand.
 
 Calendars used (all from the shipped policies):
 - core-hours: UTC, a window opening Mon-Fri 05:00 and closing 01:00 the next day.
