@@ -14,7 +14,8 @@ from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import Timer
 from bot.db.slack_tables import schema
-from bot.oncall import handoffs, paging
+from bot.oncall import chains, handoffs, paging
+from bot.policies.oncall import ScheduleSpec
 
 
 def test_upgrade_matches_the_models_and_round_trips(db_url: str) -> None:
@@ -356,5 +357,60 @@ def test_paging_and_handoff_timers_of_release_0008_upgrade_to_typed_targets(db_u
             ("repage", "41"),
             ("handoff", "primary-eu"),
         ]
+    finally:
+        engine.dispose()
+
+
+def test_overrides_of_release_0009_upgrade_to_belong_to_every_workspace(db_url: str) -> None:
+    """A database at 0009 holding a run-time override upgrades to head: the override is
+    kept and still applies wherever its schedule is used ("" workspace), while a new one
+    applies only in its own workspace; and back."""
+    engine = make_engine(db_url)
+    cfg = migrate._config()
+    t0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0009")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO oncall_overrides (schedule, user_id, starts_at, ends_at,"
+                    " created_by, created_at) VALUES ('platform', 'U0COVER01', :s, :e, 'U0LEAD1',"
+                    " :s)"
+                ),
+                {"s": t0, "e": t0 + timedelta(hours=4)},
+            )
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO oncall_overrides (team_id, schedule, user_id, starts_at, ends_at,"
+                    " created_by, created_at) VALUES ('T0ACME0001', 'platform', 'U0ACME001', :s,"
+                    " :e, 'U0LEAD1', :s)"
+                ),
+                {"s": t0 + timedelta(hours=1), "e": t0 + timedelta(hours=2)},
+            )
+        spec = ScheduleSpec.model_validate(
+            {
+                "timezone": "UTC",
+                "layers": [{"rotation": ["U0PRIMARY"], "shift": "1w", "start": "2026-11-30 09:00"}],
+            }
+        )
+        at = t0 + timedelta(hours=1, minutes=30)
+        with make_sessionmaker(engine)() as session:
+            seen = {
+                team: chains.schedule(session, "platform", spec, t0, team).on_call(at)
+                for team in ("", "T0ACME0001", "T0GLOBEX01")
+            }
+        assert seen == {"": "U0COVER01", "T0ACME0001": "U0ACME001", "T0GLOBEX01": "U0COVER01"}
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0009")
+        with engine.connect() as conn:
+            kept = conn.execute(
+                text("SELECT schedule, user_id FROM oncall_overrides ORDER BY id")
+            ).all()
+        assert [tuple(r) for r in kept] == [("platform", "U0COVER01"), ("platform", "U0ACME001")]
     finally:
         engine.dispose()

@@ -5,15 +5,12 @@ does not exist); an uninstall stops that workspace's work and keeps its history.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select, text
@@ -22,40 +19,13 @@ from bot.db.models import OutboxMessage
 from tests.conftest import Bot, make_bot
 from tests.support import payloads
 from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
+from tests.support.installs import http_get, install
 
 ACME, GLOBEX = "T0ACME0001", "T0GLOBEX01"
 ACME_CH, GLOBEX_CH = "C0ACMESUP1", "C0GLOBSUP1"
 ACME_USER, GLOBEX_USER = "U0ACMEUSR1", "U0GLOBUSR1"
 ACME_ENG, GLOBEX_ENG = "U0ACMEENG1", "U0GLOBENG1"
 STATE_SECRET = "state-secret-for-tests-0123456789"
-
-
-def http_get(url: str, cookie: str | None = None) -> tuple[int, str, dict[str, str]]:
-    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status, resp.read().decode(), dict(resp.headers.items())
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(), dict(exc.headers.items())
-
-
-def install(bot: Bot, team: str, name: str, installer: str) -> str:
-    """Someone in `team` installs the app: the install page, Slack's approval, the redirect
-    back. Returns the bot token the workspace got."""
-    status, page, headers = http_get(f"{bot.url}/slack/install")
-    assert status == 200
-    link = re.search(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"', page)
-    assert link is not None, page
-    query = parse_qs(urlparse(link.group(1).replace("&amp;", "&")).query)
-    assert query["client_id"] == [OAUTH_CLIENT_ID]
-    state = query["state"][0]
-    cookie = SimpleCookie(headers["set-cookie"])
-    jar = "; ".join(f"{k}={v.value}" for k, v in cookie.items())
-    code, token = bot.slack.grant_install(team, name, installer)
-    redirect = f"{bot.url}/slack/oauth_redirect?{urlencode({'code': code, 'state': state})}"
-    status, page, _ = http_get(redirect, jar)
-    assert status == 200, page
-    return token
 
 
 @pytest.fixture

@@ -235,9 +235,15 @@ class OncallOverride(Base):
     it wins over the schedule's layers and the policy file's overrides."""
 
     __tablename__ = "oncall_overrides"
-    __table_args__ = (Index("ix_oncall_overrides_schedule", "schedule", "ends_at"),)
+    __table_args__ = (
+        Index("ix_oncall_overrides_schedule", "schedule", "ends_at"),
+        Index("ix_oncall_overrides_team", "team_id", "schedule", "ends_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # The workspace it was set in: only that workspace's pages and handoffs follow it ("" for
+    # overrides set before workspaces had their own on-call: they apply everywhere).
+    team_id: Mapped[str] = mapped_column(String(40), default="", server_default="")
     schedule: Mapped[str] = mapped_column(String(100))
     user_id: Mapped[str] = mapped_column(String(40))
     starts_at: Mapped[datetime]

@@ -86,11 +86,18 @@ def steps(chain: EscalationSpec) -> list[Step]:
     return out
 
 
-def schedule(session: Session, name: str, spec: ScheduleSpec, now: datetime) -> Schedule:
-    """The schedule with the overrides stored at run time that have not ended."""
+def schedule(
+    session: Session, name: str, spec: ScheduleSpec, now: datetime, team_id: str = ""
+) -> Schedule:
+    """The schedule as workspace `team_id` sees it: with the overrides set there (and those
+    set before overrides had a workspace) that have not ended."""
     rows = session.execute(
         select(OncallOverride.user_id, OncallOverride.starts_at, OncallOverride.ends_at)
-        .where(OncallOverride.schedule == name, OncallOverride.ends_at > now)
+        .where(
+            OncallOverride.schedule == name,
+            OncallOverride.team_id.in_({team_id, ""}),
+            OncallOverride.ends_at > now,
+        )
         .order_by(OncallOverride.id)
     ).all()
     return spec.build(name, [(u, s, e) for u, s, e in rows])
@@ -109,16 +116,21 @@ def resolve(
     return paged
 
 
-def first_paged(session: Session, policy: Policy, severity: str, now: datetime) -> Paged | None:
-    """Whom the severity's chain would page first at `now` (its level 1, or its fallback
-    when nobody is on call), or None when the severity pages no chain."""
+def first_paged(
+    session: Session, policy: Policy, severity: str, now: datetime, team_id: str = ""
+) -> Paged | None:
+    """Whom the severity's chain would page first at `now` in workspace `team_id` (its
+    level 1, or its fallback when nobody is on call), or None when the severity pages no
+    chain."""
     chain = policy.chain_for(severity)
     if chain is None or policy.oncall is None:
         return None
     spec = policy.oncall.escalations[chain]
     specs = policy.oncall.schedules
     first = steps(spec)[0]
-    return resolve(spec, first, now, lambda name: schedule(session, name, specs[name], now))
+    return resolve(
+        spec, first, now, lambda name: schedule(session, name, specs[name], now, team_id)
+    )
 
 
 def _expand(

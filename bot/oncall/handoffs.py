@@ -5,6 +5,7 @@ one books the next."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.cases import queries
 from bot.cases.writes import enqueue
-from bot.db.models import Case, Timer
+from bot.db.models import Case, OncallOverride, Timer
 from bot.db.ops import insert_ignore
 from bot.db.states import CaseStatus, TimerKind, TimerStatus
 from bot.oncall import chains
@@ -49,46 +50,65 @@ def book_next(session: Session, name: str, schedule: Schedule, after: datetime) 
 
 
 def book_all(session: Session, policies: PolicySet, now: datetime) -> None:
-    """The next handoff of every schedule (a no-op for those already booked)."""
+    """The next handoff of every schedule, as each workspace it concerns sees it (a no-op
+    for those already booked)."""
     for name, spec in policies.schedules().items():
-        book_next(session, name, chains.schedule(session, name, spec, now), now)
+        for team in _teams(session, policies, name, now):
+            book_next(session, name, chains.schedule(session, name, spec, now, team), now)
 
 
 def schedule_of(timer: Timer) -> str:
     return timer.schedule or ""
 
 
+def _teams(
+    session: Session, policies: PolicySet, name: str, now: datetime, cases: Iterable[Case] = ()
+) -> list[str]:
+    """The workspaces a schedule's handoff concerns: those its policy names; for a policy
+    serving every workspace, each with an open case under it or an override of the schedule
+    still running, else the one workspace of single-workspace mode ("")."""
+    owner = policies.owner_of_schedule(name)
+    if owner.workspaces:
+        return list(owner.workspaces)
+    overridden = session.execute(
+        select(OncallOverride.team_id)
+        .where(OncallOverride.schedule == name, OncallOverride.ends_at > now)
+        .distinct()
+    ).scalars()
+    found = sorted({c.team_id for c in cases} | set(overridden) - {""})
+    return found or [""]
+
+
 def fire(session: Session, policies: PolicySet, timer: Timer, now: datetime) -> str | None:
+    """One direct message per workspace the handoff concerns, to whoever is on call there
+    from now (each workspace sees its own overrides), listing only that workspace's open
+    cases and sent with its own token."""
     name = schedule_of(timer)
     spec = policies.schedules().get(name)
     if spec is None:
         return f"schedule '{name}' is not in the policies any more"
-    # With the overrides still running just before the handoff: one ending then is a
-    # handoff too.
-    schedule = chains.schedule(session, name, spec, timer.due_at - timedelta(seconds=1))
-    book_next(session, name, schedule, timer.due_at)
-    incoming = schedule.on_call(timer.due_at)
-    outgoing = schedule.on_call(timer.due_at - timedelta(seconds=1))
-    if incoming is None or incoming == outgoing:
-        return "nobody new is on call then"
-    owner = policies.owner_of_schedule(name).id
+    owner = policies.owner_of_schedule(name)
     cases = list(
         session.execute(
             select(Case)
-            .where(Case.policy_id == owner, Case.status != CaseStatus.RESOLVED)
+            .where(Case.policy_id == owner.id, Case.status != CaseStatus.RESOLVED)
             .order_by(Case.team_id, Case.id)
             .limit(200)
         ).scalars()
     )
-    # One message per workspace, each listing only that workspace's cases and sent with
-    # its own token; with no open case anywhere, one message with none ("" is the one
-    # workspace of single-workspace mode).
-    by_team: dict[str, list[Case]] = {}
-    for case in cases:
-        by_team.setdefault(case.team_id, []).append(case)
-    for team, theirs in (by_team or {"": []}).items():
+    before = timer.due_at - timedelta(seconds=1)
+    told = 0
+    for team in _teams(session, policies, name, before, cases):
+        # With the overrides still running just before the handoff: one ending then is a
+        # handoff too.
+        schedule = chains.schedule(session, name, spec, before, team)
+        book_next(session, name, schedule, timer.due_at)
+        incoming = schedule.on_call(timer.due_at)
+        outgoing = schedule.on_call(before)
+        if incoming is None or incoming == outgoing:
+            continue
         lines = sorted(
-            (_line(policies, case) for case in theirs),
+            (_line(policies, case) for case in cases if case.team_id == team),
             key=lambda line: line["due"] or line["next_due"] or "9999",
         )
         enqueue(
@@ -103,7 +123,8 @@ def fire(session: Session, policies: PolicySet, timer: Timer, now: datetime) -> 
             previous=outgoing,
             cases=lines,
         )
-    return None
+        told += 1
+    return None if told else "nobody new is on call then"
 
 
 def _line(policies: PolicySet, case: Case) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from bot.policies.oncall import ScheduleSpec
 
 def add(
     session: Session,
+    team_id: str,
     name: str,
     spec: ScheduleSpec,
     user: str,
@@ -22,11 +23,18 @@ def add(
     by: str,
     now: datetime,
 ) -> None:
-    """`user` covers schedule `name` from `start` to `end`; the handoff it makes is booked."""
+    """`user` covers schedule `name` from `start` to `end` in workspace `team_id`; the
+    handoff it makes is booked."""
     session.add(
         OncallOverride(
-            schedule=name, user_id=user, starts_at=start, ends_at=end, created_by=by, created_at=now
+            team_id=team_id,
+            schedule=name,
+            user_id=user,
+            starts_at=start,
+            ends_at=end,
+            created_by=by,
+            created_at=now,
         )
     )
     session.flush()
-    handoffs.book_next(session, name, chains.schedule(session, name, spec, now), now)
+    handoffs.book_next(session, name, chains.schedule(session, name, spec, now, team_id), now)

@@ -273,7 +273,7 @@ def fire_step(
     if index >= len(plan):
         return "no such step"
     step = plan[index]
-    paged = _resolve(session, page, chain, step, now)
+    paged = _resolve(session, page, chain, step, now, case.team_id)
     key = f"timer:{timer.id}"
     data = _page_data(policy, case, page, step)
     for user in paged.users:
@@ -350,10 +350,12 @@ def fire_step(
 
 
 def _resolve(
-    session: Session, page: Page, chain: EscalationSpec, step: Step, now: datetime
+    session: Session, page: Page, chain: EscalationSpec, step: Step, now: datetime, team_id: str
 ) -> Paged:
     specs = {n: ScheduleSpec.model_validate(s) for n, s in page.plan["schedules"].items()}
-    return resolve(chain, step, now, lambda name: schedule(session, name, specs[name], now))
+    return resolve(
+        chain, step, now, lambda name: schedule(session, name, specs[name], now, team_id)
+    )
 
 
 def _page_data(policy: Policy, case: Case, page: Page, step: Step) -> dict[str, Any]:

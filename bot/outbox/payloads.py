@@ -119,7 +119,9 @@ class BreachNotice(Payload):
 
 
 class DmNotice(Payload):
-    notice: str  # "no_policy", or "invite_hint": the bot cannot read the channel
+    # "no_policy", "not_set_up" (no policy serves the workspace), or "invite_hint" (the bot
+    # cannot read the channel)
+    notice: str
     source_channel: str
 
 

@@ -127,6 +127,7 @@ Slug = Annotated[str, AfterValidator(_check_slug)]
 ChannelId = Annotated[str, _slack_id("channel", "CG", "C0123ABCD (not the #name)")]
 UserId = Annotated[str, _slack_id("user", "UW", "U0123ABCD")]
 GroupId = Annotated[str, _slack_id("user group", "S", "S0123ABCD")]
+TeamId = Annotated[str, _slack_id("workspace", "T", "T0123ABCD")]
 Text = Annotated[str, Field(min_length=1)]
 
 

@@ -14,7 +14,7 @@ from pydantic import PrivateAttr, field_validator, model_validator
 
 from bot.policies.calendars import ALWAYS_OPEN, CalendarSpec
 from bot.policies.checks import policy_problems
-from bot.policies.fields import ChannelId, DurationField, Slug, StrictModel, Text, Url
+from bot.policies.fields import ChannelId, DurationField, Slug, StrictModel, TeamId, Text, Url
 from bot.policies.oncall import OncallSpec
 from bot.policies.problems import PolicyProblems
 from bot.policies.severities import (
@@ -41,6 +41,8 @@ class Policy(StrictModel):
     name: Text
     description: str | None = None
     default: bool = False
+    # The Slack workspaces it serves; none: every workspace (the single-workspace default).
+    workspaces: tuple[TeamId, ...] = ()
     channels: tuple[ChannelId, ...] = ()
     responders: Responders = Responders()
     # `true`: the requester may choose any severity; a list: only those (ids, names, aliases).
@@ -127,6 +129,11 @@ class Policy(StrictModel):
         return policy
 
     # -- severities
+
+    def serves(self, team_id: str | None) -> bool:
+        """Whether cases of workspace `team_id` may run under this policy: every workspace's
+        when it names none."""
+        return not self.workspaces or team_id in self.workspaces
 
     @property
     def ordered_severities(self) -> tuple[Severity, ...]:

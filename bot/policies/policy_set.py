@@ -13,12 +13,17 @@ class NoPolicyForChannel(LookupError):
     """No policy lists the channel and none is the default."""
 
 
+class WorkspaceNotSetUp(NoPolicyForChannel):
+    """No policy serves the workspace: neither one naming it nor one serving every
+    workspace."""
+
+
 def set_problems(policies: list[Policy]) -> list[tuple[int, Loc, str]]:
     """Conflicts between policies: (index of the offending policy, location, message)."""
     problems: list[tuple[int, Loc, str]] = []
     ids: dict[str, Policy] = {}
     channels: dict[str, Policy] = {}
-    default: Policy | None = None
+    defaults: list[Policy] = []
     schedules: dict[str, Policy] = {}
     for i, policy in enumerate(policies):
         for name in policy.oncall.schedules if policy.oncall else ():
@@ -38,16 +43,22 @@ def set_problems(policies: list[Policy]) -> list[tuple[int, Loc, str]]:
             problems.append((i, ("id",), f"policy id '{policy.id}' is already used by {where}"))
         ids.setdefault(policy.id, policy)
         if policy.default:
-            if default is not None:
+            clash = next((d for d in defaults if _overlap(d, policy)), None)
+            if clash is not None:
                 problems.append(
                     (
                         i,
                         ("default",),
-                        f"{_where(default)} is already the default policy: "
-                        "only one policy may set default: true",
+                        f"{_where(clash)} is already the default policy"
+                        + (
+                            ": only one policy may set default: true"
+                            if not (clash.workspaces or policy.workspaces)
+                            else " of a workspace this one serves: one default per workspace"
+                        ),
                     )
                 )
-            default = default or policy
+            else:
+                defaults.append(policy)
         for j, channel in enumerate(policy.channels):
             if channel in channels and channels[channel] is not policy:
                 problems.append(
@@ -59,6 +70,15 @@ def set_problems(policies: list[Policy]) -> list[tuple[int, Loc, str]]:
                 )
             channels.setdefault(channel, policy)
     return problems
+
+
+def _overlap(a: Policy, b: Policy) -> bool:
+    """Whether two default policies would both be some workspace's default: both serve every
+    workspace, or both name one. (A workspace's own default wins over the one serving every
+    workspace, so those two do not clash.)"""
+    if not a.workspaces and not b.workspaces:
+        return True
+    return bool(set(a.workspaces) & set(b.workspaces))
 
 
 def _where(policy: Policy) -> str:
@@ -83,13 +103,34 @@ class PolicySet:
             )
         self._by_channel = {c: p for p in self.policies for c in p.channels}
         self._by_id = {p.id: p for p in self.policies}
-        self.default = next((p for p in self.policies if p.default), None)
+        # The default of every workspace: the one default policy that names none.
+        self.default = next((p for p in self.policies if p.default and not p.workspaces), None)
 
-    def for_channel(self, channel_id: str) -> Policy:
-        policy = self._by_channel.get(channel_id, self.default)
-        if policy is None:
-            raise NoPolicyForChannel(f"no policy covers channel {channel_id} and none is default")
-        return policy
+    def default_for(self, team_id: str | None) -> Policy | None:
+        """The workspace's own default policy, else the one serving every workspace."""
+        own = next(
+            (p for p in self.policies if p.default and team_id in p.workspaces),
+            None,
+        )
+        return own or self.default
+
+    def serving(self, team_id: str | None) -> tuple[Policy, ...]:
+        """The policies that serve the workspace."""
+        return tuple(p for p in self.policies if p.serves(team_id))
+
+    def for_channel(self, channel_id: str, team_id: str | None = None) -> Policy:
+        """The policy that runs `channel_id` for workspace `team_id` (None: whichever
+        workspace; single-workspace mode): the one listing the channel if it serves the
+        workspace, else the workspace's default."""
+        policy = self._by_channel.get(channel_id)
+        if policy is not None and (team_id is None or policy.serves(team_id)):
+            return policy
+        default = self.default_for(team_id) if team_id is not None else self.default
+        if default is not None:
+            return default
+        if team_id is not None and not self.serving(team_id):
+            raise WorkspaceNotSetUp(f"no policy serves workspace {team_id}")
+        raise NoPolicyForChannel(f"no policy covers channel {channel_id} and none is default")
 
     def get(self, policy_id: str) -> Policy | None:
         return self._by_id.get(policy_id)
@@ -98,11 +139,13 @@ class PolicySet:
     def severity_count(self) -> int:
         return sum(len(p.severities) for p in self.policies)
 
-    def schedules(self) -> dict[str, ScheduleSpec]:
-        """Every on-call schedule of every policy, by name."""
+    def schedules(self, team_id: str | None = None) -> dict[str, ScheduleSpec]:
+        """The on-call schedules, by name: every policy's, or those of the policies serving
+        workspace `team_id`."""
         return {
             name: spec
             for policy in self.policies
+            if team_id is None or policy.serves(team_id)
             for name, spec in (policy.oncall.schedules if policy.oncall else {}).items()
         }
 

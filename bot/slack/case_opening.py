@@ -20,7 +20,7 @@ from bot.db.states import InboxStatus
 from bot.inbox import Effects, Row
 from bot.metrics import CASES_OPENED
 from bot.policies.policy import Policy
-from bot.policies.policy_set import NoPolicyForChannel, PolicySet
+from bot.policies.policy_set import NoPolicyForChannel, PolicySet, WorkspaceNotSetUp
 from bot.slack import guard, reader
 from bot.slack.workspaces import Workspaces
 
@@ -59,7 +59,15 @@ class CaseOpening:
 
             return reacted_again
         try:
-            policy = self.policies().for_channel(channel)
+            policy = self.policies().for_channel(channel, row.team_id)
+        except WorkspaceNotSetUp:
+            return self._notice(
+                row.team_id,
+                user,
+                f"unserved:{channel}:{user}:{source}",
+                notice="not_set_up",
+                source_channel=channel,
+            )
         except NoPolicyForChannel:
             return self._notice(
                 row.team_id,

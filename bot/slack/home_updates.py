@@ -89,8 +89,8 @@ class HomeUpdates:
 
             team = row.team_id
             on_call = [
-                oncall_text.now_and_next(chains.schedule(session, name, spec, now), now)
-                for name, spec in sorted(self.policies().schedules().items())
+                oncall_text.now_and_next(chains.schedule(session, name, spec, now, team), now)
+                for name, spec in sorted(self.policies().schedules(team).items())
             ]
             view = home.home_view(
                 now,
@@ -113,4 +113,3 @@ class HomeUpdates:
             )
 
         return publish
-

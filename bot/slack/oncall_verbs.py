@@ -33,17 +33,17 @@ def _schedule(call: Call, specs: dict[str, ScheduleSpec]) -> tuple[str | None, s
     return name, ""
 
 
-_NO_SCHEDULES = "No policy has an on-call schedule."
+_NO_SCHEDULES = "No policy of this workspace has an on-call schedule."
 
 
 @does("/oncall", "who")
 def who(call: Call) -> Effects | None:
-    now, specs = call.clock.now(), call.policies.schedules()
+    now, specs = call.clock.now(), call.policies.schedules(call.team)
     if not specs:
         return call.reply(_NO_SCHEDULES)
     with call.sessions() as session:
         lines = [
-            oncall_text.now_and_next(chains.schedule(session, n, specs[n], now), now)
+            oncall_text.now_and_next(chains.schedule(session, n, specs[n], now, call.team), now)
             for n in sorted(specs)
         ]
     return call.reply("\n".join(lines))
@@ -51,20 +51,20 @@ def who(call: Call) -> Effects | None:
 
 @does("/oncall", "week")
 def week(call: Call) -> Effects | None:
-    now, specs = call.clock.now(), call.policies.schedules()
+    now, specs = call.clock.now(), call.policies.schedules(call.team)
     if not specs:
         return call.reply(_NO_SCHEDULES)
     name, problem = _schedule(call, specs)
     if name is None:
         return call.reply(problem)
     with call.sessions() as session:
-        text = oncall_text.week(chains.schedule(session, name, specs[name], now), now)
+        text = oncall_text.week(chains.schedule(session, name, specs[name], now, call.team), now)
     return call.reply(text)
 
 
 @does("/oncall", "override")
 def override(call: Call) -> Effects | None:
-    now, specs = call.clock.now(), call.policies.schedules()
+    now, specs = call.clock.now(), call.policies.schedules(call.team)
     if not specs:
         return call.reply(_NO_SCHEDULES)
     name, problem = _schedule(call, specs)
@@ -82,7 +82,7 @@ def override(call: Call) -> Effects | None:
     covering, user = command.user, call.user
 
     def store(session: Session) -> None:
-        overrides.add(session, name, specs[name], covering, start, end, user, now)
+        overrides.add(session, call.team, name, specs[name], covering, start, end, user, now)
         text = (
             f"<@{covering}> covers *{name}* from "
             f"{readable(start, built.tz)} to {readable(end, built.tz)}."

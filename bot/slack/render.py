@@ -147,6 +147,12 @@ def severity_changed(case: CaseView, policy: Policy, data: dict[str, Any]) -> st
 
 def dm_notice(data: dict[str, Any], bot_user_id: str | None) -> str:
     channel = data.get("source_channel")
+    if data.get("notice") == "not_set_up":
+        return (
+            f"I could not open a case from your :ticket: in <#{channel}>: this workspace is not "
+            "set up for escalations yet. Ask whoever runs the support desk to add it to a "
+            "policy's `workspaces`."
+        )
     if data.get("notice") == "no_policy":
         return (
             f"I could not open a case from your :ticket: in <#{channel}>: no escalation policy "

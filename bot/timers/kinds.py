@@ -34,7 +34,7 @@ def _on_call(f: Firing) -> dict[str, Any]:
     responders = f.policy.responders
     if f.case.assignee_id or responders.users or responders.groups:
         return {}
-    paged = chains.first_paged(f.session, f.policy, f.case.severity, f.now)
+    paged = chains.first_paged(f.session, f.policy, f.case.severity, f.now, f.case.team_id)
     if paged is None or not (paged.users or paged.groups):
         return {}
     return {"on_call_users": paged.users, "on_call_groups": paged.groups}

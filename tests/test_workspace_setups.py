@@ -1,0 +1,210 @@
+"""Each workspace owns its setup: two workspaces with a policy each (`workspaces:`), their
+own schedules, chains and overrides, through the bot's endpoints in multi-workspace mode.
+Nothing the bot sends with one workspace's token names the other's people, channels or
+schedules; a workspace no policy serves is told so, and no case opens there."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from tests.conftest import Bot, make_bot
+from tests.support import payloads
+from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
+from tests.support.installs import install
+
+ACME, GLOBEX, INITECH = "T0ACME0001", "T0GLOBEX01", "T0INITECH1"
+ACME_CH, GLOBEX_CH, INITECH_CH = "C0ACMESUP1", "C0GLOBSUP1", "C0INITSUP1"
+ACME_USER, GLOBEX_USER, INITECH_USER = "U0ACMEUSR1", "U0GLOBUSR1", "U0INITUSR1"
+ACME_ENG, GLOBEX_ENG, GLOBEX_COVER = "U0ACMEENG1", "U0GLOBENG1", "U0GLOBCOV1"
+STATE_SECRET = "state-secret-for-tests-0123456789"
+MONDAY = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+PEOPLE = {
+    ACME: (ACME_USER, ACME_ENG),
+    GLOBEX: (GLOBEX_USER, GLOBEX_ENG, GLOBEX_COVER),
+    INITECH: (INITECH_USER,),
+}
+
+
+def policy(key: str, team: str, engineer: str) -> str:
+    return f"""
+id: {key}
+name: {key.title()} support
+default: true
+workspaces: [{team}]
+responders: {{users: [{engineer}]}}
+severities:
+  - id: sev1
+    name: SEV 1
+    calendar: 24/7
+    targets: {{first_response: 1h}}
+    page: {key}-urgent
+  - id: sev3
+    name: SEV 3
+    calendar: 24/7
+    targets: {{first_response: 8h}}
+oncall:
+  schedules:
+    {key}-primary:
+      timezone: UTC
+      layers:
+        - rotation: [{engineer}]
+          shift: 1w
+          start: "2026-11-30 09:00"
+  escalations:
+    {key}-urgent:
+      levels:
+        - {{notify: ["schedule:{key}-primary"], wait: 10m}}
+"""
+
+
+@pytest.fixture
+def three(db_url: str, tmp_path: Path) -> Iterator[Bot]:
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "acme.yaml").write_text(policy("acme", ACME, ACME_ENG))
+    (folder / "globex.yaml").write_text(policy("globex", GLOBEX, GLOBEX_ENG))
+    clock = FakeClock(MONDAY)
+    with FakeSlack(clock=clock) as fake:
+        for team, people in PEOPLE.items():
+            for user in people:
+                fake.add_user(user, user.lower(), user, team_id=team)
+        for team, channel in ((ACME, ACME_CH), (GLOBEX, GLOBEX_CH), (INITECH, INITECH_CH)):
+            fake.add_channel(channel, channel.lower(), bot_member=True, team_id=team)
+        yield from make_bot(
+            db_url,
+            fake,
+            clock=clock,
+            policies_path=str(folder),
+            slack_bot_token=None,
+            slack_client_id=OAUTH_CLIENT_ID,
+            slack_client_secret=OAUTH_CLIENT_SECRET,
+            slack_state_secret=STATE_SECRET,
+        )
+
+
+def react(bot: Bot, team: str, channel: str, user: str, text: str) -> None:
+    ts = bot.slack.post_user_message(channel, user, text)
+    event = payloads.reaction_added(team=team, channel=channel, ts=ts, user=user, item_user=user)
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+
+
+def command(bot: Bot, team: str, user: str, channel: str, name: str, text: str) -> list[str]:
+    answer = f"r{len(bot.slack.calls())}"
+    form = payloads.slash_command(
+        name,
+        text,
+        user_id=user,
+        channel_id=channel,
+        team_id=team,
+        response_url=bot.slack.response_url(answer),
+    )
+    assert bot.driver.command(form).status == 200
+    bot.settle()
+    return [r["text"] for r in bot.slack.responses(answer)]
+
+
+def open_home(bot: Bot, team: str, user: str) -> None:
+    event = payloads.event_callback(
+        team, {"type": "app_home_opened", "user": user, "channel": "D0HOME0001", "tab": "home"}
+    )
+    assert bot.driver.event(event).status == 200
+    bot.settle()
+
+
+def test_each_workspace_pages_shows_and_hands_off_only_its_own(three: Bot) -> None:
+    bot = three
+    for team, name in ((ACME, "Acme"), (GLOBEX, "Globex"), (INITECH, "Initech")):
+        install(bot, team, name, PEOPLE[team][0])
+
+    # Globex cannot name Acme's schedule; it covers its own.
+    assert command(
+        bot,
+        GLOBEX,
+        GLOBEX_ENG,
+        GLOBEX_CH,
+        "/oncall",
+        "override <@U0GLOBENG1> 2026-12-07 10:30 2026-12-07 12:00 acme-primary",
+    ) == ["No schedule `acme-primary`: the schedules are `globex-primary`."]
+    assert command(
+        bot,
+        GLOBEX,
+        GLOBEX_ENG,
+        GLOBEX_CH,
+        "/oncall",
+        f"override <@{GLOBEX_COVER}> 2026-12-07 10:00 2026-12-07 12:00 globex-primary",
+    ) == [
+        f"<@{GLOBEX_COVER}> covers *globex-primary* from Mon 07 Dec 2026 10:00 UTC to "
+        "Mon 07 Dec 2026 12:00 UTC."
+    ]
+    acme_who = command(bot, ACME, ACME_ENG, ACME_CH, "/oncall", "")
+    globex_who = command(bot, GLOBEX, GLOBEX_ENG, GLOBEX_CH, "/oncall", "")
+    assert len(acme_who) == len(globex_who) == 1
+    assert "acme-primary" in acme_who[0] and f"<@{ACME_ENG}>" in acme_who[0]
+    assert "globex" not in acme_who[0] and "U0GLOB" not in acme_who[0]
+    assert "globex-primary" in globex_who[0] and f"<@{GLOBEX_COVER}>" in globex_who[0]
+    assert "acme" not in globex_who[0] and "U0ACME" not in globex_who[0]
+
+    # Each raises its own CASE-1: each page reaches that workspace's on-call person, with
+    # that workspace's token.
+    react(bot, ACME, ACME_CH, ACME_USER, "acme checkout is down")
+    react(bot, GLOBEX, GLOBEX_CH, GLOBEX_USER, "globex checkout is down")
+    command(bot, ACME, ACME_ENG, ACME_CH, "/severity", "CASE-1 sev1")
+    command(bot, GLOBEX, GLOBEX_ENG, GLOBEX_CH, "/severity", "CASE-1 sev1")
+    assert {(c.team_id, c.severity) for c in bot.cases()} == {(ACME, "sev1"), (GLOBEX, "sev1")}
+    pages = sorted(
+        (call.team, call.params["channel"])
+        for call in bot.slack.calls("chat.postMessage")
+        if call.ok and str(call.params["channel"]).startswith("U")
+    )
+    assert pages == [(ACME, ACME_ENG), (GLOBEX, GLOBEX_COVER)]
+
+    # A workspace no policy serves is told so, and nothing opens there.
+    react(bot, INITECH, INITECH_CH, INITECH_USER, "initech is down too")
+    told = [
+        call.params["text"]
+        for call in bot.slack.calls("chat.postMessage")
+        if call.ok and call.params["channel"] == INITECH_USER
+    ]
+    assert told == [
+        f"I could not open a case from your :ticket: in <#{INITECH_CH}>: this workspace is not "
+        "set up for escalations yet. Ask whoever runs the support desk to add it to a "
+        "policy's `workspaces`."
+    ]
+    assert sorted((c.team_id, c.number) for c in bot.cases()) == [(ACME, 1), (GLOBEX, 1)]
+
+    # App Home shows each viewer only their own workspace's schedules.
+    open_home(bot, ACME, ACME_ENG)
+    open_home(bot, GLOBEX, GLOBEX_ENG)
+
+    # Globex's override ends at 12:00: the handoff back to its engineer is Globex's alone.
+    bot.clock.set(datetime(2026, 12, 7, 12, 0, tzinfo=UTC))
+    bot.settle()
+    handoffs = [
+        (call.team, call.params["channel"])
+        for call in bot.slack.calls("chat.postMessage")
+        if call.ok and "You are on call" in str(call.params.get("text"))
+    ]
+    assert handoffs == [(GLOBEX, GLOBEX_ENG)]
+
+    # Across everything the bot sent, each workspace's calls name only its own.
+    theirs = {
+        ACME: ("U0GLOB", "globex", GLOBEX_CH, "U0INIT", INITECH_CH),
+        GLOBEX: ("U0ACME", "acme", ACME_CH, "U0INIT", INITECH_CH),
+    }
+    sent = [
+        call
+        for call in bot.slack.calls()
+        if call.team in theirs and call.method != "oauth.v2.access"
+    ]
+    assert {call.team for call in sent} == {ACME, GLOBEX}
+    for call in sent:
+        said = json.dumps(call.params).lower()
+        leaked = [word for word in theirs[call.team] if word.lower() in said]
+        assert leaked == [], (call.method, call.team, leaked)
