@@ -182,6 +182,9 @@ def test_each_workspace_pages_shows_and_hands_off_only_its_own(three: Bot) -> No
     # App Home shows each viewer only their own workspace's schedules.
     open_home(bot, ACME, ACME_ENG)
     open_home(bot, GLOBEX, GLOBEX_ENG)
+    homes = {user: json.dumps(bot.slack.home_view(user)) for user in (ACME_ENG, GLOBEX_ENG)}
+    assert "acme-primary" in homes[ACME_ENG] and "globex-primary" not in homes[ACME_ENG]
+    assert "globex-primary" in homes[GLOBEX_ENG] and "acme-primary" not in homes[GLOBEX_ENG]
 
     # Globex's override ends at 12:00: the handoff back to its engineer is Globex's alone.
     bot.clock.set(datetime(2026, 12, 7, 12, 0, tzinfo=UTC))
