@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.db.models import Case, CaseEvent, InboxEvent, OutboxMessage, PolicySnapshot
 from bot.db.ops import insert_ignore
-from bot.db.states import InboxStatus, OutboxStatus
+from bot.db.states import InboxKind, InboxStatus, OutboxStatus
 from bot.outbox import Intent
 from bot.policies.policy import Policy
 
@@ -99,7 +99,7 @@ def case_changed(session: Session, now: datetime, case: Case) -> None:
             InboxEvent.__table__,
             dict(
                 dedupe_key=f"home:{case.team_id}:{user}:{now.isoformat()}",
-                kind="home",
+                kind=InboxKind.HOME,
                 team_id=case.team_id,
                 payload={"user": user},
                 received_at=now,

@@ -46,6 +46,19 @@ class CaseEventKind(StrEnum):
     PAGE_STOPPED = "page_stopped"
 
 
+class InboxKind(StrEnum):
+    """What a stored request from Slack is (`inbox_events.kind`): the handler it goes to."""
+
+    REACTION_ADDED = "reaction_added"  # the trigger emoji: open a case
+    PAGE_REACTION = "page_reaction"  # the acknowledgement emoji on a page
+    THREAD_MESSAGE = "thread_message"
+    SET_SEVERITY = "set_severity"  # a severity button
+    COMMAND = "command"  # a slash command, or a button or form that works as one
+    HOME = "home"  # publish someone's App Home
+    READ_MESSAGE = "read_message"  # read a case's text once Slack allows
+    UNINSTALLED = "uninstalled"
+
+
 class InboxStatus(StrEnum):
     """A stored request from Slack."""
 

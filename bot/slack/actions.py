@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.db.states import InboxKind
 from bot.inbox import InboundRequest
 from bot.slack import guard, views
 from bot.slack.buttons import CASE_ACTION, FEEDBACK_ACTION, RATINGS, SET_SEVERITY_ACTION
@@ -22,6 +23,7 @@ from bot.slack.modals import Modals
 from bot.slack.page_intents import PAGE_ACK_ACTION
 
 log = logging.getLogger(__name__)
+
 
 def register_buttons(app: App, store: Callable[[InboundRequest], None]) -> None:
     """The card's Take, Waiting on requester, Resume and Resolve buttons: stored as the
@@ -65,7 +67,7 @@ def register_severity_buttons(app: App, store: Callable[[InboundRequest], None])
         external = (guard.user_team(body.get("user") or {}) or team) != team
         store(
             InboundRequest(
-                kind="set_severity",
+                kind=InboxKind.SET_SEVERITY,
                 team_id=team,
                 dedupe_key=guard.key(
                     "action", team, user, str(action_ts), str(action.get("action_id"))

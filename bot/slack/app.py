@@ -15,6 +15,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from bot.db.errors import is_transient_db
+from bot.db.states import InboxKind
 from bot.inbox import InboundRequest
 from bot.slack import actions, guard, slash_commands
 from bot.slack.modals import Modals
@@ -188,14 +189,14 @@ def _listen(
         # messages may answer a page (the handler checks the message is one).
         reaction = guard.name(event.get("reaction"))
         if reaction in trigger_emoji:
-            kind = "reaction_added"
+            kind = InboxKind.REACTION_ADDED
         elif reaction in ack_emoji and event.get("item_user") in (
             bot_user_id(installation_team(body)),
             None,
         ):
             # Only the bot's own messages can be pages; while the bot's user is not known
             # yet, the handler finds out from the pages it sent.
-            kind = "page_reaction"
+            kind = InboxKind.PAGE_REACTION
         else:
             return
         item = event.get("item")
@@ -229,7 +230,7 @@ def _listen(
             return
         if not has_case(team, channel, thread):
             return
-        store(_event_row("thread_message", team, body, f"{ts}:{user}"))
+        store(_event_row(InboxKind.THREAD_MESSAGE, team, body, f"{ts}:{user}"))
 
     @app.shortcut(OPEN_CASE)
     def on_open_case_shortcut(ack: Ack, body: dict[str, Any]) -> None:
@@ -248,7 +249,7 @@ def _listen(
         event_id = guard.key("shortcut", trigger, limit=100)
         store(
             InboundRequest(
-                kind="reaction_added",
+                kind=InboxKind.REACTION_ADDED,
                 team_id=team,
                 dedupe_key=guard.key("event", team, event_id),
                 payload={
@@ -290,7 +291,7 @@ def _listen(
         if not team:
             _ignored(str(event.get("type")), "team missing or malformed")
             return
-        store(_event_row("uninstalled", team, body, f"{event.get('type')}:{team}"))
+        store(_event_row(InboxKind.UNINSTALLED, team, body, f"{event.get('type')}:{team}"))
 
     @app.event(re.compile(".*"))
     def on_other_event() -> None:

@@ -16,7 +16,7 @@ from bot.cases import queries, service, writes
 from bot.clock import Clock
 from bot.db.models import InboxEvent
 from bot.db.ops import after_commit, insert_ignore
-from bot.db.states import InboxStatus
+from bot.db.states import InboxKind, InboxStatus
 from bot.inbox import Effects, Row
 from bot.metrics import CASES_OPENED
 from bot.policies.policy import Policy
@@ -171,7 +171,7 @@ class CaseOpening:
             InboxEvent.__table__,
             dict(
                 dedupe_key=guard.key("read", team, channel, ts, again),
-                kind="read_message",
+                kind=InboxKind.READ_MESSAGE,
                 team_id=team,
                 payload={"channel": channel, "ts": ts, "shared_known": shared_known},
                 received_at=self.clock.now(),
@@ -247,4 +247,3 @@ class CaseOpening:
             )
 
         return notify
-

@@ -19,6 +19,7 @@ from bot.cases import permissions, service, writes
 from bot.cases.permissions import Actor
 from bot.clock import Clock
 from bot.db.models import Case
+from bot.db.states import InboxKind
 from bot.inbox import Effects, Handler, RetryLater, Row
 from bot.oncall import messages as paging_messages
 from bot.policies.policy import Policy
@@ -86,16 +87,16 @@ class Intake:
 
     def handlers(self) -> dict[str, Handler]:
         handlers: dict[str, Handler] = {
-            "reaction_added": self.opening.reaction_added,
-            "page_reaction": self.page_reaction,
-            "thread_message": self.thread_message,
-            "set_severity": self.set_severity,
-            "command": self.commands.handle,
-            "home": self.homes.home,
-            "read_message": self.opening.read_message,
+            InboxKind.REACTION_ADDED: self.opening.reaction_added,
+            InboxKind.PAGE_REACTION: self.page_reaction,
+            InboxKind.THREAD_MESSAGE: self.thread_message,
+            InboxKind.SET_SEVERITY: self.set_severity,
+            InboxKind.COMMAND: self.commands.handle,
+            InboxKind.HOME: self.homes.home,
+            InboxKind.READ_MESSAGE: self.opening.read_message,
         }
         return {kind: self._installed_only(h) for kind, h in handlers.items()} | {
-            "uninstalled": self.uninstalled,
+            InboxKind.UNINSTALLED: self.uninstalled,
         }
 
     def _installed_only(self, handler: Handler) -> Handler:
@@ -129,7 +130,6 @@ class Intake:
         log.warning("the app was uninstalled from workspace %s: its work stops", row.team_id)
         return None
 
-
     def page_reaction(self, row: Row) -> Effects | None:
         """The acknowledgement emoji on a page the bot sent: worked as `/case ack`, with
         the answer as a private message where the reaction was."""
@@ -145,7 +145,7 @@ class Intake:
             return None  # the emoji on some other message: nothing to do
         command = Row(
             id=row.id,
-            kind="command",
+            kind=InboxKind.COMMAND,
             team_id=row.team_id,
             payload={
                 "command": "/case",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.db.states import InboxKind
 from bot.inbox import InboundRequest
 from bot.slack import guard
 from bot.slack.teams import installation_team
@@ -24,7 +25,7 @@ def command_row(
 ) -> InboundRequest:
     """The inbox row of a command, however it came: typed, a button, a modal."""
     return InboundRequest(
-        kind="command",
+        kind=InboxKind.COMMAND,
         team_id=team,
         dedupe_key=key,
         payload=guard.storable(
