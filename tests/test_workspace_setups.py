@@ -17,65 +17,36 @@ from tests.conftest import Bot, make_bot
 from tests.support import payloads
 from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
 from tests.support.installs import install
-
-ACME, GLOBEX, INITECH = "T0ACME0001", "T0GLOBEX01", "T0INITECH1"
-ACME_CH, GLOBEX_CH, INITECH_CH = "C0ACMESUP1", "C0GLOBSUP1", "C0INITSUP1"
-ACME_USER, GLOBEX_USER, INITECH_USER = "U0ACMEUSR1", "U0GLOBUSR1", "U0INITUSR1"
-ACME_ENG, GLOBEX_ENG, GLOBEX_COVER = "U0ACMEENG1", "U0GLOBENG1", "U0GLOBCOV1"
-STATE_SECRET = "state-secret-for-tests-0123456789"
-MONDAY = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
-PEOPLE = {
-    ACME: (ACME_USER, ACME_ENG),
-    GLOBEX: (GLOBEX_USER, GLOBEX_ENG, GLOBEX_COVER),
-    INITECH: (INITECH_USER,),
-}
-
-
-def policy(key: str, team: str, engineer: str) -> str:
-    return f"""
-id: {key}
-name: {key.title()} support
-default: true
-workspaces: [{team}]
-responders: {{users: [{engineer}]}}
-severities:
-  - id: sev1
-    name: SEV 1
-    calendar: 24/7
-    targets: {{first_response: 1h}}
-    page: {key}-urgent
-  - id: sev3
-    name: SEV 3
-    calendar: 24/7
-    targets: {{first_response: 8h}}
-oncall:
-  schedules:
-    {key}-primary:
-      timezone: UTC
-      layers:
-        - rotation: [{engineer}]
-          shift: 1w
-          start: "2026-11-30 09:00"
-  escalations:
-    {key}-urgent:
-      levels:
-        - {{notify: ["schedule:{key}-primary"], wait: 10m}}
-"""
+from tests.support.three_workspaces import (
+    ACME,
+    ACME_CH,
+    ACME_ENG,
+    ACME_USER,
+    GLOBEX,
+    GLOBEX_CH,
+    GLOBEX_COVER,
+    GLOBEX_ENG,
+    GLOBEX_USER,
+    INITECH,
+    INITECH_CH,
+    INITECH_USER,
+    MONDAY,
+    NOT_SET_UP,
+    PEOPLE,
+    STATE_SECRET,
+    THEIRS,
+    seat_everyone,
+    write_policies,
+)
 
 
 @pytest.fixture
 def three(db_url: str, tmp_path: Path) -> Iterator[Bot]:
     folder = tmp_path / "policies"
-    folder.mkdir()
-    (folder / "acme.yaml").write_text(policy("acme", ACME, ACME_ENG))
-    (folder / "globex.yaml").write_text(policy("globex", GLOBEX, GLOBEX_ENG))
+    write_policies(folder)
     clock = FakeClock(MONDAY)
     with FakeSlack(clock=clock) as fake:
-        for team, people in PEOPLE.items():
-            for user in people:
-                fake.add_user(user, user.lower(), user, team_id=team)
-        for team, channel in ((ACME, ACME_CH), (GLOBEX, GLOBEX_CH), (INITECH, INITECH_CH)):
-            fake.add_channel(channel, channel.lower(), bot_member=True, team_id=team)
+        seat_everyone(fake)
         yield from make_bot(
             db_url,
             fake,
@@ -172,11 +143,7 @@ def test_each_workspace_pages_shows_and_hands_off_only_its_own(three: Bot) -> No
         for call in bot.slack.calls("chat.postMessage")
         if call.ok and call.params["channel"] == INITECH_USER
     ]
-    assert told == [
-        f"I could not open a case from your :ticket: in <#{INITECH_CH}>: this workspace is not "
-        "set up for escalations yet. Ask whoever runs the support desk to add it to a "
-        "policy's `workspaces`."
-    ]
+    assert told == [NOT_SET_UP]
     assert sorted((c.team_id, c.number) for c in bot.cases()) == [(ACME, 1), (GLOBEX, 1)]
 
     # App Home shows each viewer only their own workspace's schedules.
@@ -197,10 +164,7 @@ def test_each_workspace_pages_shows_and_hands_off_only_its_own(three: Bot) -> No
     assert handoffs == [(GLOBEX, GLOBEX_ENG)]
 
     # Across everything the bot sent, each workspace's calls name only its own.
-    theirs = {
-        ACME: ("U0GLOB", "globex", GLOBEX_CH, "U0INIT", INITECH_CH),
-        GLOBEX: ("U0ACME", "acme", ACME_CH, "U0INIT", INITECH_CH),
-    }
+    theirs = THEIRS
     sent = [
         call
         for call in bot.slack.calls()
