@@ -121,9 +121,14 @@ def _direct(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, "127.0.0.1")
 
 
+def local_hook(url: str) -> str:
+    """A webhook target for a receiver on this machine: plain http, so marked insecure."""
+    return f'{{webhook: "{url}", insecure: true}}'
+
+
 def webhook_bot(db_url: str, tmp_path: Path, url: str, secret: str | None) -> Iterator[Bot]:
     """tests.support.paging's bot, with level 1 also paging `url` and the webhook secret set."""
-    policy = POLICY.replace(LEVEL_1, LEVEL_1.replace('"]', f'", "webhook:{url}"]'))
+    policy = POLICY.replace(LEVEL_1, LEVEL_1.replace('"]', f'", {local_hook(url)}]'))
     assert policy != POLICY
     yield from paging_bot_for(db_url, tmp_path, policy, page_webhook_secret=secret)
 
@@ -290,7 +295,7 @@ def test_webhooks_to_different_pagers_are_paced_apart_not_behind_each_other(
     with contextlib.ExitStack() as stack:
         first = stack.enter_context(contextlib.contextmanager(serve_receiver)(SECRET))
         second = stack.enter_context(contextlib.contextmanager(serve_receiver)(SECRET))
-        hooks = f'", "webhook:{first.url}", "webhook:{second.url}"]'
+        hooks = f'", {local_hook(first.url)}, {local_hook(second.url)}]'
         policy = POLICY.replace(LEVEL_1, LEVEL_1.replace('"]', hooks))
         assert policy != POLICY
         bots = paging_bot_for(db_url, tmp_path, policy, page_webhook_secret=SECRET)

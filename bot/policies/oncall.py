@@ -9,7 +9,16 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 
 from bot.policies.fields import (
     DAY_NAMES,
@@ -55,7 +64,59 @@ def _check_target(value: str) -> str:
     return f"{kind}:{rest}"
 
 
-Target = Annotated[str, AfterValidator(_check_target)]
+# The validation context key of a policy rebuilt from a case's snapshot
+# (bot.policies.severities.FROM_SNAPSHOT, which builds on this module).
+_FROM_SNAPSHOT = "from_snapshot"
+
+
+class InsecureWebhook(str):
+    """A webhook target its policy lets use plain http (`insecure: true`): a pager on the
+    operator's own network. Written and stored as `{webhook: URL, insecure: true}`."""
+
+
+class EarlierHttpWebhook(str):
+    """A plain http webhook target in the snapshot of a case opened before http needed
+    `insecure: true`: that case keeps paging it, and its snapshot keeps its hash."""
+
+
+def _target(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> str:
+    """A target as text (`kind:value`), or a webhook as a mapping with its `insecure` flag."""
+    insecure = False
+    if isinstance(value, dict):
+        if "webhook" not in value or not set(value) <= {"webhook", "insecure"}:
+            raise ValueError(
+                "only a webhook target is written as a mapping: "
+                "{webhook: http://…, insecure: true}; write the others as text, e.g. user:U…"
+            )
+        insecure = value.get("insecure", False)
+        if not isinstance(insecure, bool) or not isinstance(value["webhook"], str):
+            raise ValueError("write a webhook mapping as {webhook: URL, insecure: true}")
+        value = f"webhook:{value['webhook']}"
+    target = _check_target(handler(value))
+    if insecure:
+        return InsecureWebhook(target)
+    if (info.context or {}).get(_FROM_SNAPSHOT) and _plain_http(target):
+        return EarlierHttpWebhook(target)
+    return target
+
+
+def _stored(target: str) -> str | dict[str, Any]:
+    if isinstance(target, InsecureWebhook):
+        return {"webhook": target_parts(target)[1], "insecure": True}
+    return str(target)
+
+
+def _plain_http(target: str) -> bool:
+    kind, value = target_parts(target)
+    return kind == "webhook" and value.lower().startswith("http://")
+
+
+def _needs_insecure(target: str) -> bool:
+    """A plain http webhook its policy did not mark `insecure: true`."""
+    return _plain_http(target) and not isinstance(target, InsecureWebhook | EarlierHttpWebhook)
+
+
+Target = Annotated[str, WrapValidator(_target), PlainSerializer(_stored)]
 
 
 def target_parts(target: str) -> tuple[str, str]:
@@ -186,8 +247,8 @@ class OncallSpec(StrictModel):
 
 def oncall_problems(spec: OncallSpec | None, pages: list[tuple[int, Any]]) -> list[tuple[Loc, str]]:
     """Cross-references: schedules named by chains exist, one user's overrides do not
-    overlap, and each severity's `page` names a chain. `pages` holds (severity index, its
-    `page` value) for severities that page."""
+    overlap, webhooks are https unless marked insecure, and each severity's `page` names a
+    chain. `pages` holds (severity index, its `page` value) for severities that page."""
     problems: list[tuple[Loc, str]] = []
     chains = dict(spec.escalations) if spec else {}
     schedules = dict(spec.schedules) if spec else {}
@@ -212,6 +273,14 @@ def oncall_problems(spec: OncallSpec | None, pages: list[tuple[int, Any]]) -> li
                         loc,
                         f"group {value} is paged by a mention in the chain's channel: "
                         "set the chain's `channel`",
+                    )
+                )
+            elif _needs_insecure(target):
+                problems.append(
+                    (
+                        loc,
+                        f"'{target}' is plain http: write an https URL, or "
+                        f"{{webhook: {value}, insecure: true}} for a pager on your own network",
                     )
                 )
     for name, schedule in schedules.items():
