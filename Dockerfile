@@ -1,5 +1,8 @@
 # escalation-bot: `serve` on port 3000 by default.
-FROM python:3.11-slim
+# The base is python:3.11-slim (Python 3.11.16, Debian trixie) pinned by the digest of its
+# multi-platform index. To refresh it: `docker buildx imagetools inspect python:3.11-slim`
+# and put the "Digest:" it prints here.
+FROM python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -9,10 +12,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 bot
 WORKDIR /app
 
+# Dependencies and the build backend only from requirements.lock (scripts/lock), each file
+# checked against its hash; then the bot alone, built with that backend.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md alembic.ini ./
 COPY bot ./bot
 COPY migrations ./migrations
-RUN pip install .
+RUN pip install --no-deps --no-build-isolation .
 
 COPY policies ./policies
 
