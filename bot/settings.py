@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +27,15 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     slack_state_secret: SecretStr | None = None
+    # Who may install in multi-workspace mode: workspace ids (T…) and Enterprise Grid
+    # organisation ids (E…), comma-separated. Neither set: any workspace may.
+    allowed_teams: str | None = None
+    allowed_enterprises: str | None = None
+    # Fernet keys, comma-separated: the first encrypts the installations' tokens in the
+    # database, each of them decrypts (key rotation).
+    token_encryption_key: SecretStr | None = None
+    # GET /slack/install from one client address, at most this many a minute.
+    install_rate_per_minute: int = Field(default=10, ge=1)
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///escalation-bot.db"
     policies_path: str = "policies"
@@ -89,6 +100,47 @@ class Settings(BaseSettings):
             raise ValueError("must be an app-level token starting with xapp-")
         return v
 
+    @field_validator("allowed_teams", "allowed_enterprises")
+    @classmethod
+    def _ids(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return None
+        prefix = "T" if info.field_name == "allowed_teams" else "E"
+        example = f"{prefix}0123ABCD"
+        for item in v.split(","):
+            if item.strip() and not re.fullmatch(rf"{prefix}[A-Z0-9]{{2,30}}", item.strip()):
+                raise ValueError(f"{item.strip()!r} is not a Slack id such as {example}")
+        return v
+
+    @property
+    def allowed_team_ids(self) -> frozenset[str]:
+        return _id_set(self.allowed_teams)
+
+    @property
+    def allowed_enterprise_ids(self) -> frozenset[str]:
+        return _id_set(self.allowed_enterprises)
+
+    @field_validator("token_encryption_key")
+    @classmethod
+    def _fernet_keys(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return None
+        found = [k.strip() for k in v.get_secret_value().split(",") if k.strip()]
+        if not found:
+            raise ValueError("must be one or more Fernet keys, comma-separated")
+        for n, key in enumerate(found, 1):
+            try:
+                raw = base64.urlsafe_b64decode(key.encode("ascii"))
+            except (ValueError, UnicodeEncodeError):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(
+                    f"key {n} is not a Fernet key (32 bytes, URL-safe base64; make one with "
+                    "`python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'`)"
+                )
+        return v
+
     @property
     def multi_workspace(self) -> bool:
         return bool(self.slack_client_id and self.slack_client_secret)
@@ -117,6 +169,9 @@ class Settings(BaseSettings):
             self.page_webhook_secret,
         )
         found = [v.get_secret_value() for v in values if v is not None]
+        if self.token_encryption_key is not None:
+            keys = self.token_encryption_key.get_secret_value().split(",")
+            found += [k.strip() for k in keys if k.strip()]
         password = make_url(self.database_url).password
         return [*found, str(password)] if password else found
 
@@ -125,6 +180,10 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
                 raise SettingsError(f"{name.upper()} is not set: it is required for this command")
+
+
+def _id_set(value: str | None) -> frozenset[str]:
+    return frozenset(i.strip() for i in (value or "").split(",") if i.strip())
 
 
 def load_settings(**overrides: object) -> Settings:

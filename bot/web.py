@@ -102,6 +102,8 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
             body="",
             query=str(request.url.query),
             headers=dict(request.headers),  # type: ignore[arg-type]
+            # The install page's rate limit is per client address.
+            context={install_paths.CLIENT_ADDRESS: request.client.host if request.client else ""},
         )
         if request.url.path == install_paths.INSTALL_PATH:
             resp = await run_in_threadpool(flow.handle_installation, req)

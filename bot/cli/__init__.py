@@ -215,23 +215,39 @@ def report(since: str, until: str | None, policy: str | None, fmt: str, by: str)
     metavar="DAYS",
     help="Purge cases resolved more than this many days ago.",
 )
-def purge(days: int) -> None:
+@click.option(
+    "--uninstalled-days",
+    "uninstalled",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Remove the installations of workspaces uninstalled more than this many days ago "
+    "(multi-workspace mode; default: --older-than).",
+)
+def purge(days: int, uninstalled: int | None) -> None:
     """Remove the message text, notes and people of cases resolved more than DAYS days ago,
     and the payloads of Slack requests and bot messages older than that; keep every figure
-    `report` shows."""
+    `report` shows. Also remove expired install states and the installations of workspaces
+    uninstalled long enough ago."""
     from datetime import timedelta
 
     from bot.clock import SystemClock
     from bot.reports.formats import stamp
     from bot.reports.purge import purge as run
 
+    gone = None if uninstalled is None else timedelta(days=uninstalled)
     with _database() as sessions, sessions.begin() as session:
-        done = run(session, SystemClock().now(), timedelta(days=days))
+        done = run(session, SystemClock().now(), timedelta(days=days), gone)
     click.echo(
         f"purged {done.cases} cases resolved before {stamp(done.cutoff)}; cleared "
         f"{done.events} timeline entries, {done.feedback} feedback, {done.outbox} outbox and "
         f"{done.inbox} inbox rows"
     )
+    if done.states or done.installations:
+        assert done.uninstalled_cutoff is not None
+        click.echo(
+            f"removed {done.states} expired install states and {done.installations} "
+            f"installations of workspaces uninstalled before {stamp(done.uninstalled_cutoff)}"
+        )
 
 
 @contextmanager

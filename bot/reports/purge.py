@@ -17,17 +17,22 @@ case reliably: Slack requests the inbox has processed lose their payload and the
 key (which may name a person), outbox messages no longer in flight their data, dedupe key
 and, for a direct message, the person it went to. Their kinds, statuses and instants stay.
 Work not yet done is never touched. Running it again changes nothing more.
+
+Multi-workspace mode's install records go too: the OAuth states that have expired, and the
+installations of workspaces (or organisations) uninstalled before a cutoff of their own,
+which kept who installed the app and when, without their tokens, since the uninstall.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, or_, select, update
+from sqlalchemy import String, and_, cast, column, delete, func, literal, or_, select, update
 from sqlalchemy import case as sql_case
+from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from bot.db.models import (
@@ -39,6 +44,7 @@ from bot.db.models import (
     OutboxMessage,
     Page,
     Timer,
+    WorkspaceUninstall,
 )
 from bot.db.ops import rowcount
 from bot.db.states import IN_FLIGHT, CaseEventKind, CaseStatus, InboxStatus
@@ -65,6 +71,13 @@ _KEPT = frozenset(
 _KEPT_BY_KIND = {"severity_changed": frozenset({"old", "new"})}
 _RETRIES = timedelta(days=1)
 _PURGED = "purged:"
+# slack-sdk's install tables (bot/db/slack_tables.py), named here without its library.
+_STATES = sql_table("slack_oauth_states", column("expire_at"))
+_TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+_INSTALLATIONS = sql_table(
+    "slack_installations",
+    *(column(c) for c in ("enterprise_id", "team_id", "is_enterprise_install", *_TOKENS)),
+)
 
 
 @dataclass(frozen=True)
@@ -75,12 +88,25 @@ class Purged:
     feedback: int
     outbox: int
     inbox: int
+    # Expired OAuth states deleted, and installations of workspaces uninstalled before
+    # `uninstalled_cutoff`.
+    states: int = 0
+    installations: int = 0
+    uninstalled_cutoff: datetime | None = None
 
 
-def purge(session: Session, now: datetime, older_than: timedelta) -> Purged:
-    """Purge cases resolved before `now - older_than`, in the caller's transaction.
-    The counts are of rows changed by this run."""
+def purge(
+    session: Session,
+    now: datetime,
+    older_than: timedelta,
+    uninstalled_before: timedelta | None = None,
+) -> Purged:
+    """Purge cases resolved before `now - older_than`, and installations of workspaces
+    uninstalled before `now - uninstalled_before` (default: `older_than`), in the caller's
+    transaction. The counts are of rows changed by this run."""
     cutoff = now - older_than
+    gone = now - (older_than if uninstalled_before is None else uninstalled_before)
+    states, installations = purge_installs(session, now, gone)
     ids = resolved_before(session, cutoff)
     cases = events = feedback = outbox = 0
     for chunk in _chunks(ids):
@@ -116,7 +142,40 @@ def purge(session: Session, now: datetime, older_than: timedelta) -> Purged:
         .execution_options(synchronize_session=False)
     )
     session.flush()
-    return Purged(cutoff, cases, events, feedback, outbox, rowcount(inbox))
+    return Purged(
+        cutoff, cases, events, feedback, outbox, rowcount(inbox), states, installations, gone
+    )
+
+
+def purge_installs(
+    session: Session, now: datetime, uninstalled_before: datetime
+) -> tuple[int, int]:
+    """Delete the OAuth states expired at `now` and the installations of workspaces
+    uninstalled before `uninstalled_before`: (states, installations) deleted."""
+    # slack-sdk stores naive UTC instants.
+    naive = now.astimezone(UTC).replace(tzinfo=None)
+    states = rowcount(session.execute(delete(_STATES).where(_STATES.c.expire_at < naive)))
+    keys = list(
+        session.execute(
+            select(WorkspaceUninstall.team_id).where(WorkspaceUninstall.at < uninstalled_before)
+        ).scalars()
+    )
+    t = _INSTALLATIONS.c
+    installations = 0
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        done = session.execute(
+            delete(_INSTALLATIONS).where(
+                or_(
+                    and_(t.team_id.in_(chunk), t.is_enterprise_install.is_(False)),
+                    and_(t.enterprise_id.in_(chunk), t.is_enterprise_install.is_(True)),
+                ),
+                # A reinstall since brought tokens back: not this one's to remove.
+                *(t[name].is_(None) for name in _TOKENS),
+            )
+        )
+        installations += rowcount(done)
+    return states, installations
 
 
 def resolved_before(session: Session, cutoff: datetime) -> list[int]:

@@ -71,17 +71,9 @@ class Runtime:
         self.oauth = None
         if settings.multi_workspace:
             assert settings.slack_client_id and settings.slack_client_secret
-            store = install.installation_store(self.engine, settings.slack_client_id)
-            state = settings.slack_state_secret
-            if state is not None:
-                self.oauth = install.oauth_flow(
-                    self.engine,
-                    store,
-                    settings.slack_client_id,
-                    settings.slack_client_secret.get_secret_value(),
-                    state.get_secret_value(),
-                    api_url,
-                )
+            store = install.installation_store(self.engine, settings)
+            if settings.slack_state_secret is not None:
+                self.oauth = install.oauth_flow(self.engine, store, settings, self.clock)
         self.workspaces = Workspaces(client_for, token, store, self.sessions)
         self.client = self.workspaces.default_client
         self.snapshots = Snapshots()

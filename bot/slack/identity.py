@@ -45,6 +45,8 @@ class Identity:
         """One auth.test; the identity, or None when Slack could not tell."""
         if self._who is not None:
             return self._who
+        if not self._client.token:
+            return None  # multi-workspace mode: no one token to ask about
         try:
             answer = self._client.auth_test()
         except SlackApiError as exc:
