@@ -1,7 +1,15 @@
-"""Logging setup. Tokens and secrets never reach a log line: a filter masks anything that
-looks like a Slack token or signing material, and the configured secrets themselves, before
-any handler formats it. A text line is one line: newlines in a message are escaped, so
-nothing quoted from a request can forge another line."""
+"""Logging setup. A log line never carries a token, an OAuth code, a response URL, a message
+text or a request body:
+
+- the libraries that log bodies below WARNING (slack-sdk every API call and its answer,
+  slack-bolt payloads, SQLAlchemy statements with their parameters) speak only at WARNING and
+  above, whatever the level asked for;
+- a filter masks anything shaped like a Slack token, a signature, an OAuth code or a response
+  URL, the values SQLAlchemy and pydantic quote in an error, and the configured secrets
+  themselves, before any handler formats a record.
+
+A text line is one line: newlines in a message are escaped, so nothing quoted from a request
+can forge another line."""
 
 from __future__ import annotations
 
@@ -12,27 +20,73 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-_SECRET = re.compile(r"\b(xox[abposr]-|xapp-)[A-Za-z0-9-]+|(Bearer\s+)\S+|(v0=)[0-9a-f]{16,}")
+# What a log line must not carry; group 1 of each, the context, is kept.
+_MASKS = (
+    # Every kind of Slack token (bot, user, app, refresh, rotated `xoxe.xoxb-`), and bearer
+    # headers and request signatures.
+    re.compile(r"\b(xox[a-z](?:\.xox[a-z])?-|xapp-)[A-Za-z0-9-]+"),
+    re.compile(r"(Bearer\s+)\S+"),
+    re.compile(r"(v0=)[0-9a-f]{16,}"),
+    # An OAuth code: in a redirect's query string, as slack-bolt quotes a failed exchange, and
+    # Slack's own shape (digits.digits.hex) wherever it appears.
+    re.compile(r"([?&]code=|\bwith code: )[^\s&\"',]+"),
+    re.compile(r"\b()\d+\.\d+\.[0-9a-f]{20,}\b"),
+    # A response URL, or an incoming webhook: either posts to the conversation it names.
+    re.compile(r"(https://hooks\.slack(?:-gov)?\.com/)[^\s\"',)}\]]+"),
+    # The parameters SQLAlchemy quotes in an error, the value pydantic quotes in a validation
+    # error: the row being written or read, a request's or a message's text.
+    re.compile(r"^(\[parameters: ).*(?=\]$)", re.MULTILINE),
+    re.compile(r"(input_value=).*?(?=, input_type=)"),
+)
 
-# Chatty libraries: their INFO lines (a scheduler line per job run, a request body on a
-# refused signature, a line per HTTP request) are noise, or worse, at the default level.
-QUIET_LOGGERS = ("slack_bolt", "slack_sdk", "apscheduler", "uvicorn.access")
+# Libraries that log request or response bodies below WARNING (slack-sdk every Web API call
+# with its body at DEBUG and a retried response URL at INFO; slack-bolt payloads and OAuth
+# redirects; SQLAlchemy its statements' parameters): at WARNING whatever LOG_LEVEL says.
+BODY_LOGGERS = ("slack_bolt", "slack_sdk", "sqlalchemy")
+# The same libraries by where a record is made. slack-bolt also logs through loggers named
+# after the app or handed to it by the bot, and copies the root logger's level into its own:
+# levels cannot hold it back, so the filter drops what they say below WARNING.
+_BODY_SOURCES = re.compile(r"[\\/](?:slack_bolt|slack_sdk|sqlalchemy)[\\/]")
+# Chatty libraries: a scheduler line per job run, a line per HTTP request. Noise at the
+# default level; they speak at DEBUG only when LOG_LEVEL=DEBUG.
+QUIET_LOGGERS = ("apscheduler", "uvicorn.access")
+# Who speaks at DEBUG when LOG_LEVEL=DEBUG, besides the quiet ones; the root logger, and so
+# every other library, stays at INFO.
+DEBUG_LOGGERS = ("bot", "uvicorn")
+
+
+def levels(level: str) -> dict[str, int]:
+    """The level of the root logger ("") and of each logger set apart from it when the bot
+    logs at `level`."""
+    asked = logging.getLevelName(level)
+    quiet = asked if asked == logging.DEBUG else max(logging.WARNING, asked)
+    return {
+        "": max(logging.INFO, asked),
+        **dict.fromkeys(DEBUG_LOGGERS, asked),
+        **dict.fromkeys(QUIET_LOGGERS, quiet),
+        **dict.fromkeys(BODY_LOGGERS, max(logging.WARNING, asked)),
+    }
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    text = _SECRET.sub(lambda m: (m.group(1) or m.group(2) or m.group(3)) + "[redacted]", text)
+    for mask in _MASKS:
+        text = mask.sub(lambda m: m.group(1) + "[redacted]", text)
     for secret in secrets:
         text = text.replace(secret, "[redacted]")
     return text
 
 
 class RedactFilter(logging.Filter):
+    """Drops what the body-logging libraries say below WARNING; masks the rest."""
+
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         # Short values would mask ordinary words; real secrets are long.
         self.secrets = tuple(s for s in secrets if len(s) >= 8)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING and _BODY_SOURCES.search(record.pathname):
+            return False
         message = record.getMessage()
         record.msg = redact(message, self.secrets)
         record.args = None
@@ -83,9 +137,6 @@ def configure(level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = (
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactFilter(secrets))
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    quiet = logging.DEBUG if level == "DEBUG" else max(logging.WARNING, logging.getLevelName(level))
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(quiet)
+    logging.getLogger().handlers[:] = [handler]
+    for name, logger_level in levels(level).items():
+        logging.getLogger(name).setLevel(logger_level)

@@ -35,6 +35,7 @@ from bot.demo.stand_in.fake_slack import (
     WebApiMethod,
     ts_key,
 )
+from tests.support.logscan import SEEN
 
 __all__ = [
     "DEFAULT_APP_ID",
@@ -54,6 +55,9 @@ __all__ = [
     "UploadedFile",
     "User",
 ]
+
+# The Web API methods whose `text` is a message's.
+_TEXT_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
 
 # The app's OAuth credentials `oauth.v2.access` accepts.
 OAUTH_CLIENT_ID = "1111111111.2222222222"
@@ -129,6 +133,7 @@ class FakeSlack(core.FakeSlack):
             code = f"code-{team_id}-{next(self._ids)}"
             token = f"xoxb-{team_id.lower()}-{next(self._ids)}"
             self._oauth_codes[code] = (team_id, team_name, token, installer)
+        SEEN.value(code)
         return code, token
 
     def revoke(self, team_id: str) -> None:
@@ -137,6 +142,17 @@ class FakeSlack(core.FakeSlack):
             for token, (team, _, _) in list(self._workspaces.items()):
                 if team == team_id:
                     del self._workspaces[token]
+
+    def post_user_message(
+        self, channel: str, user: str, text: str, thread_ts: str | None = None, **kw: Any
+    ) -> str:
+        SEEN.text(text)
+        return super().post_user_message(channel, user, text, thread_ts, **kw)
+
+    def response_url(self, name: str) -> str:
+        url = super().response_url(name)
+        SEEN.value(url)
+        return url
 
     def add_member(self, channel: str, user: str) -> None:
         with self._lock:
@@ -399,6 +415,15 @@ class FakeSlack(core.FakeSlack):
             pair = base64.b64decode(auth[len("Basic ") :].strip()).decode("utf-8", "replace")
             params["client_id"], _, params["client_secret"] = pair.partition(":")
         return params, token
+
+    def _record(self, **fields: Any) -> None:
+        # What the bot posts is message text too: the log scan looks for it.
+        params = fields["params"]
+        if fields["method"] in _TEXT_METHODS:
+            SEEN.text(params.get("text"))
+        elif fields["method"] == "response_url" and isinstance(params.get("body"), dict):
+            SEEN.text(params["body"].get("text"))
+        super()._record(**fields)
 
     # ------------------------------------------------------------------ model helpers
 
