@@ -1,7 +1,9 @@
 """A `webhook:` page target against a local receiver that checks the signature itself, the
 way an external pager would: the first POST is answered 500 and retried after the backoff
 on the fake clock, with the same delivery id and body; a receiver holding another secret,
-or a body altered on the way, fails the check."""
+or a body altered on the way, fails the check. The receiver is plain http, so its target is
+marked `insecure: true`, which an http target needs (tests/test_webhook_lane.py holds the
+call's deadline, redirects and the webhooks' own lane)."""
 
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from bot import webhooks
 from bot.db.models import OutboxMessage
+from bot.policies import Policy, PolicyProblems
 from bot.slack.errors import HttpStatusError
 from tests.conftest import CUSTOMER, SUPPORT, Bot
 from tests.support.cases import open_case
@@ -306,3 +310,32 @@ def test_webhooks_to_different_pagers_are_paced_apart_not_behind_each_other(
             assert (len(first.requests), len(second.requests)) == (1, 1)
         finally:
             bots.close()
+
+
+def test_an_http_webhook_needs_insecure_but_a_case_opened_before_keeps_paging_it() -> None:
+    url = "http://127.0.0.1:8080/page"
+    marked = yaml.safe_load(
+        POLICY.replace(LEVEL_1, LEVEL_1.replace('"]', f'", {local_hook(url)}]'))
+    )
+    policy = Policy.model_validate(marked)
+    [_, hook] = policy.content["oncall"]["escalations"]["urgent"]["levels"][0]["notify"]
+    assert hook == {"webhook": url, "insecure": True}  # stored as written
+    assert Policy.from_snapshot(policy.content, policy.content_hash) == policy
+
+    # The same target before `insecure` existed: refused in a policy file...
+    earlier = json.loads(json.dumps(policy.content))
+    earlier["oncall"]["escalations"]["urgent"]["levels"][0]["notify"][1] = f"webhook:{url}"
+    with pytest.raises(PolicyProblems) as refused:
+        Policy.model_validate(earlier)
+    assert refused.value.problems == [
+        (
+            ("oncall", "escalations", "urgent", "levels", 0, "notify", 1),
+            f"'webhook:{url}' is plain http: write an https URL, or "
+            f"{{webhook: {url}, insecure: true}} for a pager on your own network",
+        )
+    ]
+    # ...but the snapshot of a case opened then still loads, with its hash, and pages it.
+    canonical = json.dumps(earlier, sort_keys=True, separators=(",", ":"))
+    kept = Policy.from_snapshot(earlier, hashlib.sha256(canonical.encode()).hexdigest())
+    assert kept.oncall is not None
+    assert kept.oncall.escalations["urgent"].levels[0].notify[1] == f"webhook:{url}"

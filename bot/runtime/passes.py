@@ -1,6 +1,7 @@
 """The background work: passes over the inbox, the due timers and the outbox, one at a
 time, each booked when the one before ends (a tick after it began, or sooner when a timer
-falls due first), and woken at once when new requests are stored."""
+falls due first), and woken at once when new requests are stored. Page webhooks go out in a
+thread of their own, so a pager slow to answer never holds back a Slack message."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from bot.db.states import TimerStatus
 from bot.logs import describe
 from bot.oncall import handoffs
 from bot.reports import schedule as weekly
-from bot.slack.delivery import Deliverer
+from bot.slack.delivery import Deliverer, Lane
 from bot.timers.firing import PolicyForCase, fire_due
 from bot.timers.registry import Setup
 
@@ -69,6 +70,8 @@ class Passes:
         self._stop = threading.Event()
         self._lagging = False
         self._booked = False
+        self._hooks_due = threading.Event()
+        self._webhook_lane: threading.Thread | None = None
 
     def book(self) -> None:
         """The timers about no case that book their own successors: each schedule's next
@@ -107,7 +110,13 @@ class Passes:
             raise
         except Exception as exc:
             log.error("timer pass failed: %s; delivery goes on", describe(exc))
-        sent = self.deliverer.drain()
+        # With the webhook lane running, this pass sends the rest (and wakes the lane for
+        # the pages the timers just wrote); without it (tests, the demo), everything.
+        if self._webhook_lane is None:
+            sent = self.deliverer.drain()
+        else:
+            sent = self.deliverer.drain(lane=Lane.SLACK)
+            self._hooks_due.set()
         return {"processed": processed, "fired": fired, "sent": sent}
 
     def settle(self, max_passes: int = 50) -> None:
@@ -193,7 +202,23 @@ class Passes:
                 # At most 20 wake-ups a second; a wake-up during a pass waits for its end.
                 stop.wait(0.05)
 
+    def _webhook_passes(self, stop: threading.Event) -> None:
+        """Page webhooks, each call under its deadline, every tick or when a pass wrote some."""
+        while not stop.is_set():
+            try:
+                self.deliverer.drain(lane=Lane.WEBHOOKS)
+            except Stopping:
+                return
+            except Exception as exc:
+                log.error("webhook pass failed: %s; will try again next tick", describe(exc))
+            self._hooks_due.wait(timeout=self.tick_seconds)
+            self._hooks_due.clear()
+
     def start(self) -> None:
+        self._webhook_lane = threading.Thread(
+            target=self._webhook_passes, args=(self._stop,), name="webhook-lane", daemon=True
+        )
+        self._webhook_lane.start()
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.scheduler.start()
         self._schedule_pass(timedelta(0))
@@ -204,5 +229,9 @@ class Passes:
         self._stopping.set()
         if self.scheduler is not None:
             self._stop.set()
+            self._hooks_due.set()
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        if self._webhook_lane is not None:
+            # A call in flight ends by its deadline; its row is then recorded.
+            self._webhook_lane.join(timeout=self.deliverer.webhook_deadline + 1)

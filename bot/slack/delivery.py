@@ -9,7 +9,9 @@
   attempt may have reached Slack without the bot hearing back (its sender died, or the
   connection broke) is first looked up in the channel or thread; if Slack has it, it is
   recorded as sent instead of being posted again.
-- Nothing is dropped: a failed send is retried with backoff and stays visible."""
+- Nothing is dropped: a failed send is retried with backoff and stays visible.
+- Lanes: page webhooks can be sent apart from the rest (`Lane`), so a pager that is slow to
+  answer never holds back a Slack message."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from slack_sdk import WebClient
@@ -39,7 +42,7 @@ from bot.slack import lookup, outcomes
 from bot.slack.errors import is_transient
 from bot.slack.intents import FILE_UPLOAD, RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
 from bot.slack.outcomes import UNANSWERED, Outcome, ResponseUrlError
-from bot.slack.page_intents import WEBHOOK
+from bot.slack.page_intents import PER_DESTINATION, WEBHOOK
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,16 @@ LEASE = timedelta(seconds=15)
 
 PolicyForCase = Callable[[Session, Case], Policy]
 
-__all__ = ["Deliverer", "Skip"]
+__all__ = ["Deliverer", "Lane", "Skip"]
+
+
+class Lane(StrEnum):
+    """Which rows a pass sends: all, or Slack's (every intent but page webhooks) and the
+    webhooks', each in a pass of its own."""
+
+    ALL = "all"
+    SLACK = "slack"
+    WEBHOOKS = "webhooks"
 
 
 def _order(case_id: int | None, channel: str, intent: str) -> tuple[int, str | None] | None:
@@ -60,19 +72,6 @@ def _order(case_id: int | None, channel: str, intent: str) -> tuple[int, str | N
     if case_id is None:
         return None
     return (case_id, channel) if intent in PER_DESTINATION else (case_id, None)
-
-
-PER_DESTINATION = frozenset(
-    {
-        Intent.PAGE_DM,
-        Intent.PAGE_POST,
-        Intent.PAGE_WARNING,
-        Intent.PAGE_STOPPED,
-        Intent.PAGE_CLOSED,
-        Intent.PAGE_WEBHOOK,
-        Intent.HANDOFF_DM,
-    }
-)
 
 
 class Deliverer:
@@ -88,6 +87,7 @@ class Deliverer:
         webhook_secret: str | None = None,
     ) -> None:
         self.webhook_secret = webhook_secret
+        self.webhook_deadline = webhooks.DEADLINE_SECONDS
         self.sessions = sessions
         self.clock = clock
         # Each workspace's client (multi-workspace mode), or the one client.
@@ -103,25 +103,22 @@ class Deliverer:
         self._channel_free: dict[str, datetime] = {}
         self.between = between
 
-    def drain(self, limit: int = 1000) -> int:
-        """Send what is due now, in order per case (see `_order`); returns how many were
-        delivered."""
+    def drain(self, limit: int = 1000, lane: Lane = Lane.ALL) -> int:
+        """Send what is due now in `lane`, in order per case (see `_order`); returns how
+        many were delivered."""
         now = self.clock.now()
+        query = select(
+            OutboxMessage.id,
+            OutboxMessage.case_id,
+            OutboxMessage.channel_id,
+            OutboxMessage.intent,
+            OutboxMessage.next_attempt_at,
+        ).where(OutboxMessage.status.in_(IN_FLIGHT))
+        if lane != Lane.ALL:
+            hooks = OutboxMessage.intent == Intent.PAGE_WEBHOOK
+            query = query.where(hooks if lane == Lane.WEBHOOKS else ~hooks)
         with self.sessions() as session:
-            rows = list(
-                session.execute(
-                    select(
-                        OutboxMessage.id,
-                        OutboxMessage.case_id,
-                        OutboxMessage.channel_id,
-                        OutboxMessage.intent,
-                        OutboxMessage.next_attempt_at,
-                    )
-                    .where(OutboxMessage.status.in_(IN_FLIGHT))
-                    .order_by(OutboxMessage.id)
-                    .limit(limit)
-                )
-            )
+            rows = list(session.execute(query.order_by(OutboxMessage.id).limit(limit)))
         held: set[tuple[int, str | None]] = set()  # orders with an earlier row still to go
         sent = 0
         for row_id, case_id, channel, intent, next_at in rows:
@@ -255,7 +252,8 @@ class Deliverer:
                 upload = client.files_upload_v2(**kwargs)
                 answer = {"ts": None, "channel": kwargs["channel"], "file": upload["file"]["id"]}
             elif method == WEBHOOK:
-                webhooks.post(kwargs["url"], kwargs["body"], self.webhook_secret, str(row_id))
+                url, body, secret = kwargs["url"], kwargs["body"], self.webhook_secret
+                webhooks.post(url, body, secret, str(row_id), self.webhook_deadline)
                 answer = {}
             else:
                 resp = client.api_call(method, json=kwargs)

@@ -16,6 +16,21 @@ PAGE_ACK_ACTION = "page_ack"
 # Not a Web API method: a signed JSON POST to the "url" it names (bot.slack.delivery).
 WEBHOOK = "webhook"
 
+# Messages that keep their order per destination only, not per case (bot.slack.delivery):
+# a pager that is down or a person's rate-limited direct messages never hold back the pages
+# meant to cover for them.
+PER_DESTINATION = frozenset(
+    {
+        Intent.PAGE_DM,
+        Intent.PAGE_POST,
+        Intent.PAGE_WARNING,
+        Intent.PAGE_STOPPED,
+        Intent.PAGE_CLOSED,
+        Intent.PAGE_WEBHOOK,
+        Intent.HANDOFF_DM,
+    }
+)
+
 
 def _link(case: CaseView) -> str:
     return f"<{case.permalink}|{case.key}>" if case.permalink else f"*{case.key}*"
