@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     report_by: Literal["policy", "channel"] = "policy"
     # Signs the JSON POST of `webhook:` page targets (HMAC-SHA256), so a receiver can check it.
     page_webhook_secret: SecretStr | None = None
+    # `serve`'s HTTP server (bot.web.edge_options): the time a client has to send a whole
+    # request once it has begun, the time a connection may wait idle for its next request,
+    # and the open connections beyond which a request is answered 503.
+    http_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_idle_timeout_seconds: float = Field(default=5.0, gt=0)
+    http_max_connections: int = Field(default=2000, ge=1)
 
     @field_validator("slack_api_url")
     @classmethod

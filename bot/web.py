@@ -1,28 +1,35 @@
-"""The HTTP face: Slack's single request URL plus health, readiness and metrics."""
+"""The HTTP face: Slack's single request URL plus health, readiness and metrics, and the
+deadlines of the server in front of them (`EdgeProtocol`, `edge_options`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import resource
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
+from typing import Any
 
+import h11
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.db.errors import is_transient_db
 from bot.inbox_writer import Pending
 from bot.logs import describe
 from bot.metrics import ACK_SECONDS, BACKLOG, OPEN_CASES
 from bot.runtime import Runtime
+from bot.settings import Settings
 from bot.slack import guard
 from bot.slack import install as install_paths
 from bot.worker import Background
@@ -49,7 +56,12 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
-        body = await _read_capped(request, guard.MAX_BODY)
+        try:
+            body = await _read_capped(request, guard.MAX_BODY)
+        except ClientDisconnect:
+            # Gone mid-body, or cut off by the read timeout: nothing to answer, one line.
+            log.info("a client went away before its request was read")
+            return Response(status_code=400)
         if body is None:
             log.warning("refused a request: body over %s bytes", guard.MAX_BODY)
             return PlainTextResponse("request too large", status_code=413)
@@ -153,13 +165,25 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
     )
 
     async def gated(scope: Scope, receive: Receive, send: Send) -> None:
-        # From the first byte read to the last byte of the answer, a Slack request holds
-        # the gate, so background passes step aside for all of it.
-        if work.mode != "off" and scope["type"] == "http" and scope["path"] == "/slack/events":
-            with runtime.gate.request():
-                await app(scope, receive, send)
-        else:
+        # From the last byte of its body to the last byte of the answer, a Slack request
+        # holds the gate, so background passes step aside for all of its work; a client
+        # sending slowly holds nothing up.
+        if work.mode == "off" or scope["type"] != "http" or scope["path"] != "/slack/events":
             await app(scope, receive, send)
+            return
+        with ExitStack() as held:
+            holding = False
+
+            async def receive_all() -> Message:
+                nonlocal holding
+                message = await receive()
+                last = message["type"] == "http.request" and not message.get("more_body")
+                if last and not holding:
+                    held.enter_context(runtime.gate.request())
+                    holding = True
+                return message
+
+            await app(scope, receive_all, send)
 
     return gated
 
@@ -177,3 +201,68 @@ async def _read_capped(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class EdgeProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with the deadlines it lacks. A connection waiting for a
+    request, the first as much as the next, is closed after the idle timeout (uvicorn's
+    keep-alive timeout, which it otherwise arms only after an answer); once a request's
+    first byte arrives, its headers and body must all arrive within `read_timeout`, or the
+    connection is closed: a request still waiting for its headers gets a 408 first, and the
+    app reading a body sees the client gone."""
+
+    read_timeout: float = 10.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._reading: asyncio.TimerHandle | None = None
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+    def data_received(self, data: bytes) -> None:
+        if self._reading is None and self.conn.their_state is not h11.DONE:
+            self._reading = self.loop.call_later(self.read_timeout, self._read_timed_out)
+        super().data_received(data)
+        if self.conn.their_state is h11.DONE and self._reading is not None:
+            self._reading.cancel()
+            self._reading = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
+            self._reading = None
+        super().connection_lost(exc)
+
+    def _read_timed_out(self) -> None:
+        self._reading = None
+        if self.transport.is_closing():
+            return
+        if self.conn.their_state is h11.IDLE and self.conn.trailing_data[0]:
+            # Part of a request's headers, nothing the app has seen: the 408 is the answer.
+            self.transport.write(_TIMED_OUT)
+        self.transport.close()
+
+
+_TIMED_OUT = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 15\r\nconnection: close\r\n\r\nrequest timeout"
+)
+
+
+def edge_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's settings for `serve`: the read and idle timeouts and the connection limit."""
+    timeout = settings.http_read_timeout_seconds
+    protocol = type("EdgeProtocol", (EdgeProtocol,), {"read_timeout": timeout})
+    limit = settings.http_max_connections
+    # The limit means something only if the process can open that many sockets.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = limit + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+    return {
+        "http": protocol,
+        "timeout_keep_alive": settings.http_idle_timeout_seconds,
+        "limit_concurrency": limit,
+    }

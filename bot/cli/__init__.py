@@ -79,7 +79,7 @@ def serve(host: str, port: int) -> None:
     """Serve Slack's Events API, commands and interactivity over HTTP."""
     import uvicorn
 
-    from bot.web import build_web
+    from bot.web import build_web, edge_options
 
     settings = _settings(("slack_signing_secret",), tokens=True)
     runtime = _runtime(settings, settings.auto_migrate)
@@ -90,6 +90,7 @@ def serve(host: str, port: int) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        **edge_options(settings),
     )
 
 
