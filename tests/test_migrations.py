@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -412,5 +413,94 @@ def test_overrides_of_release_0009_upgrade_to_belong_to_every_workspace(db_url: 
                 text("SELECT schedule, user_id FROM oncall_overrides ORDER BY id")
             ).all()
         assert [tuple(r) for r in kept] == [("platform", "U0COVER01"), ("platform", "U0ACME001")]
+    finally:
+        engine.dispose()
+
+
+def test_installations_of_release_0010_upgrade_to_tokens_at_rest(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database at 0010 holding tokens in clear, a reinstall's superseded rows among them,
+    upgrades with TOKEN_ENCRYPTION_KEY set: no column of any table holds a token in clear,
+    one row per installation is left, and the tokens decrypt to what they were; and back."""
+    from cryptography.fernet import Fernet
+
+    from tests.support.installs import TOKEN_KEY, clear_tokens
+
+    engine = make_engine(db_url)
+    cfg = migrate._config()
+    t0, DAY = datetime(2026, 12, 1, 9, 0), timedelta(days=1)
+    tokens = {
+        "old": "xoxb-1111-2222-superseded",
+        "acme": "xoxb-1111-3333-acmebottoken",
+        "refresh": "xoxe-1-acmerefreshtoken",
+        "user": "xoxp-1111-4444-acmeusertoken",
+        "globex": "xoxb-5555-6666-globexbottoken",
+    }
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0010")
+        with engine.begin() as conn:
+            for team, bot, refresh, user, at in (
+                ("T0ACME0001", tokens["old"], None, None, t0),
+                ("T0ACME0001", tokens["acme"], tokens["refresh"], tokens["user"], t0 + DAY),
+                ("T0GLOBEX01", tokens["globex"], None, None, t0),
+            ):
+                values = {"team": team, "bot": bot, "refresh": refresh, "user": user, "at": at}
+                conn.execute(
+                    text(
+                        "INSERT INTO slack_installations (client_id, app_id, team_id, bot_token,"
+                        " bot_refresh_token, user_id, user_token, is_enterprise_install,"
+                        " installed_at) VALUES ('1.2', 'A0APP', :team, :bot, :refresh, 'U0INST1',"
+                        " :user, false, :at)"
+                    ),
+                    values,
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO slack_bots (client_id, app_id, team_id, bot_token,"
+                        " bot_refresh_token, is_enterprise_install, installed_at) VALUES"
+                        " ('1.2', 'A0APP', :team, :bot, :refresh, false, :at)"
+                    ),
+                    values,
+                )
+        monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", TOKEN_KEY)
+        migrate.upgrade(engine)
+        assert clear_tokens(engine) == []
+        fernet = Fernet(TOKEN_KEY.encode())
+        with engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT team_id, bot_token, bot_refresh_token, user_token"
+                    " FROM slack_installations ORDER BY team_id"
+                )
+            ).all()
+            bots = conn.execute(
+                text("SELECT team_id, bot_token FROM slack_bots ORDER BY team_id")
+            ).all()
+        opened = [
+            (team, *(fernet.decrypt(v.encode()).decode() if v else v for v in sealed))
+            for team, *sealed in found
+        ]
+        assert opened == [
+            ("T0ACME0001", tokens["acme"], tokens["refresh"], tokens["user"]),
+            ("T0GLOBEX01", tokens["globex"], None, None),
+        ]
+        assert [(t, fernet.decrypt(v.encode()).decode()) for t, v in bots] == [
+            ("T0ACME0001", tokens["acme"]),
+            ("T0GLOBEX01", tokens["globex"]),
+        ]
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0010")
+        with engine.connect() as conn:
+            back = conn.execute(
+                text("SELECT team_id, bot_token FROM slack_bots ORDER BY team_id")
+            ).all()
+        assert [tuple(r) for r in back] == [
+            ("T0ACME0001", tokens["acme"]),
+            ("T0GLOBEX01", tokens["globex"]),
+        ]
     finally:
         engine.dispose()

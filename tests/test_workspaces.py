@@ -19,7 +19,7 @@ from bot.db.models import OutboxMessage
 from tests.conftest import Bot, make_bot
 from tests.support import payloads
 from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
-from tests.support.installs import http_get, install
+from tests.support.installs import TOKEN_KEY, http_get, install
 
 ACME, GLOBEX = "T0ACME0001", "T0GLOBEX01"
 ACME_CH, GLOBEX_CH = "C0ACMESUP1", "C0GLOBSUP1"
@@ -44,6 +44,7 @@ def two(db_url: str, tmp_path: Path) -> Iterator[Bot]:
             slack_client_id=OAUTH_CLIENT_ID,
             slack_client_secret=OAUTH_CLIENT_SECRET,
             slack_state_secret=STATE_SECRET,
+            token_encryption_key=TOKEN_KEY,
         )
 
 
@@ -218,6 +219,7 @@ def test_serve_runs_in_multi_workspace_mode_without_a_bot_token(
         SLACK_CLIENT_ID=OAUTH_CLIENT_ID,
         SLACK_CLIENT_SECRET=OAUTH_CLIENT_SECRET,
         SLACK_STATE_SECRET=STATE_SECRET,
+        TOKEN_ENCRYPTION_KEY=TOKEN_KEY,
     )
     del env["SLACK_BOT_TOKEN"]
     proc = ServeProcess(env).start()

@@ -56,16 +56,21 @@ TEAM_ID = re.compile(r"T[A-Z0-9]{2,30}")
 
 
 class _WithoutCode(logging.Filter):
-    """slack-bolt quotes the code in its line about a failed exchange: say the error only."""
+    """slack-bolt quotes the code in its lines about a failed exchange and a failed
+    redirect: say what failed, never the code."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if "with code:" in message:
             error = re.search(r"'error': '([a-z_]+)'", message)
-            record.msg, record.args = (
-                "Slack refused the OAuth code exchange (%s)",
-                (error.group(1) if error else "no answer",),
-            )
+            record.msg = "Slack refused the OAuth code exchange (%s)"
+            record.args = (error.group(1) if error else "no answer",)
+        elif message.startswith("Handling an OAuth callback failure"):
+            reason = re.search(r"reason: ([a-z_]+)", message)
+            record.msg = "an OAuth redirect failed (%s)"
+            record.args = (reason.group(1) if reason else "unknown",)
+        elif "'code'" in message:
+            record.msg, record.args = re.sub(r"'code': \[[^\]]*\]", "'code': ...", message), ()
         return True
 
 

@@ -105,7 +105,11 @@ class FakeSlack(core.FakeSlack):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._oauth_codes: dict[str, tuple[str, str, str, str]] = {}
+        # code: (the installation's team or None, its enterprise or None, its name, token,
+        # installer)
+        self._oauth_codes: dict[str, tuple[str | None, str | None, str, str, str]] = {}
+        # Enterprise Grid: the workspaces each organisation added its org-wide app to.
+        self._org_teams: dict[str, dict[str, str]] = {}
         self._stopping = threading.Event()
         self._files: dict[str, UploadedFile] = {}
         self._faults: dict[str, deque[_Fault]] = {}
@@ -126,15 +130,33 @@ class FakeSlack(core.FakeSlack):
 
     # ------------------------------------------------------------------ seeding
 
-    def grant_install(self, team_id: str, team_name: str, installer: str) -> tuple[str, str]:
-        """Someone in workspace `team_id` approves the app: returns the code Slack would
-        hand to the redirect URL and the bot token `oauth.v2.access` will give for it."""
+    def grant_install(
+        self, team_id: str, team_name: str, installer: str, enterprise_id: str | None = None
+    ) -> tuple[str, str]:
+        """Someone in workspace `team_id` (of Enterprise Grid organisation `enterprise_id`)
+        approves the app: returns the code Slack would hand to the redirect URL and the bot
+        token `oauth.v2.access` will give for it."""
         with self._lock:
             code = f"code-{team_id}-{next(self._ids)}"
             token = f"xoxb-{team_id.lower()}-{next(self._ids)}"
-            self._oauth_codes[code] = (team_id, team_name, token, installer)
+            self._oauth_codes[code] = (team_id, enterprise_id, team_name, token, installer)
         SEEN.value(code)
         return code, token
+
+    def grant_org_install(self, enterprise_id: str, name: str, installer: str) -> tuple[str, str]:
+        """An Org Admin approves the app for the whole Enterprise Grid organisation
+        `enterprise_id` (an org-wide install): the code and the organisation's bot token."""
+        with self._lock:
+            code = f"code-{enterprise_id}-{next(self._ids)}"
+            token = f"xoxb-{enterprise_id.lower()}-{next(self._ids)}"
+            self._oauth_codes[code] = (None, enterprise_id, name, token, installer)
+        SEEN.value(code)
+        return code, token
+
+    def add_org_workspace(self, enterprise_id: str, team_id: str, team_name: str) -> None:
+        """The Org Admin adds the org-wide app to one of the organisation's workspaces."""
+        with self._lock:
+            self._org_teams.setdefault(enterprise_id, {})[team_id] = team_name
 
     def revoke(self, team_id: str) -> None:
         """The workspace uninstalled the app: its tokens stop working."""
@@ -446,25 +468,53 @@ class FakeSlack(core.FakeSlack):
     # ------------------------------------------------------------------ Web API methods
 
     def _oauth_v2_access(self, p: dict[str, Any]) -> dict[str, Any]:
+        # Slack's shapes (docs: oauth.v2.access, and the org-wide apps reference): a
+        # workspace install names its team, and its enterprise in a Grid organisation; an
+        # org-wide install has no team.
         if p.get("client_id") != OAUTH_CLIENT_ID or p.get("client_secret") != OAUTH_CLIENT_SECRET:
             raise ApiError("invalid_client_id")
         grant = self._oauth_codes.pop(str(p.get("code") or ""), None)
         if grant is None:
             raise ApiError("invalid_code")
-        team_id, team_name, token, installer = grant
-        bot_user = f"U0BOT{team_id[-5:]}"
-        self._workspaces[token] = (team_id, team_name, bot_user)
+        team_id, enterprise_id, name, token, installer = grant
+        owner = str(team_id or enterprise_id)
+        bot_user = f"U0BOT{owner[-5:]}"
+        self._workspaces[token] = (owner, name, bot_user)
         return {
             "access_token": token,
             "token_type": "bot",
             "scope": ",".join(self.scopes),
             "bot_user_id": bot_user,
             "app_id": self.app_id,
-            "team": {"id": team_id, "name": team_name},
-            "enterprise": None,
+            "team": {"id": team_id, "name": name} if team_id else None,
+            "enterprise": {"id": enterprise_id, "name": name} if enterprise_id else None,
             "authed_user": {"id": installer},
-            "is_enterprise_install": False,
+            "is_enterprise_install": team_id is None,
         }
+
+    def _apps_uninstall(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("client_id") != OAUTH_CLIENT_ID or p.get("client_secret") != OAUTH_CLIENT_SECRET:
+            raise ApiError("invalid_client_id")
+        assert self._caller is not None
+        for token, caller in list(self._workspaces.items()):
+            if caller == self._caller:
+                del self._workspaces[token]
+        return {}
+
+    def _auth_teams_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        assert self._caller is not None
+        teams = self._org_teams.get(self._caller[0], {})
+        return {
+            "teams": [{"id": team, "name": name} for team, name in sorted(teams.items())],
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _visible_to_caller(self, ch: Channel) -> bool:
+        # An org-wide token sees the conversations of the workspaces it was added to.
+        org = self._org_teams.get(self._caller[0]) if self._caller else None
+        if org is not None and (ch.team_id or self.team_id) in org:
+            return True
+        return super()._visible_to_caller(ch)
 
     def _conversations_join(self, p: dict[str, Any]) -> dict[str, Any]:
         ch = self._channel_for(p.get("channel"))
@@ -537,6 +587,8 @@ class FakeSlack(core.FakeSlack):
     METHODS: ClassVar[dict[str, WebApiMethod]] = {
         **core.FakeSlack.METHODS,
         "oauth.v2.access": _oauth_v2_access,
+        "apps.uninstall": _apps_uninstall,
+        "auth.teams.list": _auth_teams_list,
         "conversations.join": _conversations_join,
         "reactions.add": _reactions_add,
         "files.getUploadURLExternal": _files_get_upload_url_external,
