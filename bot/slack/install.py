@@ -67,7 +67,7 @@ class _WithoutCode(logging.Filter):
             record.args = (error.group(1) if error else "no answer",)
         elif message.startswith("Handling an OAuth callback failure"):
             reason = re.search(r"reason: ([a-z_]+)", message)
-            record.msg = "an OAuth redirect failed (%s)"
+            record.msg = "an install did not complete (%s)"
             record.args = (reason.group(1) if reason else "unknown",)
         elif "'code'" in message:
             record.msg, record.args = re.sub(r"'code': \[[^\]]*\]", "'code': ...", message), ()
