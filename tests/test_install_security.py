@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from bot.clock import FakeClock
 from bot.reports.purge import purge_installs
+from bot.settings import SettingsError, load_settings
 from bot.slack.install_limits import RateLimit
 from tests.conftest import Bot, make_bot
 from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
@@ -212,3 +213,21 @@ def test_a_failed_oauth_exchange_never_logs_its_code(
     quoting = [r for r in caplog.records if code in r.getMessage() and r.name != "uvicorn.access"]
     assert quoting == []
     assert (count(bot, "slack_bots"), count(bot, "slack_installations")) == (0, 0)
+
+
+def test_the_allow_lists_take_only_slack_ids() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(allowed_teams="T0ACME0001, acme")
+    assert (
+        str(refused.value) == "ALLOWED_TEAMS is invalid: 'acme' is not a Slack id such as T0123ABCD"
+    )
+    with pytest.raises(SettingsError) as refused:
+        load_settings(allowed_enterprises="T0ACME0001")
+    assert str(refused.value) == (
+        "ALLOWED_ENTERPRISES is invalid: 'T0ACME0001' is not a Slack id such as E0123ABCD"
+    )
+    settings = load_settings(allowed_teams="T0ACME0001, T0GLOBEX01", allowed_enterprises=ORG)
+    assert (settings.allowed_team_ids, settings.allowed_enterprise_ids) == (
+        frozenset({ACME, GLOBEX}),
+        frozenset({ORG}),
+    )

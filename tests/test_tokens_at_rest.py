@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import text
 
 from bot.reports.purge import purge
+from bot.settings import SettingsError, load_settings
 from tests.conftest import Bot, make_bot
 from tests.support import payloads
 from tests.support.cli import run
@@ -172,3 +173,15 @@ def test_a_new_key_first_reseals_every_token_and_the_old_key_can_go(
         "cannot read the token of installation T0ACME0001: none of the keys in"
         " TOKEN_ENCRYPTION_KEY opens it"
     )
+
+
+def test_a_malformed_key_stops_the_process_naming_it_and_the_keys_are_masked() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(token_encryption_key=f"{TOKEN_KEY},not-a-key")
+    assert str(refused.value) == (
+        "TOKEN_ENCRYPTION_KEY is invalid: key 2 is not a Fernet key (32 bytes, URL-safe base64;"
+        " make one with `python -c 'from cryptography.fernet import Fernet;"
+        " print(Fernet.generate_key().decode())'`)"
+    )
+    settings = load_settings(token_encryption_key=f"{OTHER_KEY}, {TOKEN_KEY}")
+    assert {OTHER_KEY, TOKEN_KEY} <= set(settings.secrets())
