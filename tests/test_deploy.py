@@ -238,6 +238,7 @@ def test_the_credentials_come_from_the_secret_the_readme_creates() -> None:
         "SLACK_SIGNING_SECRET",
         "DATABASE_URL",
         "PAGE_WEBHOOK_SECRET",
+        "TOKEN_ENCRYPTION_KEY",
     ]
     # One workspace or many: either the bot token or the three OAuth keys.
     optional = set(names) - {"SLACK_SIGNING_SECRET", "DATABASE_URL"}
