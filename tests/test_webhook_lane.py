@@ -19,9 +19,9 @@ import pytest
 from bot import webhooks
 from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, Bot
 from tests.support import payloads
+from tests.support.page_webhooks import LEVEL_1, SECRET, local_hook, serve_receiver, webhook_rows
 from tests.support.paging import ONCALL, POLICY, PRIMARY, pages, paging_bot_for
 from tests.support.serve_process import wait_until
-from tests.test_page_webhook import LEVEL_1, SECRET, local_hook, serve_receiver, webhook_rows
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 LIST_ANSWER = (
