@@ -5,6 +5,7 @@ schedules; a workspace no policy serves is told so, and no case opens there."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from tests.conftest import Bot, make_bot
 from tests.support import payloads
 from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
 from tests.support.installs import install
+from tests.support.page_webhooks import SECRET, Receiver, serve_receiver
 from tests.support.three_workspaces import (
     ACME,
     ACME_CH,
@@ -41,9 +43,21 @@ from tests.support.three_workspaces import (
 
 
 @pytest.fixture
-def three(db_url: str, tmp_path: Path) -> Iterator[Bot]:
+def pagers(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Receiver]]:
+    """Each workspace's own pager, on this machine."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "127.0.0.1")  # the receivers are local: no proxy
+    with contextlib.ExitStack() as stack:
+        yield {
+            team: stack.enter_context(contextlib.contextmanager(serve_receiver)(SECRET))
+            for team in (ACME, GLOBEX)
+        }
+
+
+@pytest.fixture
+def three(db_url: str, tmp_path: Path, pagers: dict[str, Receiver]) -> Iterator[Bot]:
     folder = tmp_path / "policies"
-    write_policies(folder)
+    write_policies(folder, {team: pager.url for team, pager in pagers.items()})
     clock = FakeClock(MONDAY)
     with FakeSlack(clock=clock) as fake:
         seat_everyone(fake)
@@ -56,6 +70,7 @@ def three(db_url: str, tmp_path: Path) -> Iterator[Bot]:
             slack_client_id=OAUTH_CLIENT_ID,
             slack_client_secret=OAUTH_CLIENT_SECRET,
             slack_state_secret=STATE_SECRET,
+            page_webhook_secret=SECRET,
         )
 
 
@@ -89,7 +104,9 @@ def open_home(bot: Bot, team: str, user: str) -> None:
     bot.settle()
 
 
-def test_each_workspace_pages_shows_and_hands_off_only_its_own(three: Bot) -> None:
+def test_each_workspace_pages_shows_and_hands_off_only_its_own(
+    three: Bot, pagers: dict[str, Receiver]
+) -> None:
     bot = three
     for team, name in ((ACME, "Acme"), (GLOBEX, "Globex"), (INITECH, "Initech")):
         install(bot, team, name, PEOPLE[team][0])
@@ -175,3 +192,10 @@ def test_each_workspace_pages_shows_and_hands_off_only_its_own(three: Bot) -> No
         said = json.dumps(call.params).lower()
         leaked = [word for word in theirs[call.team] if word.lower() in said]
         assert leaked == [], (call.method, call.team, leaked)
+    # And each workspace's pager heard only of its own case and people.
+    for team, pager in pagers.items():
+        bodies = [json.loads(r.body) for r in pager.requests if r.valid]
+        assert bodies, team
+        assert {body["severity"] for body in bodies} == {"sev1"}
+        heard = json.dumps(bodies).lower()
+        assert [word for word in THEIRS[team] if word.lower() in heard] == []

@@ -22,7 +22,10 @@ PEOPLE = {
 }
 
 
-def policy(key: str, team: str, engineer: str) -> str:
+def policy(key: str, team: str, engineer: str, hook: str | None = None) -> str:
+    """The workspace's policy; its chain also pages the webhook at `hook` (a local receiver:
+    plain http, so marked insecure) when given."""
+    also = f', {{webhook: "{hook}", insecure: true}}' if hook else ""
     return f"""
 id: {key}
 name: {key.title()} support
@@ -50,14 +53,16 @@ oncall:
   escalations:
     {key}-urgent:
       levels:
-        - {{notify: ["schedule:{key}-primary"], wait: 10m}}
+        - {{notify: ["schedule:{key}-primary"{also}], wait: 10m}}
 """
 
 
-def write_policies(folder: Path) -> None:
+def write_policies(folder: Path, hooks: dict[str, str] | None = None) -> None:
+    """Acme's and Globex's policies, each paging its own webhook in `hooks` if given."""
+    hooks = hooks or {}
     folder.mkdir(exist_ok=True)
-    (folder / "acme.yaml").write_text(policy("acme", ACME, ACME_ENG))
-    (folder / "globex.yaml").write_text(policy("globex", GLOBEX, GLOBEX_ENG))
+    (folder / "acme.yaml").write_text(policy("acme", ACME, ACME_ENG, hooks.get(ACME)))
+    (folder / "globex.yaml").write_text(policy("globex", GLOBEX, GLOBEX_ENG, hooks.get(GLOBEX)))
 
 
 def seat_everyone(fake: FakeSlack) -> None:
