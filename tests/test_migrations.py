@@ -504,3 +504,40 @@ def test_installations_of_release_0010_upgrade_to_tokens_at_rest(
         ]
     finally:
         engine.dispose()
+
+
+def test_weekly_timers_of_release_0011_upgrade_as_the_report_of_every_policy(db_url: str) -> None:
+    """A database at 0011 holding the weekly report's timer upgrades to head: the timer is
+    kept, about no policy (REPORT_CHANNEL's report); and back."""
+    engine = make_engine(db_url)
+    cfg = migrate._config()
+    at = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0011")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO timers (case_id, kind, target, key, due_at, status) VALUES"
+                    " (NULL, 'weekly_report', 'report', :k, :d, 'pending')"
+                ),
+                {"k": f"weekly:{at.isoformat()}", "d": at},
+            )
+        migrate.upgrade(engine)
+        with make_sessionmaker(engine)() as session:
+            timer = session.execute(select(Timer)).scalar_one()
+            assert (timer.kind, timer.key, timer.status, timer.policy_id) == (
+                "weekly_report",
+                f"weekly:{at.isoformat()}",
+                "pending",
+                None,
+            )
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0011")
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT kind, target FROM timers")).all()
+        assert [tuple(r) for r in kept] == [("weekly_report", "report")]
+    finally:
+        engine.dispose()

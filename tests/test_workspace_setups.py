@@ -180,6 +180,16 @@ def test_each_workspace_pages_shows_and_hands_off_only_its_own(
     ]
     assert handoffs == [(GLOBEX, GLOBEX_ENG)]
 
+    # Monday morning: each policy's weekly report, its own rows only, in its own channel.
+    bot.clock.set(datetime(2026, 12, 14, 9, 0, tzinfo=UTC))
+    bot.settle()
+    reports = sorted(
+        (call.team, str(call.params["channel_id"]))
+        for call in bot.slack.calls("files.completeUploadExternal")
+        if call.ok
+    )
+    assert reports == [(ACME, ACME_CH), (GLOBEX, GLOBEX_CH)]
+
     # Across everything the bot sent, each workspace's calls name only its own.
     theirs = THEIRS
     sent = [

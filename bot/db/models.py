@@ -207,6 +207,8 @@ class Timer(Base):
     page_id: Mapped[int | None] = mapped_column(BigInteger)
     step: Mapped[int | None] = mapped_column(Integer)
     schedule: Mapped[str | None] = mapped_column(String(100))
+    # The policy a weekly report is for (its own `report_channel`); None: REPORT_CHANNEL's.
+    policy_id: Mapped[str | None] = mapped_column(String(100))
 
 
 class Page(Base):

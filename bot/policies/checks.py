@@ -41,6 +41,14 @@ def policy_problems(policy: Policy) -> list[tuple[Loc, str]]:
             problems += _on_breach_problems(policy, i, severity.on_breach)
     problems += _rule_problems(policy)
     problems += _channel_problems(policy)
+    if policy.report_channel and len(policy.workspaces) > 1:
+        problems.append(
+            (
+                ("report_channel",),
+                "a report channel is in one workspace: give it to a policy that names one "
+                "workspace, or none",
+            )
+        )
     pages = [(i, s.page) for i, s in enumerate(policy.severities) if s.page is not False]
     problems += oncall_problems(policy.oncall, pages)
     return problems

@@ -49,6 +49,8 @@ class Policy(StrictModel):
     requester_may_set_severity: bool | tuple[Text, ...] = False
     # Where customers follow an incident: shown on the card of a paging severity and in pages.
     status_page: Url | None = None
+    # Gets this policy's weekly report (its rows only), in its workspace.
+    report_channel: ChannelId | None = None
     # What to ask the requester for when a case opens (a severity may override it).
     intake: Intake | None = None
     # Resolve a case that has waited on the requester this long (days of 24 hours).

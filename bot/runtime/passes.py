@@ -75,12 +75,16 @@ class Passes:
 
     def book(self) -> None:
         """The timers about no case that book their own successors: each schedule's next
-        handoff, and the weekly report when it has a channel."""
+        handoff, and the weekly reports that have a channel: REPORT_CHANNEL's, and each
+        policy's own `report_channel`."""
         with self.sessions.begin() as session:
             assert self.setup.policies is not None
             handoffs.book_all(session, self.setup.policies, self.clock.now())
             if self.setup.report_channel:
                 weekly.book_next(session, self.clock.now())
+            for policy in self.setup.policies:
+                if policy.report_channel:
+                    weekly.book_next(session, self.clock.now(), policy)
         self._booked = True
 
     def run_once(self) -> dict[str, int]:

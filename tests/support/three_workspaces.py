@@ -22,15 +22,17 @@ PEOPLE = {
 }
 
 
-def policy(key: str, team: str, engineer: str, hook: str | None = None) -> str:
-    """The workspace's policy; its chain also pages the webhook at `hook` (a local receiver:
-    plain http, so marked insecure) when given."""
+def policy(key: str, team: str, engineer: str, channel: str, hook: str | None = None) -> str:
+    """The workspace's policy, its weekly report in its support channel; its chain also
+    pages the webhook at `hook` (a local receiver: plain http, so marked insecure) when
+    given."""
     also = f', {{webhook: "{hook}", insecure: true}}' if hook else ""
     return f"""
 id: {key}
 name: {key.title()} support
 default: true
 workspaces: [{team}]
+report_channel: {channel}
 responders: {{users: [{engineer}]}}
 severities:
   - id: sev1
@@ -61,8 +63,10 @@ def write_policies(folder: Path, hooks: dict[str, str] | None = None) -> None:
     """Acme's and Globex's policies, each paging its own webhook in `hooks` if given."""
     hooks = hooks or {}
     folder.mkdir(exist_ok=True)
-    (folder / "acme.yaml").write_text(policy("acme", ACME, ACME_ENG, hooks.get(ACME)))
-    (folder / "globex.yaml").write_text(policy("globex", GLOBEX, GLOBEX_ENG, hooks.get(GLOBEX)))
+    (folder / "acme.yaml").write_text(policy("acme", ACME, ACME_ENG, ACME_CH, hooks.get(ACME)))
+    (folder / "globex.yaml").write_text(
+        policy("globex", GLOBEX, GLOBEX_ENG, GLOBEX_CH, hooks.get(GLOBEX))
+    )
 
 
 def seat_everyone(fake: FakeSlack) -> None:
