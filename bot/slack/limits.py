@@ -53,6 +53,8 @@ LIMITS: dict[str, Limit] = {
     "files.completeUploadExternal": TIER_4,
     "reactions.add": TIER_3,
     "oauth.v2.access": TIER_4,
+    "apps.uninstall": TIER_1,
+    "auth.teams.list": TIER_2,
 }
 
 # Apps distributed outside the Slack Marketplace (since 2025).

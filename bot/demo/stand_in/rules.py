@@ -40,6 +40,10 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "files.completeUploadExternal": ("files:write",),
     "reactions.add": ("reactions:write",),
     "oauth.v2.access": (),
+    # No scope: the installation's own token, with the app's credentials.
+    "apps.uninstall": (),
+    # No scope: an org-wide installation's token lists the workspaces it was added to.
+    "auth.teams.list": (),
 }
 # Methods whose scope depends on the conversation: (public channel, private channel, DM).
 CONVERSATION_SCOPES: dict[str, tuple[str, str, str]] = {
