@@ -168,6 +168,16 @@ class InboxWriter:
         if self.engine.dialect.name == "sqlite":
             inbox.store_many(self.engine, self.clock, reqs)
             return
+        try:
+            self._store_pg(reqs)
+        except Exception:
+            if self._raw is not None:
+                raise  # the connection is sound: the rows themselves failed
+            # The connection had been cut (the database restarted, or an administrator
+            # ended it): one more try on a fresh connection before anyone gets a 503.
+            self._store_pg(reqs)
+
+    def _store_pg(self, reqs: list[inbox.InboundRequest]) -> None:
         if self._raw is None:
             self._raw = self.engine.raw_connection()
             self._raw.driver_connection.autocommit = True
@@ -175,7 +185,7 @@ class InboxWriter:
             inbox.store_many_pg(self._raw.driver_connection, self.clock, reqs)
         except Exception:
             if self._raw.driver_connection.broken or self._raw.driver_connection.closed:
-                # The database went away: the pool drops this connection, the next batch
+                # The database went away: the pool drops this connection, the next try
                 # takes a fresh one.
                 raw, self._raw = self._raw, None
                 with contextlib.suppress(Exception):

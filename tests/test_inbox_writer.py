@@ -111,7 +111,7 @@ def test_awaiting_a_commit_that_never_comes_times_out(sqlite_url: str) -> None:
 
 
 @pytest.mark.postgres
-def test_a_connection_the_database_dropped_fails_one_batch_and_is_replaced(
+def test_a_connection_the_database_dropped_is_replaced_before_the_request_fails(
     tmp_path: Path,
 ) -> None:
     with database("postgres", tmp_path) as url:
@@ -130,11 +130,10 @@ def test_a_connection_the_database_dropped_fails_one_batch_and_is_replaced(
                 {"mine": url.rsplit("application_name=", 1)[1]},
             ).scalar_one()
         assert killed >= 1
-        with pytest.raises(Exception, match=r"(?i)terminat|closed|connection"):
-            writer.store(request("event:T1:lost"))  # not acked: Slack will send it again
-        writer.store(request("event:T1:lost"))  # the redelivery, on a fresh connection
+        # Stored on a fresh connection at the second try: no 503 for a cut connection alone.
+        writer.store(request("event:T1:next"))
         writer.store(request("event:T1:after"))
-        assert sorted(stored_keys(engine)) == ["event:T1:after", "event:T1:before", "event:T1:lost"]
+        assert sorted(stored_keys(engine)) == ["event:T1:after", "event:T1:before", "event:T1:next"]
         engine.dispose()
 
 

@@ -50,9 +50,11 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         return engine
     # Enough connections for every request thread and the background jobs, so none is
-    # opened and closed per request. No ping per checkout: a connection broken by a
-    # database restart fails once, SQLAlchemy then discards the whole pool, and the request
-    # is retried (by Slack, or by the inbox).
+    # opened and closed per request. Each checkout is tested first (one round trip), so a
+    # connection cut by a database restart or an administrator is replaced before anyone
+    # uses it: `/readyz` and the background work never fail on one. The inbox writer keeps a
+    # connection of its own and retries once on a fresh one (bot/inbox_writer.py).
+    kw.setdefault("pool_pre_ping", True)
     kw.setdefault("pool_size", 48)
     kw.setdefault("max_overflow", 8)
     kw.setdefault("pool_recycle", 1800)

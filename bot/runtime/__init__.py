@@ -14,7 +14,6 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot import inbox
-from bot.cases import service
 from bot.cases.snapshots import Snapshots
 from bot.clock import Clock, SystemClock
 from bot.db import migrate
@@ -167,10 +166,6 @@ class Runtime:
     def wake(self) -> None:
         self.passes.wake()
 
-    def has_case(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
-        with self.sessions() as session:
-            return service.case_for_thread(session, team_id, channel_id, thread_ts) is not None
-
     def bolt_app(self) -> App:
         self.start_identity()
         secret = self.settings.slack_signing_secret
@@ -178,7 +173,6 @@ class Runtime:
             signing_secret=secret.get_secret_value() if secret else "",
             client=self.client,
             store=self.store,
-            has_case=self.has_case,
             trigger_emoji=self.settings.trigger_emoji_set,
             ack_emoji=self.policies.ack_emoji(),
             bot_user_id=self.bot_user_id,

@@ -28,7 +28,6 @@ Store = Callable[[InboundRequest], None]
 # Message subtypes that are a person's reply: plain (none), "also send to channel", a file.
 COUNTED_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 # Whether a thread (team, channel, thread_ts) belongs to a case: one indexed read.
-HasCase = Callable[[str, str, str], bool]
 
 
 def _clean(body: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +102,6 @@ def build_app(
     signing_secret: str,
     client: WebClient,
     store: Store,
-    has_case: HasCase,
     trigger_emoji: frozenset[str],
     ack_emoji: frozenset[str] = frozenset(),
     bot_user_id: Callable[[str], str | None] = lambda team: None,
@@ -126,7 +124,7 @@ def build_app(
     with _without_env("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_BOT_TOKEN"):
         app = _guarded_app(signing_secret, client, authorize)
     app.installed = installed
-    _listen(app, store, has_case, trigger_emoji, ack_emoji, bot_user_id, modals)
+    _listen(app, store, trigger_emoji, ack_emoji, bot_user_id, modals)
     return app
 
 
@@ -166,7 +164,6 @@ def _guarded_app(signing_secret: str, client: WebClient, authorize: Any) -> Guar
 def _listen(
     app: App,
     store: Store,
-    has_case: HasCase,
     trigger_emoji: frozenset[str],
     ack_emoji: frozenset[str],
     bot_user_id: Callable[[str], str | None],
@@ -212,9 +209,10 @@ def _listen(
 
     @app.event("message")
     def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
-        # Only people's replies in a case's thread move its clocks, including those also
-        # sent to the channel and those with a file; edits, deletions, joins and bot posts
-        # (our own included) do not.
+        # Only people's replies in a thread count, including those also sent to the channel
+        # and those with a file; edits, deletions, joins and bot posts (our own included) do
+        # not. Whether the thread holds a case is decided after the ack: the ack reads
+        # nothing, so a lock held on `cases` elsewhere never delays it.
         if event.get("subtype") not in COUNTED_SUBTYPES or event.get("bot_id"):
             return
         if not event.get("user"):
@@ -227,8 +225,6 @@ def _listen(
             return
         if not (ts and user and team):
             _ignored("message", "team, ts or user missing or malformed")
-            return
-        if not has_case(team, channel, thread):
             return
         store(_event_row(InboxKind.THREAD_MESSAGE, team, body, f"{ts}:{user}"))
 
