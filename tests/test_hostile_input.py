@@ -32,8 +32,11 @@ MAX_LINE = 200
 
 
 class Lines(logging.Handler):
+    """What a request makes the bot say at INFO and above (the suite runs the bot's loggers
+    at DEBUG; its debug lines are not what an operator reads)."""
+
     def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
+        super().__init__(logging.INFO)
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -142,6 +142,9 @@ def _without_env(*names: str) -> Iterator[None]:
 
 def _guarded_app(signing_secret: str, client: WebClient, authorize: Any) -> GuardedApp:
     return GuardedApp(
+        # Named here: without a name, Bolt walks the whole call stack (reading source files)
+        # to make one up.
+        name="escalation-bot",
         signing_secret=signing_secret or "unused",
         # The listeners' client gets its token from `authorize`, per request.
         client=WebClient(
