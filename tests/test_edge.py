@@ -32,6 +32,10 @@ from tests.support.serve_process import env_for, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess, settings_for
 from tests.support.signing import SlackDriver
 
+# Every test here times the server against the wall clock: they run one at a time, with the
+# tests that start processes, where no other test competes for the machine.
+pytestmark = pytest.mark.slow
+
 READ, IDLE = 0.6, 0.4
 # How late a close may come on a busy machine, and how early (the event loop's timers).
 LATE, EARLY = 1.0, 0.05
@@ -338,7 +342,6 @@ def abort_bodies(port: int, count: int) -> None:
         conn.close()
 
 
-@pytest.mark.slow
 def test_serve_holds_under_a_thousand_slow_connections_and_aborted_bodies(
     sqlite_url: str, slack: FakeSlack
 ) -> None:

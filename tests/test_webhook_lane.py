@@ -23,6 +23,10 @@ from tests.support.page_webhooks import LEVEL_1, SECRET, local_hook, serve_recei
 from tests.support.paging import ONCALL, POLICY, PRIMARY, pages, paging_bot_for
 from tests.support.serve_process import wait_until
 
+# These tests time calls against the wall clock: they run one at a time, with the tests that
+# start processes, where no other test competes for the machine.
+pytestmark = pytest.mark.slow
+
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 LIST_ANSWER = (
     "*CASE-1* SEV 1, open: first response due "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -22,7 +23,10 @@ def _config() -> Config:
     return cfg
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest migration this code ships: read once, since reading means loading every
+    migration script."""
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
@@ -32,6 +36,8 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
+    if current_revision(engine) == head_revision():
+        return  # already current (every start but the first after a release)
     cfg = _config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
