@@ -3,6 +3,7 @@ runs never see each other's rows."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -31,12 +32,43 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(msg)
 
 
+# The system catalogs every schema's tables are written to. Each test creates a schema and
+# drops it, and a server without autovacuum (as a test server may be) keeps every dead row:
+# after a few thousand tests each catalog lookup wades through millions of them.
+_CATALOGS = (
+    "pg_attribute",
+    "pg_class",
+    "pg_depend",
+    "pg_type",
+    "pg_index",
+    "pg_constraint",
+    "pg_attrdef",
+    "pg_sequence",
+)
+_VACUUMED: list[bool] = []
+
+
+def _vacuum_catalogs(admin: Engine) -> None:
+    """Once per test process: clear the dead catalog rows earlier runs left."""
+    if _VACUUMED:
+        return
+    _VACUUMED.append(True)
+    catalogs = ", ".join(f"pg_catalog.{c}" for c in _CATALOGS)
+    # Only a speed-up: a server that will not (another owner, a read replica) is no failure.
+    with (
+        contextlib.suppress(Exception),
+        admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+    ):
+        conn.execute(text(f"VACUUM {catalogs}"))
+
+
 @contextmanager
 def postgres_schema() -> Iterator[str]:
     """A new schema in the shared test database; the URL selects it by search_path."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     try:
         admin = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        _vacuum_catalogs(admin)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:  # the server is down or refuses us
