@@ -40,6 +40,8 @@ class Lines(logging.Handler):
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "bot.slack.identity":
+            return  # the token's workspace, learned in the background: about no request
         text = record.getMessage()
         if record.exc_info or record.exc_text:
             text += "\n<traceback>"
