@@ -120,44 +120,34 @@ def _arm(sock: socket.socket) -> None:
         sock.settimeout(left)
 
 
-class _DeadlineSocket(socket.socket):
+class _Armed:
+    """Each read and write gets only the time left before the call's deadline."""
+
     def recv(self, *args: Any, **kwargs: Any) -> bytes:
-        _arm(self)
-        return super().recv(*args, **kwargs)
+        _arm(self)  # type: ignore[arg-type]
+        return super().recv(*args, **kwargs)  # type: ignore[misc]
 
     def recv_into(self, *args: Any, **kwargs: Any) -> int:
-        _arm(self)
-        return super().recv_into(*args, **kwargs)
+        _arm(self)  # type: ignore[arg-type]
+        return super().recv_into(*args, **kwargs)  # type: ignore[misc]
 
     def send(self, *args: Any, **kwargs: Any) -> int:
-        _arm(self)
-        return super().send(*args, **kwargs)
+        _arm(self)  # type: ignore[arg-type]
+        return super().send(*args, **kwargs)  # type: ignore[misc]
 
     def sendall(self, *args: Any, **kwargs: Any) -> None:
-        _arm(self)
-        super().sendall(*args, **kwargs)
+        _arm(self)  # type: ignore[arg-type]
+        super().sendall(*args, **kwargs)  # type: ignore[misc]
 
 
-class _DeadlineSSLSocket(ssl.SSLSocket):
+class _DeadlineSocket(_Armed, socket.socket):
+    pass
+
+
+class _DeadlineSSLSocket(_Armed, ssl.SSLSocket):
     def do_handshake(self, *args: Any, **kwargs: Any) -> None:
         _arm(self)
         super().do_handshake(*args, **kwargs)
-
-    def recv(self, *args: Any, **kwargs: Any) -> bytes:
-        _arm(self)
-        return super().recv(*args, **kwargs)
-
-    def recv_into(self, *args: Any, **kwargs: Any) -> int:
-        _arm(self)
-        return super().recv_into(*args, **kwargs)
-
-    def send(self, *args: Any, **kwargs: Any) -> int:
-        _arm(self)
-        return super().send(*args, **kwargs)
-
-    def sendall(self, *args: Any, **kwargs: Any) -> None:
-        _arm(self)
-        super().sendall(*args, **kwargs)
 
 
 def _connect(
