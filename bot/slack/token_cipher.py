@@ -5,8 +5,6 @@ encryption was configured, or by an earlier release): it is read as it is, and r
 
 from __future__ import annotations
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-
 # slack-sdk's token columns are VARCHAR(200): a sealed token of up to 79 characters fits
 # (Slack's bot tokens are about 55; rotated `xoxe.` tokens are longer, and the Slack app does
 # not turn token rotation on).
@@ -28,11 +26,16 @@ def is_clear(value: str) -> bool:
 
 class TokenCipher:
     def __init__(self, setting: str) -> None:
+        # Imported only where a key is configured: cryptography costs every process that
+        # loads it about 7 MB, and a single-workspace bot stores no token.
+        from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
         fernets = [Fernet(k.encode()) for k in keys(setting)]
         if not fernets:
             raise ValueError("no key")
         self._first = fernets[0]
         self._all = MultiFernet(fernets)
+        self._invalid: type[Exception] = InvalidToken
 
     def seal(self, token: str) -> str:
         sealed = self._first.encrypt(token.encode()).decode()
@@ -48,7 +51,7 @@ class TokenCipher:
             return value
         try:
             return self._all.decrypt(value.encode()).decode()
-        except InvalidToken:
+        except self._invalid:
             raise TokenUnreadable("none of the keys in TOKEN_ENCRYPTION_KEY opens it") from None
 
     def stale(self, value: str) -> bool:
@@ -57,7 +60,7 @@ class TokenCipher:
             return True
         try:
             self._first.decrypt(value.encode())
-        except InvalidToken:
+        except self._invalid:
             return True
         return False
 
