@@ -108,7 +108,7 @@ def make_bot(
     runtime = Runtime(
         settings_for(db_url, slack.base_url, slack.token, **settings),
         clock=clock,
-        channel_interval=0,
+        paced=False,
     )
     runtime.migrate()
     try:

@@ -91,7 +91,7 @@ def edge(db_url: str, slack: FakeSlack, **settings: Any) -> Iterator[Edge]:
     runtime = Runtime(
         settings_for(db_url, slack.base_url, slack.token, **values),
         clock=FakeClock(),
-        channel_interval=0,
+        paced=False,
     )
     runtime.migrate()
     sock = socket.socket()

@@ -209,7 +209,7 @@ def test_webhooks_to_different_pagers_are_paced_apart_not_behind_each_other(
         bots = paging_bot_for(db_url, tmp_path, policy, page_webhook_secret=SECRET)
         bot = next(bots)
         try:
-            bot.runtime.deliverer.channel_interval = 1.0  # Slack's pace, on a stopped clock
+            bot.runtime.deliverer.pacer.enabled = True  # Slack's pace, on a stopped clock
             open_case(bot)
             assert (len(first.requests), len(second.requests)) == (1, 1)
         finally:

@@ -147,7 +147,7 @@ def test_in_socket_mode_acks_never_wait_on_slack_either(db_url: str) -> None:
     runtime = Runtime(
         settings_for(db_url, f"http://127.0.0.1:{port}/api/", slack.token),
         clock=clock,
-        channel_interval=0,
+        paced=False,
     )
     runtime.migrate()
     hanging: Hanging | None = None

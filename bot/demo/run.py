@@ -80,7 +80,7 @@ class Demo(Stage):
                 background_work="thread",
             )
             clock = FakeClock(datetime(2026, 11, 23, 9, 12, tzinfo=UTC))
-            runtime = Runtime(settings, clock=clock, channel_interval=0)
+            runtime = Runtime(settings, clock=clock, paced=False)
             runtime.migrate()
             with serve_in_thread(runtime) as url:
                 return self.script(runtime, SlackDriver(url, SECRET, slack=slack), clock)

@@ -51,7 +51,7 @@ class Runtime:
         clock: Clock | None = None,
         client: WebClient | None = None,
         policies: PolicySet | None = None,
-        channel_interval: float = 1.0,
+        paced: bool = True,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -96,7 +96,7 @@ class Runtime:
             self.workspaces.client,
             self.policy_for_case,
             bot_user_id=self.workspaces.bot_user_id,
-            channel_interval=channel_interval,
+            paced=paced,
             between=lambda: self.passes.between_units(),
             webhook_secret=(
                 settings.page_webhook_secret.get_secret_value()

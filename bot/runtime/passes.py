@@ -163,6 +163,10 @@ class Passes:
             next_due = None  # the database is down: look again in a tick
         if next_due is not None:
             delay = min(delay, (next_due - self.clock.now()).total_seconds())
+        turn = self.deliverer.next_turn
+        if turn is not None:
+            # A message left for its turn under Slack's limits goes when the turn comes.
+            delay = min(delay, (turn - self.clock.now()).total_seconds())
         # Never busy-loop on a timer that is due but could not fire.
         return timedelta(seconds=max(MIN_PASS_GAP_SECONDS, delay))
 

@@ -1,10 +1,13 @@
 """The outbox worker: picks the rows due now, renders each through its intent's renderer
 (bot.slack.intents), sends it with WebClient, and records the outcome.
 
-- Order: messages of one case reach Slack in the order they were written; a row that must
-  wait (deferred, or claimed elsewhere) holds back the later rows of its case only.
-- Rate limits: a 429's Retry-After defers that row and pauses that channel in this process;
-  no thread sleeps on it, and other channels go on.
+- Order: most urgent first, and what must wait for what (bot.slack.queue): a case's card
+  before anything in its thread, a case's rows of one priority in the order written.
+- Rate limits: each method keeps to its own limit, per channel or per workspace
+  (bot.slack.pacing); a 429's Retry-After holds that method there. A row whose turn has not
+  come waits for a later pass; no thread sleeps on it, and other channels go on.
+- Less to send: superseded card updates and App Home refreshes fold into the newest, and
+  alerts due together in a channel go out as one digest (bot.slack.digests).
 - Exactly once: every post carries the outbox id in its message metadata. A row whose last
   attempt may have reached Slack without the bot hearing back (its sender died, or the
   connection broke) is first looked up in the channel or thread; if Slack has it, it is
@@ -38,17 +41,20 @@ from bot.db.states import IN_FLIGHT, OutboxStatus
 from bot.metrics import OUTBOX_SENT
 from bot.outbox import Intent
 from bot.policies.policy import Policy
-from bot.slack import lookup, outcomes
+from bot.slack import digests, folding, lookup, outcomes, queue
 from bot.slack.errors import is_transient
 from bot.slack.intents import FILE_UPLOAD, RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
 from bot.slack.outcomes import UNANSWERED, Outcome, ResponseUrlError
-from bot.slack.page_intents import PER_DESTINATION, WEBHOOK
+from bot.slack.pacing import POST, Pacer, method_of
+from bot.slack.page_intents import WEBHOOK
 
 log = logging.getLogger(__name__)
 
 # A claimed row whose sender died is offered again after this long: a little more than one
 # Web API call may take (the client's timeout).
 LEASE = timedelta(seconds=15)
+# How long one delivery pass sends before it gives way to the next pass.
+PASS_SECONDS = 2.0
 
 PolicyForCase = Callable[[Session, Case], Policy]
 
@@ -64,16 +70,6 @@ class Lane(StrEnum):
     WEBHOOKS = "webhooks"
 
 
-def _order(case_id: int | None, channel: str, intent: str) -> tuple[int, str | None] | None:
-    """Which rows must reach their destination in the order they were written: a case's
-    messages, except that pages (direct messages, on-call posts, webhooks) keep their order
-    per destination only, so a pager that is down or a person's rate-limited direct messages
-    never hold back the pages meant to cover for them."""
-    if case_id is None:
-        return None
-    return (case_id, channel) if intent in PER_DESTINATION else (case_id, None)
-
-
 class Deliverer:
     def __init__(
         self,
@@ -82,7 +78,7 @@ class Deliverer:
         client: WebClient | Callable[[str], WebClient | None],
         policy_for_case: PolicyForCase,
         bot_user_id: Callable[[str], str | None] = lambda team: None,
-        channel_interval: float = 1.0,
+        paced: bool = True,
         between: Callable[[], None] = lambda: None,
         webhook_secret: str | None = None,
     ) -> None:
@@ -96,62 +92,58 @@ class Deliverer:
         )
         self.policy_for_case = policy_for_case
         self.bot_user_id = bot_user_id
-        # Slack allows about one message per second per channel.
-        self.channel_interval = channel_interval
-        # The instant (on the injected clock) before which nothing more goes to a channel
-        # from this process: pacing, or a 429's Retry-After.
-        self._channel_free: dict[str, datetime] = {}
+        self.pacer = Pacer(clock, enabled=paced)
         self.between = between
+        # When the soonest row this pass left for its turn may go (the pass scheduler
+        # books the next pass no later than that).
+        self.next_turn: datetime | None = None
 
     def drain(self, limit: int = 1000, lane: Lane = Lane.ALL) -> int:
-        """Send what is due now in `lane`, in order per case (see `_order`); returns how
-        many were delivered."""
+        """Send what is due now in `lane`, most urgent first (see bot.slack.queue);
+        returns how many were delivered. A pass gives way after PASS_SECONDS, so pages
+        written meanwhile go next rather than after a long backlog."""
         now = self.clock.now()
-        query = select(
-            OutboxMessage.id,
-            OutboxMessage.case_id,
-            OutboxMessage.channel_id,
-            OutboxMessage.intent,
-            OutboxMessage.next_attempt_at,
-        ).where(OutboxMessage.status.in_(IN_FLIGHT))
+        where = []
         if lane != Lane.ALL:
             hooks = OutboxMessage.intent == Intent.PAGE_WEBHOOK
-            query = query.where(hooks if lane == Lane.WEBHOOKS else ~hooks)
-        with self.sessions() as session:
-            rows = list(session.execute(query.order_by(OutboxMessage.id).limit(limit)))
-        held: set[tuple[int, str | None]] = set()  # orders with an earlier row still to go
+            where.append(hooks if lane == Lane.WEBHOOKS else ~hooks)
+        plan = queue.Plan(queue.due(self.sessions, where, limit), now)
+        self.next_turn = None
+        started = time.monotonic()
         sent = 0
-        for row_id, case_id, channel, intent, next_at in rows:
-            order = _order(case_id, channel, intent)
-            if order is not None and order in held:
+        for row in plan.rows:
+            if time.monotonic() - started > PASS_SECONDS:
+                self.next_turn = now
+                break
+            if plan.folded(row) or plan.waits(row):
                 continue
-            if next_at > now or not self._channel_ready(channel):
-                if order is not None:
-                    held.add(order)
+            if row.next_at > now:
+                plan.hold(row)
+                continue
+            members = plan.digest_for(row)
+            method = POST if members else method_of(row.intent)
+            wait = self.pacer.wait(row.team, method, row.channel)
+            if wait > 0:
+                self._turn_in(wait)
+                plan.hold(row)
                 continue
             self.between()
-            before = self._claim(row_id)
-            if before is None:
-                if order is not None:
-                    held.add(order)  # another replica is sending it
+            if members:
+                sent += digests.send(self, members)
                 continue
-            outcome = self._deliver(row_id, interrupted=before == OutboxStatus.SENDING)
-            paced = self.clock.now() + timedelta(seconds=self.channel_interval)
-            self._channel_free[channel] = max(self._channel_free.get(channel, paced), paced)
+            before = self._claim(row.id)
+            if before is None:
+                plan.hold(row)  # another replica is sending it
+                continue
+            outcome = self._deliver(row.id, interrupted=before == OutboxStatus.SENDING)
             sent += outcome == Outcome.SENT
-            if outcome == Outcome.DEFERRED and order is not None:
-                held.add(order)
+            if outcome == Outcome.DEFERRED:
+                plan.hold(row)
         return sent
 
-    def _channel_ready(self, channel: str) -> bool:
-        free = self._channel_free.get(channel)
-        wait = (free - self.clock.now()).total_seconds() if free is not None else 0.0
-        if wait <= 0:
-            return True
-        if wait > 0.25:
-            return False  # this channel's turn comes on a later pass
-        time.sleep(wait)
-        return True
+    def _turn_in(self, seconds: float) -> None:
+        turn = self.clock.now() + timedelta(seconds=seconds)
+        self.next_turn = turn if self.next_turn is None else min(self.next_turn, turn)
 
     def _claim(self, row_id: int) -> str | None:
         """Take the row for this process; returns the status it had (sending means an
@@ -175,6 +167,10 @@ class Deliverer:
                     .values(status=OutboxStatus.SENDING, next_attempt_at=now + LEASE)
                 )
             )
+            if won:
+                row = session.get(OutboxMessage, row_id)
+                if row is not None and row.intent in queue.FOLDED:
+                    folding.fold_older(session, now, row)
             return status if won else None
 
     def _deliver(self, row_id: int, interrupted: bool = False) -> Outcome:
@@ -203,7 +199,7 @@ class Deliverer:
         if client is None:
             # Uninstalled from that workspace: nothing can be said there any more; the row
             # stays, saying why.
-            self._finish(row_id, OutboxStatus.SKIPPED, None, None, note=f"not installed in {team}")
+            self.finish(row_id, OutboxStatus.SKIPPED, None, None, note=f"not installed in {team}")
             return Outcome.SKIPPED
         renderer = RENDERERS.get(intent)
         try:
@@ -213,10 +209,10 @@ class Deliverer:
                 raise ValueError(f"no renderer for outbox intent {intent!r}")
             method, kwargs = renderer(outgoing)
         except Skip as skip:
-            self._finish(row_id, OutboxStatus.SKIPPED, None, None, note=str(skip) or None)
+            self.finish(row_id, OutboxStatus.SKIPPED, None, None, note=str(skip) or None)
             return Outcome.SKIPPED
         except Exception as exc:
-            return self._retry_or_fail(row_id, intent, channel, exc, method="render")
+            return self.retry_or_fail(row_id, intent, team, channel, exc, method="render")
         if method == "chat.postMessage":
             kwargs["metadata"] = lookup.metadata(row_id)
             if uncertain:
@@ -227,24 +223,27 @@ class Deliverer:
                         raise
                     # Rate limited or Slack failing while looking: posting now might post
                     # twice, so this row waits and looks again (a 429 waits as asked).
-                    self._retry_or_fail(row_id, intent, channel, exc, method="lookup")
+                    self.retry_or_fail(row_id, intent, team, channel, exc, method="lookup")
                     return Outcome.DEFERRED
                 if found is not None:
-                    self._finish(row_id, OutboxStatus.SENT, found, view)
+                    self.finish(row_id, OutboxStatus.SENT, found, view)
                     OUTBOX_SENT.labels(intent).inc()
                     return Outcome.SENT
-        return self._send(client, row_id, intent, channel, (method, kwargs), view)
+        return self._send(client, row_id, intent, team, channel, (method, kwargs), view)
 
     def _send(
         self,
         client: WebClient,
         row_id: int,
         intent: str,
+        team: str,
         channel: str,
         call: ApiCall,
         view: CaseView | None,
     ) -> Outcome:
         method, kwargs = call
+        if method not in (RESPONSE_URL, FILE_UPLOAD, WEBHOOK):
+            self.pacer.spend(team, method, str(kwargs.get("channel") or channel))
         try:
             if method == RESPONSE_URL:
                 answer = self._respond(kwargs)
@@ -259,11 +258,11 @@ class Deliverer:
                 resp = client.api_call(method, json=kwargs)
                 answer = dict(resp.data) if isinstance(resp.data, dict) else {}
         except Exception as exc:
-            return self._retry_or_fail(row_id, intent, channel, exc, method=method)
+            return self.retry_or_fail(row_id, intent, team, channel, exc, method=method)
         kept = {"ts": answer.get("ts"), "channel": answer.get("channel")}
         if answer.get("file"):
             kept["file"] = answer["file"]
-        self._finish(row_id, OutboxStatus.SENT, kept, view)
+        self.finish(row_id, OutboxStatus.SENT, kept, view)
         OUTBOX_SENT.labels(intent).inc()
         return Outcome.SENT
 
@@ -274,7 +273,7 @@ class Deliverer:
             raise ResponseUrlError(resp.status_code, resp.body)
         return {}
 
-    def _finish(
+    def finish(
         self,
         row_id: int,
         status: OutboxStatus,
@@ -284,14 +283,14 @@ class Deliverer:
     ) -> None:
         outcomes.finish(self.sessions, self.clock.now(), row_id, status, result, case, note)
 
-    def _retry_or_fail(
-        self, row_id: int, intent: str, channel: str, exc: Exception, method: str
+    def retry_or_fail(
+        self, row_id: int, intent: str, team: str, channel: str, exc: Exception, method: str
     ) -> Outcome:
         outcome, wait = outcomes.retry_or_fail(
             self.sessions, self.clock.now(), row_id, intent, exc, method
         )
         if wait is not None and method != "lookup":
-            # This channel's posts wait as Slack asks (a read's limit holds back only the
-            # row that read).
-            self._channel_free[channel] = self.clock.now() + timedelta(seconds=wait)
+            # This method waits there as Slack asks (a read's limit holds back only the row
+            # that read).
+            self.pacer.hold(team, method, channel, wait)
         return outcome

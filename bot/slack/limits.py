@@ -11,7 +11,9 @@ Marketplace get 1 request a minute, 15 objects a page, for `conversations.histor
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 
@@ -23,6 +25,10 @@ class Limit:
     burst: int
     # What one bucket covers: the workspace (per method), or one channel of it.
     per: Literal["workspace", "channel"] = "workspace"
+
+    @property
+    def per_second(self) -> float:
+        return self.per_minute / 60.0
 
 
 TIER_1 = Limit(per_minute=1, burst=1)
@@ -74,3 +80,68 @@ def limit_for(method: str, profile: Profile = "internal") -> Limit | None:
     if profile == "non_marketplace" and method in NON_MARKETPLACE:
         return NON_MARKETPLACE[method]
     return LIMITS.get(method)
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: datetime
+
+
+class Buckets:
+    """Token buckets, one per workspace and method (and channel, for `chat.postMessage`),
+    on the clock the caller passes: the stand-in spends them to decide when to answer 429,
+    the bot's delivery to wait its turn rather than earn one."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, ...], _Bucket] = {}
+
+    def wait(
+        self, team: str, method: str, channel: str | None, limit: Limit, now: datetime
+    ) -> float:
+        """Seconds until a call is allowed (0: now)."""
+        bucket = self._bucket(team, method, channel, limit, now)
+        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / limit.per_second
+
+    def take(
+        self, team: str, method: str, channel: str | None, limit: Limit, now: datetime
+    ) -> int | None:
+        """Spend one call if it is allowed now (None), else the whole seconds to wait,
+        as Slack's Retry-After says them."""
+        bucket = self._bucket(team, method, channel, limit, now)
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return None
+        # Rounded first: 59/60 of a token a minute short is one second, not two.
+        return max(1, math.ceil(round((1 - bucket.tokens) / limit.per_second, 6)))
+
+    def spend(
+        self, team: str, method: str, channel: str | None, limit: Limit, now: datetime
+    ) -> None:
+        """Count a call made whatever the bucket held: a debt is waited out later."""
+        self._bucket(team, method, channel, limit, now).tokens -= 1
+
+    def hold(
+        self,
+        team: str,
+        method: str,
+        channel: str | None,
+        limit: Limit,
+        now: datetime,
+        seconds: float,
+    ) -> None:
+        """Slack said wait (Retry-After): no call before `seconds` from now."""
+        bucket = self._bucket(team, method, channel, limit, now)
+        bucket.tokens = min(bucket.tokens, 1 - seconds * limit.per_second)
+
+    def _bucket(
+        self, team: str, method: str, channel: str | None, limit: Limit, now: datetime
+    ) -> _Bucket:
+        key = (team, method, channel or "") if limit.per == "channel" else (team, method)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(float(limit.burst), now)
+        elapsed = max(0.0, (now - bucket.at).total_seconds())
+        bucket.tokens = min(float(limit.burst), bucket.tokens + elapsed * limit.per_second)
+        bucket.at = max(bucket.at, now)
+        return bucket

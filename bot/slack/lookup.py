@@ -48,7 +48,8 @@ def find_posted(
             for message in messages:
                 meta = message.get("metadata") or {}
                 payload = meta.get("event_payload") or {}
-                if meta.get("event_type") == METADATA_TYPE and payload.get("outbox_id") == row_id:
+                ids = [payload.get("outbox_id"), *(payload.get("outbox_ids") or ())]
+                if meta.get("event_type") == METADATA_TYPE and row_id in ids:
                     log.info("outbox %s was already in Slack as %s", row_id, message.get("ts"))
                     return {"ts": message.get("ts"), "channel": channel}
     except SlackApiError as exc:

@@ -19,6 +19,7 @@ from bot.db.states import OutboxStatus
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED
 from bot.oncall import paging
 from bot.outbox import Intent
+from bot.slack import folding
 from bot.slack.errors import error_code, is_transient, retry_after
 from bot.webhooks import HttpStatusError
 
@@ -67,6 +68,7 @@ def finish(
             row.last_error = note
         if status == OutboxStatus.SENT:
             paging.close_when_out(session, row, now)
+            folding.drop_overtaken(session, now, row)
         if row.intent == Intent.CASE_CARD and case is not None and result and result.get("ts"):
             session.execute(update(Case).where(Case.id == case.id).values(card_ts=result["ts"]))
             # The card was rendered just now: updates written before it are moot.

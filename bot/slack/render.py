@@ -173,20 +173,25 @@ TARGET_NAMES = {
 }
 
 
-def sla_message(case: CaseView, policy: Policy, intent: str, data: dict[str, Any]) -> str:
+def sla_message(
+    case: CaseView, policy: Policy, intent: str, data: dict[str, Any], linked: bool = False
+) -> str:
     """A reminder names the target, its real due time and the time left, and whom it is
-    for; a breach alert says how far past due the target is when the alert goes out."""
+    for; a breach alert says how far past due the target is when the alert goes out. Both
+    link to the case's thread when `linked` (outside the thread: a digest); an alert does
+    anyway."""
     target = TARGET_NAMES.get(str(data.get("target")), str(data.get("target")))
     due = datetime.fromisoformat(str(data["due_at"]))
     at = datetime.fromisoformat(str(data.get("fired_at") or data["due_at"]))
     when = slack_date(due, zone(policy, case.severity))
+    link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
     if intent in ("breach_alert", "breach_notice"):
-        link = f"<{case.permalink}|{case.key}>" if case.permalink else case.key
         late = at - due
         overdue = f" It is {span(late)} overdue." if late >= timedelta(minutes=1) else ""
         text = f":rotating_light: {link} missed its {target} target (due {when}).{overdue}"
     else:
-        text = f":hourglass_flowing_sand: {case.key}: {target} due {when}, in {span(due - at)}."
+        name = link if linked else case.key
+        text = f":hourglass_flowing_sand: {name}: {target} due {when}, in {span(due - at)}."
     # A severity's `on_breach` notice goes to whom the policy names: a DM, or a channel
     # with its user groups mentioned.
     who = (
@@ -195,6 +200,24 @@ def sla_message(case: CaseView, policy: Policy, intent: str, data: dict[str, Any
         else whom(case, policy, data)
     )
     return f"{text} {who}" if who else text
+
+
+# A section's text holds at most 3,000 characters; a digest line is far shorter.
+SECTION_TEXT = 3000
+
+
+def digest(lines: list[str], missed: int) -> tuple[str, list[dict[str, Any]]]:
+    """One message for the SLA alerts due together in a channel: a line each, as its own
+    section, under a heading that counts them."""
+    due = len(lines) - missed
+    parts = [f"{missed} missed" if missed else "", f"{due} due soon" if due else ""]
+    heading = f"*SLA alerts: {', '.join(p for p in parts if p)}*"
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": heading}}]
+    blocks += [
+        {"type": "section", "text": {"type": "mrkdwn", "text": line[:SECTION_TEXT]}}
+        for line in lines
+    ]
+    return "\n".join([heading, *lines]), blocks
 
 
 def whom(case: CaseView, policy: Policy, data: dict[str, Any]) -> str:

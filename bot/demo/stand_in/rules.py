@@ -12,7 +12,6 @@ can be read (and switched off by a test that says why) on its own.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.slack.limits import Limit, Profile, limit_for
+from bot.slack.limits import Buckets, Profile, limit_for
 
 # Scopes a method needs whatever it touches.
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
@@ -76,40 +75,18 @@ def every_scope(methods: list[str] | tuple[str, ...]) -> set[str]:
 
 
 @dataclass
-class _Bucket:
-    tokens: float
-    at: datetime
-
-
-@dataclass
 class RateLimiter:
-    """Token buckets per (workspace, method[, channel]) on the stand-in's clock."""
+    """Slack's limits (bot.slack.limits) on the stand-in's clock."""
 
     profile: Profile = "internal"
-    _buckets: dict[tuple[str, ...], _Bucket] = field(default_factory=dict)
+    _buckets: Buckets = field(default_factory=Buckets)
 
     def take(self, team: str, method: str, channel: str | None, now: datetime) -> int | None:
         """Spend one call; None if allowed, else the seconds to wait (Retry-After)."""
         limit = limit_for(method, self.profile)
         if limit is None:
             return None
-        key = (team, method, channel or "") if limit.per == "channel" else (team, method)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket(float(limit.burst), now)
-        _refill(bucket, limit, now)
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return None
-        rate = limit.per_minute / 60.0
-        # Rounded first: 59/60 of a token a minute short is one second, not two.
-        return max(1, math.ceil(round((1 - bucket.tokens) / rate, 6)))
-
-
-def _refill(bucket: _Bucket, limit: Limit, now: datetime) -> None:
-    elapsed = max(0.0, (now - bucket.at).total_seconds())
-    bucket.tokens = min(float(limit.burst), bucket.tokens + elapsed * limit.per_minute / 60.0)
-    bucket.at = max(bucket.at, now)
+        return self._buckets.take(team, method, channel, limit, now)
 
 
 # ---------------------------------------------------------------------- trigger ids

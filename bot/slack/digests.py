@@ -1,0 +1,156 @@
+"""Reminders and breach alerts due together in one channel go out as one message listing
+them, each with its case link and whom it is for: a burst costs the channel one post
+instead of one each. An alert bound for a case thread is announced by the digest and keeps
+its own thread line for when the channel has room (bot.outbox.priorities, ECHOES); one
+posted to the channel itself is delivered by the digest."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.cases.view import CaseView
+from bot.db.models import Case, OutboxMessage
+from bot.db.ops import rowcount
+from bot.db.states import OutboxStatus
+from bot.metrics import OUTBOX_SENT
+from bot.outbox import Intent
+from bot.slack import folding, lookup, render
+from bot.slack.intents import RENDERERS, Outgoing, Skip
+from bot.slack.pacing import POST
+from bot.slack.queue import Row
+
+if TYPE_CHECKING:
+    from bot.slack.delivery import Deliverer
+
+log = logging.getLogger(__name__)
+
+# Entries in one digest: a heading and one section each stay under Slack's 50 blocks.
+MAX_ENTRIES = 40
+LEASE = timedelta(seconds=15)
+
+
+@dataclass(frozen=True)
+class Entry:
+    row_id: int
+    line: str
+    missed: bool
+    # Announced here; its own line still goes to this thread.
+    thread_ts: str | None
+
+
+def send(d: Deliverer, members: list[Row]) -> int:
+    """Post the digest of `members` (one channel's); returns how many alerts it carried."""
+    carried = 0
+    for start in range(0, len(members), MAX_ENTRIES):
+        carried += _send_one(d, members[start : start + MAX_ENTRIES])
+    return carried
+
+
+def _send_one(d: Deliverer, members: list[Row]) -> int:
+    team, channel = members[0].team, members[0].channel
+    claimed = [m for m in members if _claim(d, m.id)]
+    entries = [e for e in (_entry(d, row_id) for row_id in (m.id for m in claimed)) if e]
+    client = d.client_for(team)
+    if not entries:
+        return 0
+    if client is None:
+        for e in entries:
+            d.finish(e.row_id, OutboxStatus.SKIPPED, None, None, note=f"not installed in {team}")
+        return 0
+    text, blocks = render.digest([e.line for e in entries], sum(e.missed for e in entries))
+    meta = lookup.metadata(entries[0].row_id)
+    meta["event_payload"]["outbox_ids"] = [e.row_id for e in entries]
+    args: dict[str, Any] = {
+        "channel": channel,
+        "text": text,
+        "blocks": blocks,
+        "metadata": meta,
+        "unfurl_links": False,
+    }
+    d.pacer.spend(team, POST, channel)
+    try:
+        answer = client.api_call(POST, json=args)
+    except Exception as exc:
+        for e in entries:
+            d.retry_or_fail(e.row_id, "digest", team, channel, exc, method=POST)
+        return 0
+    ts = answer.get("ts")
+    now = d.clock.now()
+    with d.sessions.begin() as session:
+        for e in entries:
+            _delivered(session, e, now, {"ts": ts, "channel": answer.get("channel")})
+    OUTBOX_SENT.labels("digest").inc()
+    log.info("digest of %d alerts posted in %s", len(entries), channel)
+    return len(entries)
+
+
+def _claim(d: Deliverer, row_id: int) -> bool:
+    now = d.clock.now()
+    with d.sessions.begin() as session:
+        won = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .values(status=OutboxStatus.SENDING, next_attempt_at=now + LEASE)
+        )
+        return rowcount(won) == 1
+
+
+def _entry(d: Deliverer, row_id: int) -> Entry | None:
+    """The row's line, or None when it has nothing to say any more (recorded as such)."""
+    with d.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        case = session.get(Case, row.case_id) if row.case_id else None
+        policy = d.policy_for_case(session, case) if case is not None else None
+        view = CaseView.of(case) if case is not None else None
+        data = dict(row.data or {})
+        intent = row.intent
+    try:
+        outgoing = Outgoing(
+            intent,
+            row.channel_id,
+            data,
+            view,
+            policy,
+            lambda: None,
+            now=d.clock.now(),
+            payload=outbox.read(intent, data),
+        )
+        RENDERERS[intent](outgoing)  # what it checks at send (a reminder still true)
+        case_view, case_policy = outgoing.need_case()
+        line = render.sla_message(case_view, case_policy, intent, data, linked=True)
+    except Skip as skip:
+        d.finish(row_id, OutboxStatus.SKIPPED, None, None, note=str(skip) or None)
+        return None
+    except Exception as exc:
+        d.retry_or_fail(row_id, intent, row.team_id, row.channel_id, exc, method="render")
+        return None
+    missed = intent == Intent.BREACH_ALERT
+    return Entry(row_id, line, missed, data.get("thread_ts"))
+
+
+def _delivered(session: Session, e: Entry, now: Any, result: dict[str, Any]) -> None:
+    row = session.get(OutboxMessage, e.row_id)
+    assert row is not None
+    row.attempts += 1
+    if e.thread_ts:
+        # Announced; the thread line follows when the channel has room.
+        row.status = OutboxStatus.PENDING
+        row.next_attempt_at = now
+    else:
+        row.status = OutboxStatus.SENT
+        row.result = result
+        OUTBOX_SENT.labels(row.intent).inc()
+    row.sent_at = now
+    folding.drop_overtaken(session, now, row)

@@ -1,0 +1,192 @@
+"""Delivery when Slack's limits leave room for only some messages: each method paced by its
+own limit, the most urgent first, superseded rows folded, bursts of alerts digested. The
+stand-in enforces Slack's per-method limits and the bot paces itself by the same table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.cases.writes import case_changed, enqueue, notify
+from bot.db.models import Case, OutboxMessage
+from bot.outbox import Intent
+from bot.slack import queue
+from tests.conftest import ENGINEER, SUPPORT, TRIAGE, Bot
+from tests.support.bot_messages import thread_texts
+from tests.support.cases import open_case
+
+# The shipped SEV policy's first response target of a case opened at the test clock's start.
+DUE = "<!date^1767625200^{date_short_pretty} at {time}|Mon 05 Jan 2026 15:00 UTC>"
+AFTER_BREACH = datetime(2026, 1, 5, 16, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def paced(bot: Bot) -> Bot:
+    bot.runtime.deliverer.pacer.enabled = True
+    return bot
+
+
+def rows(bot: Bot, intent: str) -> list[tuple[int, str, str | None]]:
+    with bot.runtime.sessions() as session:
+        found = session.execute(
+            select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.last_error)
+            .where(OutboxMessage.intent == intent)
+            .order_by(OutboxMessage.id)
+        ).all()
+    return [tuple(r) for r in found]  # type: ignore[misc]
+
+
+def test_thirty_pending_updates_of_one_card_make_one_chat_update(paced: Bot) -> None:
+    open_case(paced)
+    assert paced.slack.calls("chat.update") == []
+    with paced.runtime.sessions.begin() as session:
+        case = session.execute(select(Case)).scalar_one()
+        for i in range(30):
+            case_changed(session, paced.clock.now() - timedelta(seconds=30 - i), case)
+    paced.settle()
+    assert len(paced.slack.calls("chat.update")) == 1
+    *older, newest = rows(paced, Intent.CASE_CARD_UPDATE)
+    assert newest[1] == "sent"
+    assert older == [
+        (row_id, "skipped", f"folded into outbox {newest[0]}, which carries the latest state")
+        for row_id, _, _ in older
+    ]
+    assert len(older) == 29
+
+
+def test_a_card_update_is_not_held_back_by_a_channel_out_of_posts(paced: Bot) -> None:
+    """Posting is limited per channel, updating per workspace: a channel that has spent its
+    posts still gets its card updated at once, while its next thread line waits its turn."""
+    root = open_case(paced)
+    posts = paced.slack.calls("chat.postMessage")
+    with paced.runtime.sessions.begin() as session:
+        case = session.execute(select(Case)).scalar_one()
+        notify(
+            session,
+            paced.clock.now(),
+            case,
+            Intent.CASE_CHANGED,
+            thread_ts=root,
+            actor=ENGINEER,
+            what="waiting",
+        )
+        case_changed(session, paced.clock.now(), case)
+    # The channel's burst is spent (the clock stands still, so nothing refills it).
+    for _ in range(30):
+        paced.runtime.deliverer.pacer.spend(paced.slack.team_id, "chat.postMessage", SUPPORT)
+    paced.runtime.passes.run_once()
+    assert len(paced.slack.calls("chat.update")) == 1
+    assert paced.slack.calls("chat.postMessage") == posts
+    assert [status for _, status, _ in rows(paced, Intent.CASE_CHANGED)] == ["pending"]
+    # A burst of 25, the card and 30 more spent: 6 in debt, refilled at 1 a second, so the
+    # next post may go in 7 seconds, and the next pass is booked for then.
+    assert paced.runtime.deliverer.next_turn == paced.clock.now() + timedelta(seconds=7)
+    paced.clock.advance(timedelta(seconds=6))
+    paced.runtime.passes.run_once()
+    assert [status for _, status, _ in rows(paced, Intent.CASE_CHANGED)] == ["pending"]
+    paced.clock.advance(timedelta(seconds=1))
+    paced.runtime.passes.run_once()
+    assert [status for _, status, _ in rows(paced, Intent.CASE_CHANGED)] == ["sent"]
+    # The stand-in never had to refuse a call: the bot kept to the limits itself.
+    assert [c for c in paced.slack.calls() if c.status == 429] == []
+
+
+def test_ten_breaches_due_together_in_one_channel_make_one_digest(paced: Bot) -> None:
+    roots = [open_case(paced) for _ in range(10)]
+    cards = len(paced.slack.posted_messages(SUPPORT))
+    paced.clock.set(AFTER_BREACH)
+    paced.settle()
+    with paced.runtime.sessions() as session:
+        cases = list(session.execute(select(Case).order_by(Case.number)).scalars())
+    lines = [
+        f":rotating_light: <{c.permalink}|{c.key}> missed its first response target"
+        f" (due {DUE}). It is 1 h overdue."
+        for c in cases
+    ]
+    digest = "\n".join(["*SLA alerts: 10 missed*", *lines])
+    new_top = [m for m in paced.slack.posted_messages(SUPPORT)[cards:] if not m.is_reply]
+    assert [m.text for m in new_top] == [digest]
+    assert len(new_top[0].blocks or []) == 11
+    # The triage channel, which gets every case's alert, gets one digest too.
+    triage = [m.text for m in paced.slack.posted_messages(TRIAGE) if m.text.startswith("*SLA")]
+    assert triage == [digest]
+    # And each thread still gets its own line, once.
+    for root, line in zip(roots, lines, strict=True):
+        assert thread_texts(paced, root) == [line]
+    assert {status for _, status, _ in rows(paced, Intent.BREACH_ALERT)} == {"sent"}
+
+
+def test_two_alerts_due_together_are_not_a_digest(paced: Bot) -> None:
+    roots = [open_case(paced) for _ in range(queue.DIGEST_MIN - 1)]
+    cards = len(paced.slack.posted_messages(SUPPORT))
+    paced.clock.set(AFTER_BREACH)
+    paced.settle()
+    assert [m for m in paced.slack.posted_messages(SUPPORT)[cards:] if not m.is_reply] == []
+    for root in roots:
+        assert len(thread_texts(paced, root)) == 1
+
+
+def test_app_home_refreshes_of_one_person_fold_into_the_newest(paced: Bot) -> None:
+    open_case(paced)
+    with paced.runtime.sessions.begin() as session:
+        case = session.execute(select(Case)).scalar_one()
+        for i in range(5):
+            view = {
+                "type": "home",
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"v{i}"}}],
+            }
+            enqueue(
+                session,
+                paced.clock.now(),
+                team_id=case.team_id,
+                channel_id=ENGINEER,
+                intent=Intent.HOME_VIEW,
+                view=view,
+            )
+    published = len(paced.slack.calls("views.publish"))
+    paced.settle()
+    calls = paced.slack.calls("views.publish")[published:]
+    assert [c.params["view"]["blocks"][0]["text"]["text"] for c in calls] == ["v4"]
+    *older, newest = rows(paced, Intent.HOME_VIEW)[-5:]
+    assert [status for _, status, _ in older] == ["skipped"] * 4
+    assert {note for _, _, note in older} == {
+        f"folded into outbox {newest[0]}, which carries the latest state"
+    }
+
+
+def test_the_most_urgent_rows_come_first(paced: Bot) -> None:
+    written = [
+        Intent.HOME_VIEW,
+        Intent.SLA_REMINDER,
+        Intent.CASE_CARD_UPDATE,
+        Intent.BREACH_ALERT,
+        Intent.CASE_CARD,
+        Intent.PAGE_DM,
+        Intent.OPEN_VIEW,
+    ]
+    with paced.runtime.sessions.begin() as session:
+        for intent in written:
+            session.add(
+                OutboxMessage(
+                    team_id="T1",
+                    channel_id="C1",
+                    intent=intent,
+                    data={},
+                    status="pending",
+                    attempts=0,
+                    created_at=paced.clock.now(),
+                    next_attempt_at=paced.clock.now(),
+                )
+            )
+    due = queue.due(paced.runtime.sessions, [], 100)
+    assert [r.intent for r in due] == [
+        Intent.PAGE_DM,
+        Intent.OPEN_VIEW,
+        Intent.CASE_CARD,
+        Intent.BREACH_ALERT,
+        Intent.SLA_REMINDER,
+        Intent.HOME_VIEW,
+        Intent.CASE_CARD_UPDATE,
+    ]
