@@ -35,6 +35,11 @@ BACKLOG = Gauge(
     "Inbox and outbox rows by status, read from the database at scrape time",
     ["table", "status"],
 )
+OUTBOX_OLDEST = Gauge(
+    "escbot_outbox_oldest_seconds",
+    "How long the oldest unsent outbox row of each priority has waited, read at scrape time",
+    ["priority"],
+)
 WORKER_RESTARTS = Counter(
     "escbot_worker_restarts_total", "Times the worker child process died and was started again"
 )

@@ -27,7 +27,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from bot.db.errors import is_transient_db
 from bot.inbox_writer import Pending
 from bot.logs import describe
-from bot.metrics import ACK_SECONDS, BACKLOG, OPEN_CASES
+from bot.metrics import ACK_SECONDS, BACKLOG, OPEN_CASES, OUTBOX_OLDEST
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack import guard
@@ -134,11 +134,14 @@ def build_web(runtime: Runtime, background: Background | bool = True) -> ASGIApp
         try:
             backlog = await run_in_threadpool(runtime.backlog)
             open_cases = await run_in_threadpool(runtime.open_cases)
+            oldest = await run_in_threadpool(runtime.health.oldest_waiting)
         except Exception:
             # The database is down; /readyz says so, the counters still serve.
-            backlog, open_cases = {}, {}
+            backlog, open_cases, oldest = {}, {}, {}
         for (table, status), count in backlog.items():
             BACKLOG.labels(table, status).set(count)
+        for priority, seconds in oldest.items():
+            OUTBOX_OLDEST.labels(priority).set(seconds)
         OPEN_CASES.clear()
         for (policy, severity), count in open_cases.items():
             OPEN_CASES.labels(policy, severity).set(count)

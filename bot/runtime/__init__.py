@@ -76,7 +76,7 @@ class Runtime:
         self.workspaces = Workspaces(client_for, token, store, self.sessions)
         self.client = self.workspaces.default_client
         self.snapshots = Snapshots()
-        self.health = Health(self.engine, self.sessions, self.workspaces)
+        self.health = Health(self.engine, self.sessions, self.workspaces, self.clock)
         self.gate = RequestGate()
         # Called by the inbox writer after each committed batch: wakes the background work,
         # in this process or in a worker process (bot.worker).

@@ -6,16 +6,23 @@ from __future__ import annotations
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import Clock
 from bot.db import migrate
 from bot.db.models import Case, InboxEvent, OutboxMessage
 from bot.db.states import CaseStatus
+from bot.outbox import backlog
 from bot.slack.workspaces import Workspaces
 
 
 class Health:
     def __init__(
-        self, engine: Engine, sessions: sessionmaker[Session], workspaces: Workspaces
+        self,
+        engine: Engine,
+        sessions: sessionmaker[Session],
+        workspaces: Workspaces,
+        clock: Clock,
     ) -> None:
+        self.clock = clock
         self.engine = engine
         self.sessions = sessions
         self.workspaces = workspaces
@@ -56,6 +63,12 @@ class Health:
                 ).all()
                 counts.update({(name, status): int(n) for status, n in rows})
         return counts
+
+    def oldest_waiting(self) -> dict[str, float]:
+        """Seconds the oldest unsent outbox row of each priority has waited."""
+        with self.sessions() as session:
+            ages = backlog.oldest(session, self.clock.now())
+        return {p.label: age for p, age in ages.items()}
 
     def open_cases(self) -> dict[tuple[str, str], int]:
         """Open cases per (policy, severity)."""

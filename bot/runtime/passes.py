@@ -24,6 +24,7 @@ from bot.db.states import TimerStatus
 from bot.logs import describe
 from bot.oncall import handoffs
 from bot.reports import schedule as weekly
+from bot.runtime.behind import BehindWatch
 from bot.slack.delivery import Deliverer, Lane
 from bot.timers.firing import PolicyForCase, fire_due
 from bot.timers.registry import Setup
@@ -72,6 +73,7 @@ class Passes:
         self._booked = False
         self._hooks_due = threading.Event()
         self._webhook_lane: threading.Thread | None = None
+        self.behind = BehindWatch(sessions, clock)
 
     def book(self) -> None:
         """The timers about no case that book their own successors: each schedule's next
@@ -121,6 +123,10 @@ class Passes:
         else:
             sent = self.deliverer.drain(lane=Lane.SLACK)
             self._hooks_due.set()
+        try:
+            self.behind.check()
+        except Exception as exc:
+            log.error("outbox backlog check failed: %s", describe(exc))
         return {"processed": processed, "fired": fired, "sent": sent}
 
     def settle(self, max_passes: int = 50) -> None:
