@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
@@ -24,10 +24,14 @@ def _config() -> Config:
 
 
 @functools.cache
+def _scripts() -> ScriptDirectory:
+    """The migration scripts, read once per process: reading means loading every one."""
+    return ScriptDirectory.from_config(_config())
+
+
 def head_revision() -> str | None:
-    """The newest migration this code ships: read once, since reading means loading every
-    migration script."""
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    """The newest migration this code ships."""
+    return _scripts().get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -44,7 +48,15 @@ def upgrade(engine: Engine) -> None:
             # Held until this transaction ends, so a second replica waits, then finds head.
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        # What alembic's `command.upgrade(cfg, "head")` does, with the scripts already read.
+        scripts = _scripts()
+        with EnvironmentContext(
+            cfg,
+            scripts,
+            fn=lambda rev, _context: scripts._upgrade_revs("head", rev),
+            destination_rev="head",
+        ):
+            scripts.run_env()
 
 
 def is_current(engine: Engine) -> bool:
