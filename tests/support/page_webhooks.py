@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot import webhooks
 from bot.db.models import OutboxMessage
+from bot.demo.stand_in.serving import PromptServer
 from tests.conftest import Bot
 from tests.support.paging import POLICY, paging_bot_for
 
@@ -76,16 +77,16 @@ def serve_receiver(secret: str, down: bool = False) -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep the test output to the test's own
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = PromptServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/page"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     try:
         yield state
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
         thread.join(timeout=5)
+        server.server_close()
 
 
 def local_hook(url: str) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import selectors
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
@@ -38,8 +40,39 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
-class Server(ThreadingHTTPServer):
+class PromptServer(ThreadingHTTPServer):
+    """A threaded HTTP server that stops at once: socketserver's `serve_forever` notices
+    `shutdown()` only at its next poll, so every stop waited up to a poll interval. Run
+    `serve` in a thread; `stop` wakes it."""
+
     daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stopping = False
+
+    def serve(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping:
+                for key, _ in selector.select():
+                    if key.fileobj is self and not self._stopping:
+                        self.handle_request()  # ready: it accepts without waiting
+
+    def stop(self) -> None:
+        """From another thread: `serve` returns (join its thread), then `server_close`."""
+        self._stopping = True
+        self._wake_w.send(b"\0")
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+
+class Server(PromptServer):
     # socketserver's default listen backlog of 5 makes bursts of concurrent calls wait out
     # a one-second SYN retransmit.
     request_queue_size = 128
@@ -98,12 +131,7 @@ class Serving(Enforcement):
         if self._server is not None:
             return self
         self._server = Server(("127.0.0.1", self._port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-slack",
-            daemon=True,
-        )
+        self._thread = threading.Thread(target=self._server.serve, name="fake-slack", daemon=True)
         self._thread.start()
         return self
 
@@ -111,10 +139,10 @@ class Serving(Enforcement):
         server, thread = self._server, self._thread
         if server is None:
             return
-        server.shutdown()
-        server.server_close()
+        server.stop()
         if thread is not None:
             thread.join(timeout=5)
+        server.server_close()
         self._server = None
         self._thread = None
 
