@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -124,13 +125,18 @@ _MIGRATED: dict[str, Path] = {}
 
 
 def start_migrated(url: str) -> None:
-    """A SQLite database about to be created for a running bot starts as a copy of one
-    migrated to head in this process, instead of running every migration again: the same
-    schema (tests/test_migrations.py proves the migrations build it), a fraction of the time.
-    PostgreSQL schemas are migrated as the bot migrates them."""
-    if not url.startswith("sqlite:///"):
-        return
-    target = Path(url.removeprefix("sqlite:///"))
+    """A database about to be created for a running bot starts as one migrated to head in
+    this process, instead of running every migration again: the same schema
+    (tests/test_migrations.py proves the migrations build it), a fraction of the time. A
+    SQLite file is a copy of one migrated; a fresh PostgreSQL schema gets the statements a
+    migration of another wrote, in one round trip."""
+    if url.startswith("sqlite:///"):
+        _start_sqlite(Path(url.removeprefix("sqlite:///")))
+    elif url.startswith("postgresql"):
+        _start_postgres(url)
+
+
+def _start_sqlite(target: Path) -> None:
     if target.exists():
         return
     template = _MIGRATED.get("sqlite")
@@ -144,3 +150,50 @@ def start_migrated(url: str) -> None:
         engine.dispose()
         _MIGRATED["sqlite"] = template
     shutil.copyfile(template, target)
+
+
+_PG_SCRIPT: list[str] = []
+
+
+def _start_postgres(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            tables = conn.execute(
+                text("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
+            ).scalar_one()
+            if tables == 0:
+                conn.exec_driver_sql(_postgres_script())
+    finally:
+        engine.dispose()
+
+
+def _postgres_script() -> str:
+    """What migrating an empty schema to head writes, recorded once per process: every
+    statement but the migrations' reads (of tables that are empty, so nothing follows from
+    them), in order."""
+    if _PG_SCRIPT:
+        return _PG_SCRIPT[0]
+    from sqlalchemy import event
+
+    from bot.db import migrate
+
+    written: list[str] = []
+    with postgres_schema() as scratch:
+        engine = create_engine(scratch)
+        with engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def record(_conn: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                return
+            # Plain SQL, nothing bound and no schema named, so it can be sent again as it is.
+            assert not params, f"a migration statement with parameters: {statement}"
+            assert schema not in statement, f"a migration statement naming its schema: {statement}"
+            written.append(statement)
+
+        migrate.upgrade(engine)
+        engine.dispose()
+    _PG_SCRIPT.append(";\n".join(written))
+    return _PG_SCRIPT[0]
