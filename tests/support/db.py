@@ -3,6 +3,7 @@ runs never see each other's rows."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -197,3 +198,68 @@ def _postgres_script() -> str:
         engine.dispose()
     _PG_SCRIPT.append(";\n".join(written))
     return _PG_SCRIPT[0]
+
+
+_KEPT = contextlib.ExitStack()
+atexit.register(_KEPT.close)
+
+
+def kept_database(kind: str) -> str:
+    """A new database of `kind` that lasts until this process ends: a template to copy."""
+    folder = Path(tempfile.mkdtemp(prefix="kept-"))
+    _KEPT.callback(shutil.rmtree, folder, ignore_errors=True)
+    return _KEPT.enter_context(database(kind, folder))
+
+
+def copy_database(template: str, url: str) -> None:
+    """Make `url`, a SQLite file not yet created or a new PostgreSQL schema, a copy of
+    `template` (migrated to head), rows and sequence positions alike. The template must be
+    done with: no connection to it open."""
+    if url.startswith("sqlite:///"):
+        source = template.removeprefix("sqlite:///")
+        target = url.removeprefix("sqlite:///")
+        assert not Path(target).exists(), target
+        shutil.copyfile(source, target)
+        if Path(f"{source}-wal").exists():  # not yet checkpointed: part of the database
+            shutil.copyfile(f"{source}-wal", f"{target}-wal")
+        return
+    start_migrated(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(_copy_script(template))
+    finally:
+        engine.dispose()
+
+
+_COPY_SCRIPTS: dict[str, str] = {}
+
+
+def _copy_script(template: str) -> str:
+    """The statements that copy the rows of `template`'s schema into the current one: each
+    table's in foreign-key order, then each sequence's position."""
+    script = _COPY_SCRIPTS.get(template)
+    if script is not None:
+        return script
+    from bot.db.slack_tables import schema as whole_schema
+
+    engine = create_engine(template)
+    try:
+        with engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+            sequences = conn.execute(
+                text(
+                    "SELECT sequencename, last_value FROM pg_sequences"
+                    " WHERE schemaname = :schema AND last_value IS NOT NULL"
+                ),
+                {"schema": schema},
+            ).all()
+    finally:
+        engine.dispose()
+    statements = [
+        f'INSERT INTO "{t.name}" SELECT * FROM "{schema}"."{t.name}"'
+        for t in whole_schema().sorted_tables
+    ]
+    statements += [f"SELECT setval('\"{name}\"', {int(last)})" for name, last in sequences]
+    script = _COPY_SCRIPTS[template] = ";\n".join(statements)
+    return script

@@ -21,6 +21,7 @@ from bot.policies import Policy, PolicySet, load_policies
 from bot.reports.figures import Row
 from bot.timers.firing import fire_due
 from tests.conftest import SUPPORT
+from tests.support.db import copy_database, kept_database
 
 TEAM = "T0G9PQBBK"
 # People of the cases resolved early in the week (test_purge checks they are forgotten) and
@@ -123,20 +124,36 @@ class Desk:
                 lifecycle.comment_feedback(session, case, requester, args[1])
 
 
+_BUILT: dict[str, tuple[str, dict[int, int]]] = {}
+
+
 def build_desk(db_url: str, tmp_path: Path) -> Desk:
     """The week of cases every test here reads. Policy desk: high 30m, low 2h, info no
-    target; policy other: normal 1h; all 24/7, so due times are plain clock arithmetic."""
+    target; policy other: normal 1h; all 24/7, so due times are plain clock arithmetic.
+    Built once per process and kind of database; each test gets a copy of it."""
     (tmp_path / "policies").mkdir()
     (tmp_path / "policies" / "desk.yaml").write_text(POLICIES)
     (tmp_path / "policies" / "other.yaml").write_text(OTHER)
+    kind = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    if kind not in _BUILT:
+        template = kept_database(kind)
+        built = _build(template, tmp_path / "policies")
+        built.sessions.kw["bind"].dispose()
+        _BUILT[kind] = (template, built.numbers)
+    template, numbers = _BUILT[kind]
+    copy_database(template, db_url)
+    return Desk(
+        make_sessionmaker(make_engine(db_url)),
+        FakeClock(AS_OF),
+        load_policies(tmp_path / "policies"),
+        dict(numbers),
+    )
+
+
+def _build(db_url: str, policies: Path) -> Desk:
     engine = make_engine(db_url)
     migrate.upgrade(engine)
-    desk = Desk(
-        make_sessionmaker(engine),
-        FakeClock(SINCE),
-        load_policies(tmp_path / "policies"),
-        {},
-    )
+    desk = Desk(make_sessionmaker(engine), FakeClock(SINCE), load_policies(policies), {})
     old = {"requester": OLD_REQUESTER}
     # Monday. Case 1: high from the start, answered in 10m, resolved, rated good.
     desk.at(day(5, 9))
