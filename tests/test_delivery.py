@@ -160,4 +160,11 @@ def test_through_429s_and_500s_every_message_once_and_in_order_per_case(bot: Bot
         for m in bot.slack.posted_messages()
     ]
     assert len(ids) == len(set(ids))
-    assert len(bot.slack.posted_messages(TRIAGE)) == 12
+    # The twelve cases opened together are announced to triage in one message, once each.
+    [triage] = bot.slack.posted_messages(TRIAGE)
+    heading, *lines = triage.text.splitlines()
+    assert heading == "*12 new cases*"
+    assert lines == [
+        f":ticket: <{c.permalink}|{c.key}> opened in <#{SUPPORT}> by <@{ENGINEER}>"
+        for c in sorted(cases.values(), key=lambda c: c.number)
+    ]

@@ -13,7 +13,8 @@ from bot.cases.writes import case_changed, enqueue, notify
 from bot.db.models import Case, OutboxMessage
 from bot.outbox import Intent
 from bot.slack import queue
-from tests.conftest import ENGINEER, SUPPORT, TRIAGE, Bot
+from tests.conftest import CUSTOMER, ENGINEER, SUPPORT, TRIAGE, Bot
+from tests.support import payloads
 from tests.support.bot_messages import thread_texts
 from tests.support.cases import open_case
 
@@ -190,3 +191,22 @@ def test_the_most_urgent_rows_come_first(paced: Bot) -> None:
         Intent.HOME_VIEW,
         Intent.CASE_CARD_UPDATE,
     ]
+
+
+def test_cases_opened_together_are_announced_to_triage_in_one_message(paced: Bot) -> None:
+    for _ in range(5):
+        ts = paced.slack.post_user_message(SUPPORT, CUSTOMER, "it broke")
+        event = payloads.reaction_added(
+            team=paced.slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+        )
+        assert paced.driver.event(event).status == 200
+    paced.settle()
+    with paced.runtime.sessions() as session:
+        cases = list(session.execute(select(Case).order_by(Case.number)).scalars())
+    lines = [
+        f":ticket: <{c.permalink}|{c.key}> opened in <#{SUPPORT}> by <@{ENGINEER}>" for c in cases
+    ]
+    assert [m.text for m in paced.slack.posted_messages(TRIAGE)] == [
+        "\n".join(["*5 new cases*", *lines])
+    ]
+    assert {status for _, status, _ in rows(paced, Intent.TRIAGE_NOTICE)} == {"sent"}

@@ -3,7 +3,7 @@ its clock was met, paused or passed is dropped, saying why, and never posted."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -48,3 +48,20 @@ def test_a_reminder_held_up_past_its_due_time_is_dropped_not_posted(bot: Bot) ->
     ]
     texts = thread_texts(bot, root)
     assert len(texts) == 1 and texts[0].startswith(":rotating_light: ")
+
+
+def test_a_reminder_whose_turn_comes_seconds_before_its_due_time_is_dropped(bot: Bot) -> None:
+    """A reminder posted as its target falls due helps nobody, and could reach Slack after
+    it: one whose turn comes less than 3 s before its due time is not sent."""
+    root = open_case(bot)
+    # Slack holds the channel back until two seconds before the reminder's due time.
+    bot.slack.fail("chat.postMessage", status=429, retry_after=3598)
+    bot.clock.set(REMINDER)
+    bot.settle()
+    assert outbox(bot, "sla_reminder") == [("pending", "ratelimited")]
+    bot.clock.set(DUE - timedelta(seconds=2))
+    bot.settle()
+    assert outbox(bot, "sla_reminder") == [
+        ("skipped", "not sent: its due time was less than 3 s away when its turn came")
+    ]
+    assert thread_texts(bot, root) == []

@@ -1,8 +1,9 @@
 """Reminders and breach alerts due together in one channel go out as one message listing
 them, each with its case link and whom it is for: a burst costs the channel one post
-instead of one each. An alert bound for a case thread is announced by the digest and keeps
-its own thread line for when the channel has room (bot.outbox.priorities, ECHOES); one
-posted to the channel itself is delivered by the digest."""
+instead of one each. New-case notices to a triage channel are listed the same way. An
+alert bound for a case thread is announced by the digest and keeps its own thread line for
+when the channel has room (bot.outbox.priorities, ECHOES); a line meant for the channel
+itself is delivered by the digest."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from bot.db.states import OutboxStatus
 from bot.metrics import OUTBOX_SENT
 from bot.outbox import Intent
 from bot.slack import folding, lookup, render
-from bot.slack.intents import RENDERERS, Outgoing, Skip
+from bot.slack.intents import RENDERERS, TOO_LATE, Outgoing, Skip, reminder_deadline
 from bot.slack.pacing import POST
 from bot.slack.queue import Row
 
@@ -43,6 +44,8 @@ class Entry:
     missed: bool
     # Announced here; its own line still goes to this thread.
     thread_ts: str | None
+    # A reminder's due time, as stored.
+    reminder_due: str | None = None
 
 
 def send(d: Deliverer, members: list[Row]) -> int:
@@ -64,7 +67,15 @@ def _send_one(d: Deliverer, members: list[Row]) -> int:
         for e in entries:
             d.finish(e.row_id, OutboxStatus.SKIPPED, None, None, note=f"not installed in {team}")
         return 0
-    text, blocks = render.digest([e.line for e in entries], sum(e.missed for e in entries))
+    if members[0].intent == Intent.TRIAGE_NOTICE:
+        heading = render.new_cases_heading(len(entries))
+    else:
+        heading = render.alerts_heading(len(entries), sum(e.missed for e in entries))
+    # Checked again just before the post: a reminder must not reach Slack late.
+    entries = [e for e in entries if _still_in_time(d, e)]
+    if not entries:
+        return 0
+    text, blocks = render.digest(heading, [e.line for e in entries])
     meta = lookup.metadata(entries[0].row_id)
     meta["event_payload"]["outbox_ids"] = [e.row_id for e in entries]
     args: dict[str, Any] = {
@@ -129,7 +140,10 @@ def _entry(d: Deliverer, row_id: int) -> Entry | None:
         )
         RENDERERS[intent](outgoing)  # what it checks at send (a reminder still true)
         case_view, case_policy = outgoing.need_case()
-        line = render.sla_message(case_view, case_policy, intent, data, linked=True)
+        if intent == Intent.TRIAGE_NOTICE:
+            line = render.triage_notice(case_view)
+        else:
+            line = render.sla_message(case_view, case_policy, intent, data, linked=True)
     except Skip as skip:
         d.finish(row_id, OutboxStatus.SKIPPED, None, None, note=str(skip) or None)
         return None
@@ -137,7 +151,15 @@ def _entry(d: Deliverer, row_id: int) -> Entry | None:
         d.retry_or_fail(row_id, intent, row.team_id, row.channel_id, exc, method="render")
         return None
     missed = intent == Intent.BREACH_ALERT
-    return Entry(row_id, line, missed, data.get("thread_ts"))
+    due = data.get("due_at") if intent == Intent.SLA_REMINDER else None
+    return Entry(row_id, line, missed, data.get("thread_ts"), due)
+
+
+def _still_in_time(d: Deliverer, e: Entry) -> bool:
+    if e.reminder_due is None or d.clock.now() < reminder_deadline(e.reminder_due):
+        return True
+    d.finish(e.row_id, OutboxStatus.SKIPPED, None, None, note=TOO_LATE)
+    return False
 
 
 def _delivered(session: Session, e: Entry, now: Any, result: dict[str, Any]) -> None:

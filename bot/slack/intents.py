@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.cases.view import CaseView
@@ -151,6 +151,20 @@ def _check_still_true(o: Outgoing, case: CaseView) -> None:
         raise Skip("not sent: the target was met or moved while it waited to go out")
     if o.now is not None and o.now >= due:
         raise Skip("not sent: its due time passed while it waited to go out")
+    if o.now is not None and o.now >= reminder_deadline(due):
+        raise Skip(TOO_LATE)
+
+
+# A reminder is sent no later than this before its due time: the post itself takes a moment,
+# and a reminder arriving as its target falls due helps nobody.
+REMINDER_MARGIN = timedelta(seconds=3)
+TOO_LATE = "not sent: its due time was less than 3 s away when its turn came"
+
+
+def reminder_deadline(due: datetime | str) -> datetime:
+    """The last instant a reminder due at `due` may still be sent."""
+    when = datetime.fromisoformat(due) if isinstance(due, str) else due
+    return when - REMINDER_MARGIN
 
 
 @renders(Intent.DM_NOTICE)

@@ -8,7 +8,8 @@
   messages never hold back the pages meant to cover for them.
 - Superseded rows fold: of several pending updates of one card, or App Home refreshes of
   one person, only the newest is sent, and the others are recorded as folded into it.
-- Reminders and breach alerts due together in one channel go out as one digest."""
+- Reminders and breach alerts due together in one channel go out as one digest; so do
+  notices of new cases (a triage channel hears of every case)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,12 @@ from bot.slack.page_intents import PER_DESTINATION
 
 # Alerts of one channel that go out together as a digest once at least this many are due.
 DIGEST_MIN = 3
-DIGESTED = frozenset({Intent.SLA_REMINDER, Intent.BREACH_ALERT})
+# What may share a digest: SLA alerts together, new-case notices together.
+FAMILY = {
+    Intent.SLA_REMINDER: "alerts",
+    Intent.BREACH_ALERT: "alerts",
+    Intent.TRIAGE_NOTICE: "notices",
+}
 FOLDED = frozenset({Intent.CASE_CARD_UPDATE, Intent.HOME_VIEW})
 
 
@@ -96,7 +102,7 @@ class Plan:
     held: set[Hashable] = field(default_factory=set)
     cards_unsent: set[int] = field(default_factory=set)
     newest: dict[Hashable, int] = field(default_factory=dict)
-    digests: dict[tuple[str, str], list[Row]] = field(default_factory=dict)
+    digests: dict[tuple[str, str, str], list[Row]] = field(default_factory=dict)
     # Rows a digest took.
     taken: set[int] = field(default_factory=set)
 
@@ -108,16 +114,16 @@ class Plan:
             key = r.fold_key()
             if key is not None:
                 self.newest[key] = max(self.newest.get(key, 0), r.id)
-        groups: dict[tuple[str, str], list[Row]] = {}
+        groups: dict[tuple[str, str, str], list[Row]] = {}
         for r in self.rows:
             if (
-                r.intent in DIGESTED
+                r.intent in FAMILY
                 and r.status == OutboxStatus.PENDING
                 and not r.announced
                 and r.next_at <= self.now
                 and r.case_id not in self.cards_unsent
             ):
-                groups.setdefault((r.team, r.channel), []).append(r)
+                groups.setdefault(self._group(r), []).append(r)
         self.digests = {k: rows for k, rows in groups.items() if len(rows) >= DIGEST_MIN}
 
     def waits(self, row: Row) -> bool:
@@ -143,12 +149,16 @@ class Plan:
 
     def digest_for(self, row: Row) -> list[Row] | None:
         """The digest this row goes out in, once: its first member takes all of it."""
-        if row.intent not in DIGESTED or not self._member(row):
+        if row.intent not in FAMILY or not self._member(row):
             return None
-        members = self.digests.pop((row.team, row.channel))
+        members = self.digests.pop(self._group(row))
         self.taken.update(m.id for m in members)
         return members
 
     def _member(self, row: Row) -> bool:
-        members = self.digests.get((row.team, row.channel))
+        members = self.digests.get(self._group(row))
         return members is not None and any(m.id == row.id for m in members)
+
+    @staticmethod
+    def _group(row: Row) -> tuple[str, str, str]:
+        return (row.team, row.channel, FAMILY[Intent(row.intent)])

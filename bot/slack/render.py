@@ -206,12 +206,19 @@ def sla_message(
 SECTION_TEXT = 3000
 
 
-def digest(lines: list[str], missed: int) -> tuple[str, list[dict[str, Any]]]:
-    """One message for the SLA alerts due together in a channel: a line each, as its own
-    section, under a heading that counts them."""
-    due = len(lines) - missed
+def alerts_heading(count: int, missed: int) -> str:
+    due = count - missed
     parts = [f"{missed} missed" if missed else "", f"{due} due soon" if due else ""]
-    heading = f"*SLA alerts: {', '.join(p for p in parts if p)}*"
+    return f"*SLA alerts: {', '.join(p for p in parts if p)}*"
+
+
+def new_cases_heading(count: int) -> str:
+    return f"*{count} new cases*"
+
+
+def digest(heading: str, lines: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """One message for several of the bot's lines to a channel: a line each, as its own
+    section, under a heading that counts them."""
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": heading}}]
     blocks += [
         {"type": "section", "text": {"type": "mrkdwn", "text": line[:SECTION_TEXT]}}
