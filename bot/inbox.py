@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -276,15 +277,20 @@ def drain(
     clock: Clock,
     handlers: dict[str, Handler],
     between: Callable[[], None] = lambda: None,
+    budget: float | None = None,
 ) -> int:
-    """Process every row due now; returns how many were handled."""
+    """Process every row due now, or as many as `budget` seconds allow (the timers and
+    the outbox get their turn, and the next pass goes on); returns how many were handled."""
     handled = 0
+    started = time.monotonic()
     while True:
         ids = pending_ids(sessions, clock.now())
         if not ids:
             return handled
         progressed = False
         for row_id in ids:
+            if budget is not None and time.monotonic() - started > budget:
+                return handled
             between()
             status = process_one(sessions, clock, handlers, row_id)
             handled += status == "done"

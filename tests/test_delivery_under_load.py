@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.cases.writes import case_changed, enqueue, notify
 from bot.db.models import Case, OutboxMessage
@@ -210,3 +210,44 @@ def test_cases_opened_together_are_announced_to_triage_in_one_message(paced: Bot
         "\n".join(["*5 new cases*", *lines])
     ]
     assert {status for _, status, _ in rows(paced, Intent.TRIAGE_NOTICE)} == {"sent"}
+
+
+def test_a_case_opens_at_once_while_permalinks_are_rate_limited(paced: Bot) -> None:
+    """A workspace opening more cases a minute than chat.getPermalink allows: the link is
+    built as Slack builds the workspace's others, and the case does not wait."""
+    open_case(paced)
+    paced.slack.fail("chat.getPermalink", status=429, retry_after=60, times=5)
+    root = open_case(paced)
+    [case] = [c for c in paced.cases() if c.message_ts == root]
+    message = paced.slack.message(SUPPORT, root)
+    assert message is not None and case.permalink == message.permalink
+    assert [c.status for c in paced.slack.calls("chat.getPermalink")] == [200, 429]
+
+
+def test_a_digest_whose_sender_died_is_found_in_one_read_not_posted_again(paced: Bot) -> None:
+    for _ in range(5):
+        ts = paced.slack.post_user_message(SUPPORT, CUSTOMER, "it broke")
+        event = payloads.reaction_added(
+            team=paced.slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+        )
+        assert paced.driver.event(event).status == 200
+    paced.settle()
+    [digest] = paced.slack.posted_messages(TRIAGE)
+    # The sender died after Slack took the digest, before it recorded the rows as sent.
+    with paced.runtime.sessions.begin() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.intent == Intent.TRIAGE_NOTICE)
+            .values(status="sending", result=None, next_attempt_at=paced.clock.now())
+        )
+    reads = len(paced.slack.calls("conversations.history"))
+    paced.settle()
+    assert paced.slack.posted_messages(TRIAGE) == [digest]
+    assert len(paced.slack.calls("conversations.history")) - reads == 1
+    with paced.runtime.sessions() as session:
+        results = session.execute(
+            select(OutboxMessage.status, OutboxMessage.result).where(
+                OutboxMessage.intent == Intent.TRIAGE_NOTICE
+            )
+        ).all()
+    assert [tuple(r) for r in results] == [("sent", {"ts": digest.ts, "channel": TRIAGE})] * 5

@@ -36,6 +36,9 @@ log = logging.getLogger("bot.runtime")
 # was down.
 LAG_WARNING_SECONDS = 30.0
 MIN_PASS_GAP_SECONDS = 0.05
+# How long a pass spends on the inbox before the timers and the outbox get their turn: under
+# a burst of requests, alerts and pages still go out every few seconds.
+PHASE_SECONDS = 2.0
 
 
 class Stopping(Exception):
@@ -98,7 +101,9 @@ class Passes:
         # Each job runs whatever happened to the one before: a database hiccup while firing
         # timers must not hold back messages already waiting to go out.
         try:
-            processed = inbox.drain(self.sessions, self.clock, self.handlers(), between)
+            processed = inbox.drain(
+                self.sessions, self.clock, self.handlers(), between, budget=PHASE_SECONDS
+            )
         except Stopping:
             raise
         except Exception as exc:

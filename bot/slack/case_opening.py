@@ -96,7 +96,7 @@ class CaseOpening:
             )
         if message is None:
             return None  # deleted before we could read it: nothing to open
-        link = reader.permalink(client, channel, ts)
+        link = reader.permalink(client, channel, ts, self.reads, row.team_id)
         # Events say whether the channel is shared; the message shortcut does not.
         flag = row.payload.get("is_ext_shared_channel")
         shared = bool(flag) if flag is not None else reader.is_shared(client, channel)
@@ -126,7 +126,7 @@ class CaseOpening:
         item = event.get("item") or {}
         channel, ts = str(item.get("channel")), str(item.get("ts"))
         try:
-            link = reader.permalink(client, channel, ts)
+            link = reader.permalink(client, channel, ts, self.reads, row.team_id)
         except reader.RetryLater:
             link = None
         flag = row.payload.get("is_ext_shared_channel")

@@ -93,6 +93,7 @@ class Deliverer:
         self.policy_for_case = policy_for_case
         self.bot_user_id = bot_user_id
         self.pacer = Pacer(clock, enabled=paced)
+        self._seen = lookup.Seen()
         self.between = between
         # When the soonest row this pass left for its turn may go (the pass scheduler
         # books the next pass no later than that).
@@ -108,7 +109,9 @@ class Deliverer:
             hooks = OutboxMessage.intent == Intent.PAGE_WEBHOOK
             where.append(hooks if lane == Lane.WEBHOOKS else ~hooks)
         plan = queue.Plan(queue.due(self.sessions, where, limit), now)
-        self.next_turn = None
+        if lane != Lane.WEBHOOKS:  # the webhook lane's thread paces nothing, looks up nothing
+            self._seen = lookup.Seen()
+            self.next_turn = None
         started = time.monotonic()
         sent = 0
         for row in plan.rows:
@@ -217,7 +220,7 @@ class Deliverer:
             kwargs["metadata"] = lookup.metadata(row_id)
             if uncertain:
                 try:
-                    found = lookup.find_posted(client, kwargs, row_id, outgoing_since)
+                    found = lookup.find_posted(client, kwargs, row_id, outgoing_since, self._seen)
                 except SlackApiError as exc:
                     if not is_transient(exc):
                         raise

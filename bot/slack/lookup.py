@@ -31,32 +31,70 @@ def metadata(row_id: int) -> dict[str, Any]:
 
 
 def find_posted(
-    client: WebClient, kwargs: dict[str, Any], row_id: int, since: datetime
+    client: WebClient,
+    kwargs: dict[str, Any],
+    row_id: int,
+    since: datetime,
+    seen: Seen | None = None,
 ) -> dict[str, Any] | None:
     """The message this row already posted, found by its metadata, if Slack has it.
     Only messages from the row's creation on are read, a small page at a time: reads
-    may be limited to one call a minute (apps outside the Marketplace)."""
+    may be limited to one call a minute (apps outside the Marketplace). With `seen`, what
+    one read found serves the other rows looked for in the same place."""
     channel = kwargs["channel"]
-    oldest = f"{max(0.0, since.timestamp() - LOOKUP_MARGIN_SECONDS):.6f}"
+    oldest = max(0.0, since.timestamp() - LOOKUP_MARGIN_SECONDS)
+    seen = seen if seen is not None else Seen()
     try:
-        if channel[:1] in ("U", "W"):
-            # A direct message was posted to a user id: look in the conversation it
-            # made with them.
-            channel = client.conversations_open(users=channel)["channel"]["id"]
-        pages = _recent_pages(client, channel, kwargs.get("thread_ts"), oldest)
-        for messages in pages:
-            for message in messages:
-                meta = message.get("metadata") or {}
-                payload = meta.get("event_payload") or {}
-                ids = [payload.get("outbox_id"), *(payload.get("outbox_ids") or ())]
-                if meta.get("event_type") == METADATA_TYPE and row_id in ids:
-                    log.info("outbox %s was already in Slack as %s", row_id, message.get("ts"))
-                    return {"ts": message.get("ts"), "channel": channel}
+        found = seen.posts(client, channel, kwargs.get("thread_ts"), oldest)
     except SlackApiError as exc:
         if is_transient(exc):
             raise
         log.warning("outbox %s: cannot look for an earlier post: %s", row_id, error_code(exc))
-    return None
+        return None
+    if row_id in found:
+        log.info("outbox %s was already in Slack as %s", row_id, found[row_id]["ts"])
+    return found.get(row_id)
+
+
+class Seen:
+    """The bot's posts found in a channel or thread, by the outbox ids they carry, for one
+    delivery pass: a burst of rows whose outcome went unheard (a digest's, or those of a
+    connection that broke) costs one read of their channel, not one each."""
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[str, str | None], tuple[float, dict[int, dict[str, Any]]]] = {}
+
+    def posts(
+        self, client: WebClient, channel: str, thread_ts: str | None, oldest: float
+    ) -> dict[int, dict[str, Any]]:
+        key = (channel, thread_ts)
+        known = self._read.get(key)
+        if known is not None and known[0] <= oldest:
+            return known[1]
+        found = _scan(client, channel, thread_ts, oldest)
+        self._read[key] = (oldest, found)
+        return found
+
+
+def _scan(
+    client: WebClient, channel: str, thread_ts: str | None, oldest: float
+) -> dict[int, dict[str, Any]]:
+    if channel[:1] in ("U", "W"):
+        # A direct message was posted to a user id: look in the conversation it made with
+        # them.
+        channel = client.conversations_open(users=channel)["channel"]["id"]
+    found: dict[int, dict[str, Any]] = {}
+    for messages in _recent_pages(client, channel, thread_ts, f"{oldest:.6f}"):
+        for message in messages:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") != METADATA_TYPE:
+                continue
+            payload = meta.get("event_payload") or {}
+            # A digest carries every row it delivered.
+            for row_id in [payload.get("outbox_id"), *(payload.get("outbox_ids") or ())]:
+                if isinstance(row_id, int):
+                    found[row_id] = {"ts": message.get("ts"), "channel": channel}
+    return found
 
 
 def _recent_pages(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ class ReadGate:
         self._until: dict[tuple[str, str], datetime] = {}
         self._pace: dict[tuple[str, str], tuple[float, datetime]] = {}
         self._lock = threading.Lock()
+        # Each workspace's permalink prefix (`https://<its domain>/archives/`), learned
+        # from the permalinks Slack hands out.
+        self.prefixes: dict[str, str] = {}
 
     def check(self, team: str, method: str) -> None:
         with self._lock:
@@ -170,12 +174,34 @@ def fetch_messages(
     }
 
 
-def permalink(client: WebClient, channel: str, ts: str) -> str | None:
+_PERMALINK = re.compile(r"^(https://[^/]+/archives/)[^/]+/p\d+$")
+
+
+def permalink(
+    client: WebClient, channel: str, ts: str, gate: ReadGate | None = None, team: str = ""
+) -> str | None:
+    """The message's permalink from Slack. While `chat.getPermalink` is rate limited (a
+    workspace opening more cases a minute than its limit), it is built the way Slack builds
+    the workspace's others, so a case never waits for its link."""
     try:
-        resp = call(client.chat_getPermalink, channel=channel, message_ts=ts)
+        resp = call(
+            client.chat_getPermalink,
+            (gate, team, "chat.getPermalink") if gate else None,
+            channel=channel,
+            message_ts=ts,
+        )
     except CannotRead:
         return None
-    return resp.get("permalink")
+    except RateLimited:
+        prefix = gate.prefixes.get(team) if gate else None
+        if prefix is None:
+            raise
+        return f"{prefix}{channel}/p{ts.replace('.', '')}"
+    link = resp.get("permalink")
+    learned = _PERMALINK.match(link or "")
+    if learned and gate:
+        gate.prefixes[team] = learned.group(1)
+    return link
 
 
 def is_shared(client: WebClient, channel: str) -> bool:
