@@ -7,6 +7,7 @@ error locations and the schema's own PolicyProblems are then mapped back onto th
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import types
@@ -190,9 +191,18 @@ def _load_file(path: Path) -> tuple[Policy | None, Marks, list[str]]:
     """The policy in one file, the line of each key in it, and its problems."""
     name = str(path)
     try:
-        loader = _StrictLoader(path.read_text(encoding="utf-8"))
+        source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return None, {}, [f"{name}:1: cannot read the file: {error}"]
+    policy, marks, errors = _parse(name, source)
+    return policy, dict(marks), list(errors)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(name: str, source: str) -> tuple[Policy | None, Marks, list[str]]:
+    """What `_load_file` finds in `source`: the same text always gives the same (immutable)
+    policy, so a process that builds many bots (the tests) parses and validates it once."""
+    loader = _StrictLoader(source)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
