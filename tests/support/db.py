@@ -64,12 +64,26 @@ def _vacuum_catalogs(admin: Engine) -> None:
         conn.execute(text(f"VACUUM {catalogs}"))
 
 
+_ADMIN: list[Engine] = []
+
+
+def _admin() -> Engine:
+    """One pool of connections per process for making and dropping schemas: a connection
+    costs the server a process of its own, two per test otherwise."""
+    if not _ADMIN:
+        # Tested before use: a test may cut every connection to the server.
+        _ADMIN.append(
+            create_engine(PG_ADMIN_URL, pool_pre_ping=True, connect_args={"connect_timeout": 3})
+        )
+    return _ADMIN[0]
+
+
 @contextmanager
 def postgres_schema() -> Iterator[str]:
     """A new schema in the shared test database; the URL selects it by search_path."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     try:
-        admin = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        admin = _admin()
         _vacuum_catalogs(admin)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -82,7 +96,11 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+
+
+def _schema_of(url: str) -> str:
+    """The schema a URL of `postgres_schema` works in."""
+    return url.rsplit("application_name=", 1)[1]
 
 
 @contextmanager
@@ -157,16 +175,13 @@ _PG_SCRIPT: list[str] = []
 
 
 def _start_postgres(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            tables = conn.execute(
-                text("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
-            ).scalar_one()
-            if tables == 0:
-                conn.exec_driver_sql(_postgres_script())
-    finally:
-        engine.dispose()
+    with _admin().begin() as conn:
+        conn.exec_driver_sql(f'SET LOCAL search_path TO "{_schema_of(url)}"')
+        tables = conn.execute(
+            text("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
+        ).scalar_one()
+        if tables == 0:
+            conn.exec_driver_sql(_postgres_script())
 
 
 def _postgres_script() -> str:
@@ -224,12 +239,9 @@ def copy_database(template: str, url: str) -> None:
             shutil.copyfile(f"{source}-wal", f"{target}-wal")
         return
     start_migrated(url)
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(_copy_script(template))
-    finally:
-        engine.dispose()
+    with _admin().begin() as conn:
+        conn.exec_driver_sql(f'SET LOCAL search_path TO "{_schema_of(url)}"')
+        conn.exec_driver_sql(_copy_script(template))
 
 
 _COPY_SCRIPTS: dict[str, str] = {}
