@@ -185,6 +185,8 @@ def _where(node: ast.expr, file: Parts, names: dict[str, Parts]) -> Parts | None
 
 def python_paths_out(name: str, source: str) -> list[str]:
     """Lines of a Python file whose paths, built from `__file__`, lead out of the repository."""
+    if "__file__" not in source:
+        return []  # every path followed starts there: nothing to parse
     tree = ast.parse(source, filename=name)
     file = tuple(PurePosixPath(name).parts)
     names: dict[str, Parts] = {}
