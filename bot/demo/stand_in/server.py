@@ -26,6 +26,11 @@ class _PromptServer(uvicorn.Server):
         super().__init__(config)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._woken: asyncio.Event | None = None
+        self.up = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.up.set()  # set whether it started or gave up (then `started` stays False)
 
     def stop(self) -> None:
         """From any thread: exit now."""
@@ -81,10 +86,11 @@ def serve_in_thread(runtime: Runtime, background: bool = False) -> Iterator[str]
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
-    while not server.started:
+    while not server.up.wait(0.05):
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the bot's HTTP server did not start")
-        time.sleep(0.01)
+            break
+    if not server.started:
+        raise RuntimeError("the bot's HTTP server did not start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
