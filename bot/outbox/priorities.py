@@ -5,6 +5,7 @@ line for last, when its channel has room (bot.slack.digests)."""
 
 from __future__ import annotations
 
+import functools
 from enum import IntEnum
 
 from sqlalchemy import ColumnElement, case
@@ -51,6 +52,7 @@ def priority_of(intent: str, announced: bool = False) -> Priority:
     return PRIORITY.get(Intent(intent), Priority.UPDATES)
 
 
+@functools.cache
 def priority_column() -> ColumnElement[int]:
     """`priority_of` in SQL, so the database sorts a backlog before it limits it. A row
     with `sent_at` set while still in flight was announced in a digest."""

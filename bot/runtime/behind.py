@@ -5,6 +5,7 @@ bot fell behind, not a line per pass."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +16,7 @@ from bot.outbox.priorities import Priority
 log = logging.getLogger("bot.runtime")
 
 BEHIND_SECONDS = 30.0
+EVERY = timedelta(seconds=1)
 WATCHED = {Priority.PAGES: "page", Priority.BREACHES: "breach alert"}
 
 
@@ -23,10 +25,16 @@ class BehindWatch:
         self.sessions = sessions
         self.clock = clock
         self.behind = False
+        self._last: datetime | None = None
 
     def check(self) -> None:
+        """At most once a second (of the injected clock): passes can run back to back."""
+        now = self.clock.now()
+        if self._last is not None and now - self._last < EVERY:
+            return
+        self._last = now
         with self.sessions() as session:
-            ages = backlog.oldest(session, self.clock.now())
+            ages = backlog.oldest(session, now)
         late = {name: ages[p] for p, name in WATCHED.items() if ages[p] > BEHIND_SECONDS}
         if late and not self.behind:
             self.behind = True
