@@ -37,6 +37,31 @@ MAX_ENTRIES = 40
 LEASE = timedelta(seconds=15)
 
 
+# A section's text holds at most 3,000 characters; a digest line is far shorter.
+SECTION_TEXT = 3000
+
+
+def alerts_heading(count: int, missed: int) -> str:
+    due = count - missed
+    parts = [f"{missed} missed" if missed else "", f"{due} due soon" if due else ""]
+    return f"*SLA alerts: {', '.join(p for p in parts if p)}*"
+
+
+def new_cases_heading(count: int) -> str:
+    return f"*{count} new cases*"
+
+
+def render_digest(heading: str, lines: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """One message for several of the bot's lines to a channel: a line each, as its own
+    section, under a heading that counts them."""
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": heading}}]
+    blocks += [
+        {"type": "section", "text": {"type": "mrkdwn", "text": line[:SECTION_TEXT]}}
+        for line in lines
+    ]
+    return "\n".join([heading, *lines]), blocks
+
+
 @dataclass(frozen=True)
 class Entry:
     row_id: int
@@ -68,14 +93,14 @@ def _send_one(d: Deliverer, members: list[Row]) -> int:
             d.finish(e.row_id, OutboxStatus.SKIPPED, None, None, note=f"not installed in {team}")
         return 0
     if members[0].intent == Intent.TRIAGE_NOTICE:
-        heading = render.new_cases_heading(len(entries))
+        heading = new_cases_heading(len(entries))
     else:
-        heading = render.alerts_heading(len(entries), sum(e.missed for e in entries))
+        heading = alerts_heading(len(entries), sum(e.missed for e in entries))
     # Checked again just before the post: a reminder must not reach Slack late.
     entries = [e for e in entries if _still_in_time(d, e)]
     if not entries:
         return 0
-    text, blocks = render.digest(heading, [e.line for e in entries])
+    text, blocks = render_digest(heading, [e.line for e in entries])
     meta = lookup.metadata(entries[0].row_id)
     meta["event_payload"]["outbox_ids"] = [e.row_id for e in entries]
     args: dict[str, Any] = {

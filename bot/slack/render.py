@@ -202,31 +202,6 @@ def sla_message(
     return f"{text} {who}" if who else text
 
 
-# A section's text holds at most 3,000 characters; a digest line is far shorter.
-SECTION_TEXT = 3000
-
-
-def alerts_heading(count: int, missed: int) -> str:
-    due = count - missed
-    parts = [f"{missed} missed" if missed else "", f"{due} due soon" if due else ""]
-    return f"*SLA alerts: {', '.join(p for p in parts if p)}*"
-
-
-def new_cases_heading(count: int) -> str:
-    return f"*{count} new cases*"
-
-
-def digest(heading: str, lines: list[str]) -> tuple[str, list[dict[str, Any]]]:
-    """One message for several of the bot's lines to a channel: a line each, as its own
-    section, under a heading that counts them."""
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": heading}}]
-    blocks += [
-        {"type": "section", "text": {"type": "mrkdwn", "text": line[:SECTION_TEXT]}}
-        for line in lines
-    ]
-    return "\n".join([heading, *lines]), blocks
-
-
 def whom(case: CaseView, policy: Policy, data: dict[str, Any]) -> str:
     """Whom an SLA alert is for: the assignee; else the policy's responders; else whoever
     the severity's chain would page first when the alert fired."""
