@@ -181,7 +181,7 @@ def test_the_most_urgent_rows_come_first(paced: Bot) -> None:
                     next_attempt_at=paced.clock.now(),
                 )
             )
-    due = queue.due(paced.runtime.sessions, [], 100)
+    due = queue.due(paced.runtime.sessions, queue.Lane.ALL, 100)
     assert [r.intent for r in due] == [
         Intent.PAGE_DM,
         Intent.OPEN_VIEW,

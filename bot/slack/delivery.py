@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from slack_sdk import WebClient
@@ -39,7 +38,6 @@ from bot.db.models import Case, OutboxMessage
 from bot.db.ops import rowcount
 from bot.db.states import IN_FLIGHT, OutboxStatus
 from bot.metrics import OUTBOX_SENT
-from bot.outbox import Intent
 from bot.policies.policy import Policy
 from bot.slack import digests, folding, lookup, outcomes, queue
 from bot.slack.errors import is_transient
@@ -47,6 +45,7 @@ from bot.slack.intents import FILE_UPLOAD, RENDERERS, RESPONSE_URL, ApiCall, Out
 from bot.slack.outcomes import UNANSWERED, Outcome, ResponseUrlError
 from bot.slack.pacing import POST, Pacer, method_of
 from bot.slack.page_intents import WEBHOOK
+from bot.slack.queue import Lane
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +58,6 @@ PASS_SECONDS = 2.0
 PolicyForCase = Callable[[Session, Case], Policy]
 
 __all__ = ["Deliverer", "Lane", "Skip"]
-
-
-class Lane(StrEnum):
-    """Which rows a pass sends: all, or Slack's (every intent but page webhooks) and the
-    webhooks', each in a pass of its own."""
-
-    ALL = "all"
-    SLACK = "slack"
-    WEBHOOKS = "webhooks"
 
 
 class Deliverer:
@@ -104,11 +94,7 @@ class Deliverer:
         returns how many were delivered. A pass gives way after PASS_SECONDS, so pages
         written meanwhile go next rather than after a long backlog."""
         now = self.clock.now()
-        where = []
-        if lane != Lane.ALL:
-            hooks = OutboxMessage.intent == Intent.PAGE_WEBHOOK
-            where.append(hooks if lane == Lane.WEBHOOKS else ~hooks)
-        plan = queue.Plan(queue.due(self.sessions, where, limit), now)
+        plan = queue.Plan(queue.due(self.sessions, lane, limit), now)
         if lane != Lane.WEBHOOKS:  # the webhook lane's thread paces nothing, looks up nothing
             self._seen = lookup.Seen()
             self.next_turn = None
@@ -134,7 +120,7 @@ class Deliverer:
             if members:
                 sent += digests.send(self, members)
                 continue
-            before = self._claim(row.id)
+            before = self.claim(row.id)
             if before is None:
                 plan.hold(row)  # another replica is sending it
                 continue
@@ -148,15 +134,16 @@ class Deliverer:
         turn = self.clock.now() + timedelta(seconds=seconds)
         self.next_turn = turn if self.next_turn is None else min(self.next_turn, turn)
 
-    def _claim(self, row_id: int) -> str | None:
+    def claim(self, row_id: int, fresh_only: bool = False) -> str | None:
         """Take the row for this process; returns the status it had (sending means an
-        earlier claim never finished), or None if it is not ours to send."""
+        earlier claim never finished, which `fresh_only` refuses), or None if it is not
+        ours to send."""
         now = self.clock.now()
         with self.sessions.begin() as session:
             status = session.execute(
                 select(OutboxMessage.status).where(OutboxMessage.id == row_id)
             ).scalar_one_or_none()
-            if status not in IN_FLIGHT:
+            if status not in ((OutboxStatus.PENDING,) if fresh_only else IN_FLIGHT):
                 return None
             # Conditional update: of two replicas reaching the same row, one wins.
             won = rowcount(
@@ -176,28 +163,34 @@ class Deliverer:
                     folding.fold_older(session, now, row)
             return status if won else None
 
-    def _deliver(self, row_id: int, interrupted: bool = False) -> Outcome:
-        # Only database reads and rendering while the session holds its connection (the one
-        # connection, on SQLite): Slack calls and other sessions come after it is closed.
+    def load(self, row_id: int) -> tuple[Outgoing, str, bool, datetime]:
+        """The row as its renderer meets it, its workspace, whether its last attempt went
+        unanswered, and when it was written. Only database reads while the session holds
+        its connection (the one connection, on SQLite)."""
         with self.sessions() as session:
             row = session.get(OutboxMessage, row_id)
             assert row is not None
             case = session.get(Case, row.case_id) if row.case_id else None
             policy = self.policy_for_case(session, case) if case is not None else None
             view = CaseView.of(case) if case is not None else None
-            intent, channel, team = row.intent, row.channel_id, row.team_id
-            # An earlier claim that never finished, or an attempt nobody answered.
-            uncertain = interrupted or (row.last_error or "").startswith(UNANSWERED)
-            outgoing_since = row.created_at
+            team = row.team_id
+            unanswered = (row.last_error or "").startswith(UNANSWERED)
             outgoing = Outgoing(
-                intent,
-                channel,
+                row.intent,
+                row.channel_id,
                 dict(row.data or {}),
                 view,
                 policy,
                 lambda: self.bot_user_id(team),
                 now=self.clock.now(),
             )
+            return outgoing, team, unanswered, row.created_at
+
+    def _deliver(self, row_id: int, interrupted: bool = False) -> Outcome:
+        outgoing, team, unanswered, outgoing_since = self.load(row_id)
+        intent, channel, view = outgoing.intent, outgoing.channel_id, outgoing.case
+        # An earlier claim that never finished, or an attempt nobody answered.
+        uncertain = interrupted or unanswered
         client = self.client_for(team)
         if client is None:
             # Uninstalled from that workspace: nothing can be said there any more; the row

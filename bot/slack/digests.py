@@ -8,22 +8,19 @@ itself is delivered by the digest."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from bot.cases.view import CaseView
-from bot.db.models import Case, OutboxMessage
-from bot.db.ops import rowcount
+from bot.db.models import OutboxMessage
 from bot.db.states import OutboxStatus
 from bot.metrics import OUTBOX_SENT
 from bot.outbox import Intent
 from bot.slack import folding, lookup, render
-from bot.slack.intents import RENDERERS, TOO_LATE, Outgoing, Skip, reminder_deadline
+from bot.slack.intents import RENDERERS, TOO_LATE, Skip, reminder_deadline
 from bot.slack.pacing import POST
 from bot.slack.queue import Row
 
@@ -65,6 +62,7 @@ def render_digest(heading: str, lines: list[str]) -> tuple[str, list[dict[str, A
 @dataclass(frozen=True)
 class Entry:
     row_id: int
+    intent: str
     line: str
     missed: bool
     # Announced here; its own line still goes to this thread.
@@ -83,8 +81,9 @@ def send(d: Deliverer, members: list[Row]) -> int:
 
 def _send_one(d: Deliverer, members: list[Row]) -> int:
     team, channel = members[0].team, members[0].channel
-    claimed = [m for m in members if _claim(d, m.id)]
-    entries = [e for e in (_entry(d, row_id) for row_id in (m.id for m in claimed)) if e]
+    # Only rows still pending: one whose earlier claim never finished is looked up alone.
+    claimed = [m.id for m in members if d.claim(m.id, fresh_only=True)]
+    entries = [e for e in (_entry(d, row_id) for row_id in claimed) if e]
     client = d.client_for(team)
     if not entries:
         return 0
@@ -92,14 +91,14 @@ def _send_one(d: Deliverer, members: list[Row]) -> int:
         for e in entries:
             d.finish(e.row_id, OutboxStatus.SKIPPED, None, None, note=f"not installed in {team}")
         return 0
-    if members[0].intent == Intent.TRIAGE_NOTICE:
-        heading = new_cases_heading(len(entries))
-    else:
-        heading = alerts_heading(len(entries), sum(e.missed for e in entries))
     # Checked again just before the post: a reminder must not reach Slack late.
     entries = [e for e in entries if _still_in_time(d, e)]
     if not entries:
         return 0
+    if members[0].intent == Intent.TRIAGE_NOTICE:
+        heading = new_cases_heading(len(entries))
+    else:
+        heading = alerts_heading(len(entries), sum(e.missed for e in entries))
     text, blocks = render_digest(heading, [e.line for e in entries])
     meta = lookup.metadata(entries[0].row_id)
     meta["event_payload"]["outbox_ids"] = [e.row_id for e in entries]
@@ -122,47 +121,20 @@ def _send_one(d: Deliverer, members: list[Row]) -> int:
     with d.sessions.begin() as session:
         for e in entries:
             _delivered(session, e, now, {"ts": ts, "channel": answer.get("channel")})
+    for e in entries:
+        if not e.thread_ts:
+            OUTBOX_SENT.labels(e.intent).inc()
     OUTBOX_SENT.labels("digest").inc()
     log.info("digest of %d alerts posted in %s", len(entries), channel)
     return len(entries)
 
 
-def _claim(d: Deliverer, row_id: int) -> bool:
-    now = d.clock.now()
-    with d.sessions.begin() as session:
-        won = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == row_id,
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.next_attempt_at <= now,
-            )
-            .values(status=OutboxStatus.SENDING, next_attempt_at=now + LEASE)
-        )
-        return rowcount(won) == 1
-
-
 def _entry(d: Deliverer, row_id: int) -> Entry | None:
     """The row's line, or None when it has nothing to say any more (recorded as such)."""
-    with d.sessions() as session:
-        row = session.get(OutboxMessage, row_id)
-        assert row is not None
-        case = session.get(Case, row.case_id) if row.case_id else None
-        policy = d.policy_for_case(session, case) if case is not None else None
-        view = CaseView.of(case) if case is not None else None
-        data = dict(row.data or {})
-        intent = row.intent
+    outgoing, team, _, _ = d.load(row_id)
+    intent, data = outgoing.intent, outgoing.data
     try:
-        outgoing = Outgoing(
-            intent,
-            row.channel_id,
-            data,
-            view,
-            policy,
-            lambda: None,
-            now=d.clock.now(),
-            payload=outbox.read(intent, data),
-        )
+        outgoing = replace(outgoing, payload=outbox.read(intent, data))
         RENDERERS[intent](outgoing)  # what it checks at send (a reminder still true)
         case_view, case_policy = outgoing.need_case()
         if intent == Intent.TRIAGE_NOTICE:
@@ -173,11 +145,11 @@ def _entry(d: Deliverer, row_id: int) -> Entry | None:
         d.finish(row_id, OutboxStatus.SKIPPED, None, None, note=str(skip) or None)
         return None
     except Exception as exc:
-        d.retry_or_fail(row_id, intent, row.team_id, row.channel_id, exc, method="render")
+        d.retry_or_fail(row_id, intent, team, outgoing.channel_id, exc, method="render")
         return None
     missed = intent == Intent.BREACH_ALERT
     due = data.get("due_at") if intent == Intent.SLA_REMINDER else None
-    return Entry(row_id, line, missed, data.get("thread_ts"), due)
+    return Entry(row_id, intent, line, missed, data.get("thread_ts"), due)
 
 
 def _still_in_time(d: Deliverer, e: Entry) -> bool:
@@ -198,6 +170,5 @@ def _delivered(session: Session, e: Entry, now: Any, result: dict[str, Any]) -> 
     else:
         row.status = OutboxStatus.SENT
         row.result = result
-        OUTBOX_SENT.labels(row.intent).inc()
     row.sent_at = now
     folding.drop_overtaken(session, now, row)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,8 +72,21 @@ class Row:
         return None
 
 
-def due(sessions: sessionmaker[Session], where: list[ColumnElement[bool]], limit: int) -> list[Row]:
-    """In-flight rows, most urgent first."""
+class Lane(StrEnum):
+    """Which rows a pass sends: all, or Slack's (every intent but page webhooks) and the
+    webhooks', each in a pass of its own."""
+
+    ALL = "all"
+    SLACK = "slack"
+    WEBHOOKS = "webhooks"
+
+
+def due(sessions: sessionmaker[Session], lane: Lane, limit: int) -> list[Row]:
+    """In-flight rows of `lane`, most urgent first."""
+    where: list[ColumnElement[bool]] = []
+    if lane != Lane.ALL:
+        hooks = OutboxMessage.intent == Intent.PAGE_WEBHOOK
+        where.append(hooks if lane == Lane.WEBHOOKS else ~hooks)
     query = (
         select(
             OutboxMessage.id,
