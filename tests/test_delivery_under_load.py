@@ -119,6 +119,21 @@ def test_ten_breaches_due_together_in_one_channel_make_one_digest(paced: Bot) ->
     assert {status for _, status, _ in rows(paced, Intent.BREACH_ALERT)} == {"sent"}
 
 
+def test_a_digest_slack_refuses_for_good_becomes_one_line_each(paced: Bot) -> None:
+    """One refusal that no retry would mend (here `invalid_blocks`) must not sink every
+    alert the digest carried: each goes on its own."""
+    roots = [open_case(paced) for _ in range(4)]
+    cards = len(paced.slack.posted_messages(SUPPORT))
+    paced.slack.fail("chat.postMessage", error="invalid_blocks")
+    paced.clock.set(AFTER_BREACH)
+    paced.settle()
+    assert [m for m in paced.slack.posted_messages(SUPPORT)[cards:] if not m.is_reply] == []
+    for root in roots:
+        [line] = thread_texts(paced, root)
+        assert line.startswith(":rotating_light: ")
+    assert {status for _, status, _ in rows(paced, Intent.BREACH_ALERT)} == {"sent"}
+
+
 def test_two_alerts_due_together_are_not_a_digest(paced: Bot) -> None:
     roots = [open_case(paced) for _ in range(queue.DIGEST_MIN - 1)]
     cards = len(paced.slack.posted_messages(SUPPORT))

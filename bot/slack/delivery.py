@@ -124,7 +124,7 @@ class Deliverer:
             if before is None:
                 plan.hold(row)  # another replica is sending it
                 continue
-            outcome = self._deliver(row.id, interrupted=before == OutboxStatus.SENDING)
+            outcome = self.deliver(row.id, interrupted=before == OutboxStatus.SENDING)
             sent += outcome == Outcome.SENT
             if outcome == Outcome.DEFERRED:
                 plan.hold(row)
@@ -186,7 +186,8 @@ class Deliverer:
             )
             return outgoing, team, unanswered, row.created_at
 
-    def _deliver(self, row_id: int, interrupted: bool = False) -> Outcome:
+    def deliver(self, row_id: int, interrupted: bool = False) -> Outcome:
+        """Send one row this process has claimed."""
         outgoing, team, unanswered, outgoing_since = self.load(row_id)
         intent, channel, view = outgoing.intent, outgoing.channel_id, outgoing.case
         # An earlier claim that never finished, or an attempt nobody answered.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot import outbox
@@ -20,7 +21,9 @@ from bot.db.states import OutboxStatus
 from bot.metrics import OUTBOX_SENT
 from bot.outbox import Intent
 from bot.slack import folding, lookup, render
+from bot.slack.errors import is_transient
 from bot.slack.intents import RENDERERS, TOO_LATE, Skip, reminder_deadline
+from bot.slack.outcomes import Outcome
 from bot.slack.pacing import POST
 from bot.slack.queue import Row
 
@@ -113,6 +116,11 @@ def _send_one(d: Deliverer, members: list[Row]) -> int:
     try:
         answer = client.api_call(POST, json=args)
     except Exception as exc:
+        if isinstance(exc, SlackApiError) and not is_transient(exc):
+            # Refused for good (one line Slack will not take, say): each line goes on its
+            # own, so one bad row never sinks the others.
+            log.warning("digest refused in %s (%s): its lines go one by one", channel, exc)
+            return sum(d.deliver(e.row_id) == Outcome.SENT for e in entries)
         for e in entries:
             d.retry_or_fail(e.row_id, "digest", team, channel, exc, method=POST)
         return 0
