@@ -10,17 +10,22 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import Bot, make_bot
+from tests.conftest import Bot
 from tests.support import payloads
-from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
-from tests.support.installs import TOKEN_KEY, clear_tokens, install, install_org
+from tests.support.fake_slack import FakeSlack
+from tests.support.installs import (
+    TOKEN_KEY,
+    clear_tokens,
+    install,
+    install_org,
+    multi_workspace_bot,
+)
 
 ORG = "E0UMBRELLA"
 GRID, RESEARCH, LABS, OUTSIDE = "T0UMBGRID1", "T0UMBRSRCH", "T0UMBLABS1", "T0OUTSIDE1"
 CHANNELS = {GRID: "C0GRIDSUP1", RESEARCH: "C0RSRCHSUP", LABS: "C0LABSSUP1", OUTSIDE: "C0OUTSUP01"}
 USERS = {GRID: "W0GRIDUSR1", RESEARCH: "W0RSRCHUS1", LABS: "W0LABSUSR1", OUTSIDE: "U0OUTUSR01"}
 ENG = "W0UMBENG01"
-STATE_SECRET = "state-secret-for-tests-0123456789"
 
 
 @pytest.fixture
@@ -30,13 +35,9 @@ def grid(db_url: str) -> Iterator[Bot]:
         for team, channel in CHANNELS.items():
             fake.add_user(USERS[team], USERS[team].lower(), USERS[team], team_id=team)
             fake.add_channel(channel, channel.lower(), bot_member=True, team_id=team)
-        yield from make_bot(
+        yield from multi_workspace_bot(
             db_url,
             fake,
-            slack_bot_token=None,
-            slack_client_id=OAUTH_CLIENT_ID,
-            slack_client_secret=OAUTH_CLIENT_SECRET,
-            slack_state_secret=STATE_SECRET,
             token_encryption_key=TOKEN_KEY,
         )
 

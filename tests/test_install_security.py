@@ -20,32 +20,28 @@ from bot.clock import FakeClock
 from bot.reports.purge import purge_installs
 from bot.settings import SettingsError, load_settings
 from bot.slack.install_limits import RateLimit
-from tests.conftest import Bot, make_bot
-from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
+from tests.conftest import Bot
+from tests.support.fake_slack import FakeSlack
 from tests.support.installs import (
     TOKEN_KEY,
     authorize_link,
     finish,
     http_get,
     install,
+    multi_workspace_bot,
     start,
 )
 
 ACME, GLOBEX, GRID_TEAM = "T0ACME0001", "T0GLOBEX01", "T0GRIDWS01"
 ORG, OTHER_ORG = "E0UMBRELLA", "E0INITECH1"
 ACME_ENG, GLOBEX_ENG, GRID_ENG = "U0ACMEENG1", "U0GLOBENG1", "W0GRIDENG1"
-STATE_SECRET = "state-secret-for-tests-0123456789"
 
 
 def multi_bot(db_url: str, **settings: Any) -> Iterator[Bot]:
     with FakeSlack() as fake:
-        yield from make_bot(
+        yield from multi_workspace_bot(
             db_url,
             fake,
-            slack_bot_token=None,
-            slack_client_id=OAUTH_CLIENT_ID,
-            slack_client_secret=OAUTH_CLIENT_SECRET,
-            slack_state_secret=STATE_SECRET,
             token_encryption_key=TOKEN_KEY,
             **settings,
         )

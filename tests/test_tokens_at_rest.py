@@ -17,15 +17,14 @@ from sqlalchemy import text
 
 from bot.reports.purge import purge
 from bot.settings import SettingsError, load_settings
-from tests.conftest import Bot, make_bot
+from tests.conftest import Bot
 from tests.support import payloads
 from tests.support.cli import run
-from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
-from tests.support.installs import OTHER_KEY, TOKEN_KEY, clear_tokens, install
+from tests.support.fake_slack import FakeSlack
+from tests.support.installs import OTHER_KEY, TOKEN_KEY, clear_tokens, install, multi_workspace_bot
 
 ACME, GLOBEX = "T0ACME0001", "T0GLOBEX01"
 ACME_CH, ACME_USER, ACME_ENG, GLOBEX_ENG = "C0ACMESUP1", "U0ACMEUSR1", "U0ACMEENG1", "U0GLOBENG1"
-STATE_SECRET = "state-secret-for-tests-0123456789"
 
 
 @pytest.fixture
@@ -39,13 +38,9 @@ def fake() -> Iterator[FakeSlack]:
 
 def bot_on(db_url: str, fake: FakeSlack, key: str | None) -> Iterator[Bot]:
     settings: dict[str, Any] = {"token_encryption_key": key} if key else {}
-    yield from make_bot(
+    yield from multi_workspace_bot(
         db_url,
         fake,
-        slack_bot_token=None,
-        slack_client_id=OAUTH_CLIENT_ID,
-        slack_client_secret=OAUTH_CLIENT_SECRET,
-        slack_state_secret=STATE_SECRET,
         **settings,
     )
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from tests.conftest import Bot, make_bot
+from tests.conftest import Bot
 from tests.support import payloads
-from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
-from tests.support.installs import install
+from tests.support.fake_slack import FakeSlack
+from tests.support.installs import install, multi_workspace_bot
 from tests.support.page_webhooks import SECRET, Receiver, serve_receiver
 from tests.support.three_workspaces import (
     ACME,
@@ -35,7 +35,6 @@ from tests.support.three_workspaces import (
     MONDAY,
     NOT_SET_UP,
     PEOPLE,
-    STATE_SECRET,
     THEIRS,
     seat_everyone,
     write_policies,
@@ -61,15 +60,11 @@ def three(db_url: str, tmp_path: Path, pagers: dict[str, Receiver]) -> Iterator[
     clock = FakeClock(MONDAY)
     with FakeSlack(clock=clock) as fake:
         seat_everyone(fake)
-        yield from make_bot(
+        yield from multi_workspace_bot(
             db_url,
             fake,
             clock=clock,
             policies_path=str(folder),
-            slack_bot_token=None,
-            slack_client_id=OAUTH_CLIENT_ID,
-            slack_client_secret=OAUTH_CLIENT_SECRET,
-            slack_state_secret=STATE_SECRET,
             page_webhook_secret=SECRET,
         )
 

@@ -16,16 +16,15 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.db.models import OutboxMessage
-from tests.conftest import Bot, make_bot
+from tests.conftest import Bot
 from tests.support import payloads
 from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
-from tests.support.installs import TOKEN_KEY, http_get, install
+from tests.support.installs import STATE_SECRET, TOKEN_KEY, http_get, install, multi_workspace_bot
 
 ACME, GLOBEX = "T0ACME0001", "T0GLOBEX01"
 ACME_CH, GLOBEX_CH = "C0ACMESUP1", "C0GLOBSUP1"
 ACME_USER, GLOBEX_USER = "U0ACMEUSR1", "U0GLOBUSR1"
 ACME_ENG, GLOBEX_ENG = "U0ACMEENG1", "U0GLOBENG1"
-STATE_SECRET = "state-secret-for-tests-0123456789"
 
 
 @pytest.fixture
@@ -37,13 +36,9 @@ def two(db_url: str, tmp_path: Path) -> Iterator[Bot]:
             )
         fake.add_channel(ACME_CH, "acme-support", bot_member=True, team_id=ACME)
         fake.add_channel(GLOBEX_CH, "globex-support", bot_member=True, team_id=GLOBEX)
-        yield from make_bot(
+        yield from multi_workspace_bot(
             db_url,
             fake,
-            slack_bot_token=None,
-            slack_client_id=OAUTH_CLIENT_ID,
-            slack_client_secret=OAUTH_CLIENT_SECRET,
-            slack_state_secret=STATE_SECRET,
             token_encryption_key=TOKEN_KEY,
         )
 

@@ -8,16 +8,19 @@ import base64
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from http.cookies import SimpleCookie
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from sqlalchemy import column, inspect, select, table
 from sqlalchemy.engine import Engine
 
-from tests.conftest import Bot
-from tests.support.fake_slack import OAUTH_CLIENT_ID
+from tests.conftest import Bot, make_bot
+from tests.support.fake_slack import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, FakeSlack
 
 # Fernet keys (32 bytes, URL-safe base64) for TOKEN_ENCRYPTION_KEY.
+STATE_SECRET = "state-secret-for-tests-0123456789"
 TOKEN_KEY = base64.urlsafe_b64encode(b"escalation-bot test key number 1").decode()
 OTHER_KEY = base64.urlsafe_b64encode(b"escalation-bot test key number 2").decode()
 
@@ -84,3 +87,17 @@ def clear_tokens(engine: Engine) -> list[tuple[str, str]]:
             for row in conn.execute(select(table(name, *columns))).mappings():
                 found += [(name, c) for c, v in row.items() if v is not None and "xox" in str(v)]
     return found
+
+
+def multi_workspace_bot(db_url: str, fake: FakeSlack, **settings: Any) -> Iterator[Bot]:
+    """A bot in multi-workspace mode: no bot token, installed by OAuth through the
+    stand-in."""
+    yield from make_bot(
+        db_url,
+        fake,
+        slack_bot_token=None,
+        slack_client_id=OAUTH_CLIENT_ID,
+        slack_client_secret=OAUTH_CLIENT_SECRET,
+        slack_state_secret=STATE_SECRET,
+        **settings,
+    )

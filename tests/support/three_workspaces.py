@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.support.fake_slack import FakeSlack
+from tests.support.installs import STATE_SECRET as STATE_SECRET
 
 ACME, GLOBEX, INITECH = "T0ACME0001", "T0GLOBEX01", "T0INITECH1"
 ACME_CH, GLOBEX_CH, INITECH_CH = "C0ACMESUP1", "C0GLOBSUP1", "C0INITSUP1"
 ACME_USER, GLOBEX_USER, INITECH_USER = "U0ACMEUSR1", "U0GLOBUSR1", "U0INITUSR1"
 ACME_ENG, GLOBEX_ENG, GLOBEX_COVER = "U0ACMEENG1", "U0GLOBENG1", "U0GLOBCOV1"
-STATE_SECRET = "state-secret-for-tests-0123456789"
 MONDAY = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 PEOPLE = {
     ACME: (ACME_USER, ACME_ENG),
