@@ -6,7 +6,6 @@ uvicorn, then (marked slow) against a real `serve` process under 1,000 sockets."
 
 from __future__ import annotations
 
-import logging
 import selectors
 import socket
 import statistics
@@ -28,6 +27,7 @@ from tests.conftest import CUSTOMER, ENGINEER, SUPPORT
 from tests.support import payloads
 from tests.support.db import start_migrated
 from tests.support.fake_slack import FakeSlack
+from tests.support.log_lines import Lines, logged_lines
 from tests.support.serve_process import env_for, wait_until
 from tests.support.server import SIGNING_SECRET, ServeProcess, settings_for
 from tests.support.signing import SlackDriver
@@ -42,32 +42,10 @@ LATE, EARLY = 1.0, 0.05
 GONE = "a client went away before its request was read"
 
 
-class Lines(logging.Handler):
-    """Every record logged while the test runs; a traceback shows as '<traceback>'."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if record.exc_info or record.exc_text:
-            text += "\n<traceback>"
-        self.lines.append(text)
-
-
 @pytest.fixture
 def lines() -> Iterator[Lines]:
-    handler = Lines()
-    root = logging.getLogger()
-    old = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
+    with logged_lines() as handler:
         yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old)
 
 
 @dataclass

@@ -5,7 +5,6 @@ no request body in the log, and the bot keeps working afterwards."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 
 import pytest
@@ -25,41 +24,18 @@ from tests.support.hostile_requests import (
     signed,
     signed_at,
 )
+from tests.support.log_lines import Lines, logged_lines
 from tests.support.logscan import BODY_MARKER
 
 # A short log line: a sentence naming the problem, nothing quoted from the request.
 MAX_LINE = 200
 
 
-class Lines(logging.Handler):
-    """What a request makes the bot say at INFO and above (the suite runs the bot's loggers
-    at DEBUG; its debug lines are not what an operator reads)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name == "bot.slack.identity":
-            return  # the token's workspace, learned in the background: about no request
-        text = record.getMessage()
-        if record.exc_info or record.exc_text:
-            text += "\n<traceback>"
-        self.lines.append(text)
-
-
 @pytest.fixture
 def lines() -> Iterator[Lines]:
-    handler = Lines()
-    root = logging.getLogger()
-    old = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
+    # The token's workspace, learned in the background, is not a line about a request.
+    with logged_lines(ignore=("bot.slack.identity",)) as handler:
         yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old)
 
 
 def post(bot: Bot, case: Probe) -> int:
