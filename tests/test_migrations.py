@@ -8,7 +8,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import migrate
@@ -539,5 +539,95 @@ def test_weekly_timers_of_release_0011_upgrade_as_the_report_of_every_policy(db_
         with engine.connect() as conn:
             kept = conn.execute(text("SELECT kind, target FROM timers")).all()
         assert [tuple(r) for r in kept] == [("weekly_report", "report")]
+    finally:
+        engine.dispose()
+
+
+def _keys_to_cases(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        return sorted(
+            table
+            for table in ("case_events", "timers", "outbox")
+            for fk in inspector.get_foreign_keys(table)
+            if fk["referred_table"] == "cases"
+        )
+
+
+def test_rows_of_release_0012_upgrade_to_paging_without_a_lock_on_cases(db_url: str) -> None:
+    """A database at 0012 holding a case with its timeline, a timer and an outbox row
+    upgrades to head: every row is as it was, and no table a page step writes keeps a foreign
+    key to `cases` (checking one locks `cases`); going down restores the keys."""
+    engine = make_engine(db_url)
+    cfg = migrate._config()
+    t0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0012")
+        assert _keys_to_cases(engine) == ["case_events", "outbox", "timers"]
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO policy_snapshots (content_hash, policy_id, content, first_seen_at)"
+                    " VALUES ('h1', 'p', '{}', :t)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, team_id, number, channel_id, message_ts, thread_ts,"
+                    " requester_id, opened_by, text, status, severity, policy_id, policy_hash,"
+                    " opened_at, updated_at, shared) VALUES (1, 'T1', 7, 'C1', '1.1', '1.1',"
+                    " 'U1', 'U2', 'help', 'open', 'sev1', 'p', 'h1', :t, :t, false)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO case_events (id, case_id, at, actor, kind, data) VALUES"
+                    " (3, 1, :t, 'U2', 'opened', '{\"severity\": \"sev1\"}')"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO timers (id, case_id, kind, target, due_at, status, page_id, step)"
+                    " VALUES (4, 1, 'page_step', '9/0', :t, 'pending', 9, 0)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (id, team_id, channel_id, intent, case_id, data,"
+                    " dedupe_key, status, attempts, created_at, next_attempt_at) VALUES"
+                    " (5, 'T1', 'C1', 'case_card', 1, '{}', 'card:1', 'pending', 0, :t, :t)"
+                ),
+                {"t": t0},
+            )
+        rows = (
+            "SELECT id, case_id, kind FROM case_events",
+            "SELECT id, case_id, kind, target, status FROM timers",
+            "SELECT id, case_id, intent, dedupe_key, status FROM outbox",
+        )
+
+        def read() -> list[list[tuple[object, ...]]]:
+            with engine.connect() as conn:
+                return [[tuple(r) for r in conn.execute(text(q))] for q in rows]
+
+        before = read()
+        assert before == [
+            [(3, 1, "opened")],
+            [(4, 1, "page_step", "9/0", "pending")],
+            [(5, 1, "case_card", "card:1", "pending")],
+        ]
+        migrate.upgrade(engine)
+        assert _keys_to_cases(engine) == []
+        assert read() == before
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0012")
+        assert _keys_to_cases(engine) == ["case_events", "outbox", "timers"]
+        assert read() == before
     finally:
         engine.dispose()

@@ -151,7 +151,9 @@ class CaseEvent(Base):
     __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # No foreign key on the tables paging writes (case_events, timers, outbox): a page goes
+    # out while `cases` is locked (a migration, VACUUM FULL); cases are never deleted.
+    case_id: Mapped[int] = mapped_column(BigId)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(40))
@@ -191,7 +193,7 @@ class Timer(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     # None for a timer about no one case (an on-call handoff); such a timer has a `key`, so
     # replicas booking the same moment book it once.
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[int | None] = mapped_column(BigId)
     key: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
     target: Mapped[str | None] = mapped_column(String(40))
@@ -279,7 +281,7 @@ class OutboxMessage(Base):
     channel_id: Mapped[str] = mapped_column(String(40))
     # What to say, as an intent the Slack side renders: e.g. "case_card", "triage_notice".
     intent: Mapped[str] = mapped_column(String(40))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[int | None] = mapped_column(BigId)
     data: Mapped[dict[str, Any]]
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
