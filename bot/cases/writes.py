@@ -26,9 +26,23 @@ def record(
     source_event: str | None = None,
     **data: Any,
 ) -> None:
+    record_about(session, case.id, now, actor, kind, source_event, **data)
+
+
+def record_about(
+    session: Session,
+    case_id: int,
+    now: datetime,
+    actor: str,
+    kind: str,
+    source_event: str | None = None,
+    **data: Any,
+) -> None:
+    """`record` for a caller that holds the case's id, not the case (a page step, which
+    never reads `cases`)."""
     session.add(
         CaseEvent(
-            case_id=case.id, at=now, actor=actor, kind=kind, data=data, source_event=source_event
+            case_id=case_id, at=now, actor=actor, kind=kind, data=data, source_event=source_event
         )
     )
 
@@ -41,17 +55,19 @@ def enqueue(
     channel_id: str,
     intent: str,
     case: Case | None = None,
+    case_id: int | None = None,
     dedupe_key: str | None = None,
     **data: Any,
 ) -> None:
-    """An outbox row: `data` must be `intent`'s payload (bot.outbox), or this raises
-    `PayloadError` before anything is written."""
+    """An outbox row about `case` (or the case of `case_id`), or about none: `data` must be
+    `intent`'s payload (bot.outbox), or this raises `PayloadError` before anything is
+    written."""
     stored = outbox.check(intent, data)
     values = dict(
         team_id=team_id,
         channel_id=channel_id,
         intent=Intent(intent),
-        case_id=case.id if case else None,
+        case_id=case.id if case else case_id,
         data=stored,
         dedupe_key=dedupe_key,
         status=OutboxStatus.PENDING,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot.db.models import CaseCounter
+from bot.db.models import Base, CaseCounter
 
 
 def insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> bool:
@@ -56,3 +57,37 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     metric counted inside a transaction that a second worker's copy loses would count
     twice."""
     event.listen(session, "after_commit", lambda _session: callback(), once=True)
+
+
+class Busy:
+    """What `lock_unless_busy` returns when another transaction holds the lock."""
+
+
+BUSY = Busy()
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def lock_unless_busy(
+    session: Session, model: type[Base], ident: Any, seconds: float
+) -> Base | Busy | None:
+    """The row of `model` with key `ident`, locked for this transaction (None if there is
+    none); BUSY when it, or its whole table, stays locked elsewhere for `seconds`
+    (PostgreSQL: a migration's ALTER, VACUUM FULL). On SQLite this transaction already
+    holds the one write lock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return session.get(model, ident, with_for_update=True)
+    before = session.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+    try:
+        with session.begin_nested():
+            session.execute(
+                text("SELECT set_config('lock_timeout', :wait, true)"),
+                {"wait": f"{max(1, int(seconds * 1000))}ms"},
+            )
+            row = session.get(model, ident, with_for_update=True)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return BUSY
+        raise
+    # Kept past the savepoint otherwise: the rest of the transaction waits as it would have.
+    session.execute(text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": before})
+    return row

@@ -169,5 +169,5 @@ def fire_repage(session: Session, case: Case, timer: Timer, now: datetime) -> st
         page=page.id,
         acknowledged_by=acked_by,
     )
-    book_step(session, case, page, 0, now)
+    book_step(session, page, 0, now)
     return None

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.cases.planning import follow_changes
-from bot.cases.writes import notify, record
+from bot.cases.writes import enqueue, notify, record, record_about
 from bot.db.models import Case, OutboxMessage, Page, Timer
 from bot.db.ops import after_commit
 from bot.db.states import (
@@ -86,6 +86,9 @@ def sync(session: Session, policy: Policy, case: Case, now: datetime) -> None:
             stop(session, case, other, now, "the case is resolved")
     if wanted is not None and page is None:
         start(session, policy, case, wanted, now)
+    elif not resolved:
+        for running in active_pages(session, case):
+            keep_facts(running, policy, case)
 
 
 def start(
@@ -99,6 +102,7 @@ def start(
     """Start paging `chain` for the case: for its severity, or, with `breach` (the missed
     target), for a severity's `on_breach`."""
     plan = plan_of(policy, chain)
+    plan["case"] = case_facts(policy, case)
     if breach is not None:
         plan["breach"] = breach
     page = Page(case_id=case.id, chain=chain, plan=plan, started_at=now, status=CLIMBING)
@@ -116,14 +120,45 @@ def start(
         chain=chain,
         **extra,
     )
-    book_step(session, case, page, 0, now)
+    book_step(session, page, 0, now)
     return page
 
 
-def book_step(session: Session, case: Case, page: Page, index: int, at: datetime) -> None:
+def case_facts(policy: Policy, case: Case) -> dict[str, Any]:
+    """What a page's messages say of its case, kept on the page: a step then needs no read
+    of `cases`, so pages go out while `cases` is locked (a migration, VACUUM FULL)."""
+    severity = policy.severity(case.severity)
+    return {
+        "id": case.id,
+        "number": case.number,
+        "team": case.team_id,
+        "channel": case.channel_id,
+        "permalink": case.permalink,
+        "requester": case.requester_id,
+        "policy": policy.id,
+        "severity": case.severity,
+        "severity_name": severity.name if severity else case.severity,
+        "summary": " ".join(case.text.split())[:300],
+        "status_page": (
+            (severity.status_page or policy.status_page) if severity else policy.status_page
+        ),
+    }
+
+
+def keep_facts(page: Page, policy: Policy, case: Case) -> None:
+    """The case changed and the page goes on (a severity of the same chain): its facts
+    follow. A page of an earlier release, without facts, keeps reading the case."""
+    if "case" not in page.plan:
+        return
+    facts = case_facts(policy, case)
+    if page.plan["case"] != facts:
+        page.plan = {**page.plan, "case": facts}
+
+
+def book_step(session: Session, page: Page, index: int, at: datetime) -> None:
     session.add(
         Timer(
-            case_id=case.id,
+            case_id=page.case_id,
             kind=STEP,
             target=f"{page.id}/{index}",
             page_id=page.id,
@@ -244,17 +279,40 @@ def page_for_timer(session: Session, timer: Timer) -> tuple[Page | None, int]:
     return session.get(Page, timer.page_id), timer.step or 0
 
 
+class NeedsTheCase(Exception):
+    """The page was started by an earlier release and keeps no facts of its case: its step
+    fires the way it did then, reading the case."""
+
+
+def fire_step_alone(session: Session, timer: Timer, now: datetime) -> str | None:
+    """Page one step's targets and book the next step, or say why the step is stale, from
+    the page row alone: nothing here reads or locks `cases`. The page row is locked
+    instead; a change to the case that ends the page updates that row in its own
+    transaction, so one of the two waits for the other."""
+    if timer.page_id is None:
+        return "the page is gone"
+    page = session.execute(
+        select(Page).where(Page.id == timer.page_id).with_for_update()
+    ).scalar_one_or_none()
+    if page is None:
+        return "the page is gone"
+    facts = page.plan.get("case")
+    if not isinstance(facts, dict):
+        raise NeedsTheCase
+    return _not_climbing(page) or _fire(session, page, timer.step or 0, facts, timer, now)
+
+
 def fire_step(
     session: Session, policy: Policy, case: Case, timer: Timer, now: datetime
 ) -> str | None:
-    """Page one step's targets and book the next step; or say why the step is stale."""
+    """A step of a page started by an earlier release: as `fire_step_alone`, with the
+    case read (and locked by the caller)."""
     page, index = page_for_timer(session, timer)
     if page is None:
         return "the page is gone"
-    if page.status != CLIMBING:
-        if page.status == ACKNOWLEDGED:
-            return f"acknowledged by {page.acknowledged_by}"
-        return f"paging stopped: {page.note or page.status}"
+    stale = _not_climbing(page)
+    if stale is not None:
+        return stale
     wanted = policy.chain_for(case.severity) if case.status != CaseStatus.RESOLVED else None
     if for_breach(page) is not None and case.status != CaseStatus.RESOLVED:
         wanted = page.chain  # a miss pages its chain whatever the severity is now
@@ -268,65 +326,68 @@ def fire_step(
         )
         stop(session, case, page, now, why)
         return f"paging stopped: {why}"
+    return _fire(session, page, index, case_facts(policy, case), timer, now)
+
+
+def _not_climbing(page: Page) -> str | None:
+    if page.status == CLIMBING:
+        return None
+    if page.status == ACKNOWLEDGED:
+        return f"acknowledged by {page.acknowledged_by}"
+    return f"paging stopped: {page.note or page.status}"
+
+
+def _fire(
+    session: Session,
+    page: Page,
+    index: int,
+    facts: dict[str, Any],
+    timer: Timer,
+    now: datetime,
+) -> str | None:
     chain = chain_of(page)
     plan = steps(chain)
     if index >= len(plan):
         return "no such step"
     step = plan[index]
-    paged = _resolve(session, page, chain, step, now, case.team_id)
+    team = str(facts["team"])
+    paged = _resolve(session, page, chain, step, now, team)
     key = f"timer:{timer.id}"
-    data = _page_data(policy, case, page, step)
-    for user in paged.users:
-        notify(
+    data = _page_data(facts, page, step)
+
+    def say(intent: Intent, channel: str, dedupe: str, **extra: Any) -> None:
+        enqueue(
             session,
             now,
-            case,
-            Intent.PAGE_DM,
-            channel_id=user,
-            dedupe_key=f"{key}:dm:{user}",
+            team_id=team,
+            channel_id=channel,
+            intent=intent,
+            case_id=page.case_id,
+            dedupe_key=f"{key}:{dedupe}",
             **data,
+            **extra,
         )
+
+    for user in paged.users:
+        say(Intent.PAGE_DM, user, f"dm:{user}")
     mentions = {"users": paged.users, "groups": paged.groups}
     posts = list(dict.fromkeys([*paged.channels, *([chain.channel] if chain.channel else [])]))
     for channel in posts:
-        notify(
-            session,
-            now,
-            case,
-            Intent.PAGE_POST,
-            channel_id=channel,
-            dedupe_key=f"{key}:post:{channel}",
-            **data,
-            **mentions,
-        )
+        say(Intent.PAGE_POST, channel, f"post:{channel}", **mentions)
     for i, url in enumerate(paged.webhooks):
-        notify(
-            session,
-            now,
-            case,
-            Intent.PAGE_WEBHOOK,
-            # Pacing goes by channel: each pager is a destination of its own.
-            channel_id=webhook_destination(url),
-            dedupe_key=f"{key}:hook:{i}",
-            url=url,
-            **data,
-            **mentions,
-        )
+        # Pacing goes by channel: each pager is a destination of its own.
+        say(Intent.PAGE_WEBHOOK, webhook_destination(url), f"hook:{i}", url=url, **mentions)
     if paged.nobody_on_call and chain.channel:
-        notify(
-            session,
-            now,
-            case,
+        say(
             Intent.PAGE_WARNING,
-            channel_id=chain.channel,
-            dedupe_key=f"{key}:warning",
+            chain.channel,
+            "warning",
             schedules=paged.nobody_on_call,
             fallback=list(chain.fallback),
-            **data,
         )
-    record(
+    record_about(
         session,
-        case,
+        page.case_id,
         now,
         SYSTEM,
         CaseEventKind.PAGED,
@@ -345,7 +406,7 @@ def fire_step(
     after_commit(session, PAGES.labels(page.chain, str(step.level)).inc)
     if step.wait is not None:
         # From this step's own instant, so a late step does not push the chain back.
-        book_step(session, case, page, index + 1, timer.due_at + step.wait)
+        book_step(session, page, index + 1, timer.due_at + step.wait)
     return None
 
 
@@ -358,19 +419,19 @@ def _resolve(
     )
 
 
-def _page_data(policy: Policy, case: Case, page: Page, step: Step) -> dict[str, Any]:
-    severity = policy.severity(case.severity)
+def _page_data(facts: dict[str, Any], page: Page, step: Step) -> dict[str, Any]:
     return {
         "page": page.id,
         "step": step.index,
         "round": step.round,
         "level": step.level,
-        "severity": case.severity,
-        "severity_name": severity.name if severity else case.severity,
-        "summary": " ".join(case.text.split())[:300],
+        "severity": facts["severity"],
+        "severity_name": facts["severity_name"],
+        "summary": facts["summary"],
         "ack_emoji": page.plan.get("ack_emoji", "eyes"),
         "breach": for_breach(page),
-        "status_page": (
-            (severity.status_page or policy.status_page) if severity else policy.status_page
-        ),
+        "status_page": facts["status_page"],
+        "about": {
+            k: facts[k] for k in ("number", "team", "channel", "policy", "permalink", "requester")
+        },
     }

@@ -167,6 +167,18 @@ class WeeklyReport(Payload):
     alt_text: str
 
 
+class PagedCase(Payload):
+    """The case as a page's messages name it, so that they render without reading `cases`
+    (rows written by an earlier release have none and read the case)."""
+
+    number: int
+    team: str
+    channel: str
+    policy: str
+    permalink: str | None = None
+    requester: str | None = None
+
+
 class PageContent(Payload):
     """What every message of one paging step says."""
 
@@ -180,6 +192,7 @@ class PageContent(Payload):
     ack_emoji: str = "eyes"
     breach: str | None = None  # the missed target an `on_breach` page is for
     status_page: str | None = None
+    about: PagedCase | None = None
 
 
 class PageDm(PageContent):

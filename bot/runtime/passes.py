@@ -1,7 +1,9 @@
 """The background work: passes over the inbox, the due timers and the outbox, one at a
 time, each booked when the one before ends (a tick after it began, or sooner when a timer
 falls due first), and woken at once when new requests are stored. Page webhooks go out in a
-thread of their own, so a pager slow to answer never holds back a Slack message."""
+thread of their own, so a pager slow to answer never holds back a Slack message; page steps
+and their messages in Slack in another (bot.runtime.page_lane), so nothing holds back a
+page."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from bot.logs import describe
 from bot.oncall import handoffs
 from bot.reports import schedule as weekly
 from bot.runtime.behind import BehindWatch
+from bot.runtime.page_lane import PageLane
 from bot.slack.delivery import Deliverer, Lane
 from bot.timers.firing import PolicyForCase, fire_due
 from bot.timers.registry import Setup
@@ -77,6 +80,16 @@ class Passes:
         self._hooks_due = threading.Event()
         self._webhook_lane: threading.Thread | None = None
         self.behind = BehindWatch(sessions, clock)
+        self.page_lane = PageLane(
+            sessions,
+            clock,
+            deliverer,
+            policy_for_case,
+            setup,
+            tick_seconds,
+            self.between_units,
+            Stopping,
+        )
 
     def book(self) -> None:
         """The timers about no case that book their own successors: each schedule's next
@@ -121,6 +134,7 @@ class Passes:
             raise
         except Exception as exc:
             log.error("timer pass failed: %s; delivery goes on", describe(exc))
+        self.page_lane.wake()  # a page started just now has its first step due
         # With the webhook lane running, this pass sends the rest (and wakes the lane for
         # the pages the timers just wrote); without it (tests, the demo), everything.
         if self._webhook_lane is None:
@@ -238,6 +252,7 @@ class Passes:
             target=self._webhook_passes, args=(self._stop,), name="webhook-lane", daemon=True
         )
         self._webhook_lane.start()
+        self.page_lane.start(self._stop)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.scheduler.start()
         self._schedule_pass(timedelta(0))
@@ -251,6 +266,7 @@ class Passes:
             self._hooks_due.set()
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        self.page_lane.join(timeout=self.deliverer.webhook_deadline + 1)
         if self._webhook_lane is not None:
             # A call in flight ends by its deadline; its row is then recorded.
             self._webhook_lane.join(timeout=self.deliverer.webhook_deadline + 1)

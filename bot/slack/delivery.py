@@ -44,7 +44,7 @@ from bot.slack.errors import is_transient
 from bot.slack.intents import FILE_UPLOAD, RENDERERS, RESPONSE_URL, ApiCall, Outgoing, Skip
 from bot.slack.outcomes import UNANSWERED, Outcome, ResponseUrlError
 from bot.slack.pacing import POST, Pacer, method_of
-from bot.slack.page_intents import WEBHOOK
+from bot.slack.page_intents import STEP_MESSAGES, WEBHOOK
 from bot.slack.queue import Lane
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class Deliverer:
         paced: bool = True,
         between: Callable[[], None] = lambda: None,
         webhook_secret: str | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.webhook_secret = webhook_secret
         self.webhook_deadline = webhooks.DEADLINE_SECONDS
@@ -82,12 +83,28 @@ class Deliverer:
         )
         self.policy_for_case = policy_for_case
         self.bot_user_id = bot_user_id
-        self.pacer = Pacer(clock, enabled=paced)
+        self.pacer = pacer or Pacer(clock, enabled=paced)
         self._seen = lookup.Seen()
         self.between = between
         # When the soonest row this pass left for its turn may go (the pass scheduler
         # books the next pass no later than that).
         self.next_turn: datetime | None = None
+
+    def sibling(self) -> Deliverer:
+        """A deliverer for a lane that runs in a thread of its own: the same Slack, the
+        same limits spent, its own pass state."""
+        twin = Deliverer(
+            self.sessions,
+            self.clock,
+            self.client_for,
+            self.policy_for_case,
+            self.bot_user_id,
+            between=self.between,
+            webhook_secret=self.webhook_secret,
+            pacer=self.pacer,
+        )
+        twin.webhook_deadline = self.webhook_deadline
+        return twin
 
     def drain(self, limit: int = 1000, lane: Lane = Lane.ALL) -> int:
         """Send what is due now in `lane`, most urgent first (see bot.slack.queue);
@@ -170,7 +187,11 @@ class Deliverer:
         with self.sessions() as session:
             row = session.get(OutboxMessage, row_id)
             assert row is not None
-            case = session.get(Case, row.case_id) if row.case_id else None
+            data = dict(row.data or {})
+            # A page step's message names its case itself: it goes out while `cases` is
+            # locked.
+            alone = row.intent in STEP_MESSAGES and isinstance(data.get("about"), dict)
+            case = session.get(Case, row.case_id) if row.case_id and not alone else None
             policy = self.policy_for_case(session, case) if case is not None else None
             view = CaseView.of(case) if case is not None else None
             team = row.team_id
@@ -178,7 +199,7 @@ class Deliverer:
             outgoing = Outgoing(
                 row.intent,
                 row.channel_id,
-                dict(row.data or {}),
+                data,
                 view,
                 policy,
                 lambda: self.bot_user_id(team),

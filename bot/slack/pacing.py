@@ -6,6 +6,8 @@ Slack asked."""
 
 from __future__ import annotations
 
+import threading
+
 from bot.clock import Clock
 from bot.outbox import Intent
 from bot.slack.limits import Buckets, Profile, limit_for
@@ -39,6 +41,8 @@ class Pacer:
         self.enabled = enabled
         self.profile: Profile = profile
         self._buckets = Buckets()
+        # Shared by the delivery passes of one process (the pages lane runs beside them).
+        self._lock = threading.Lock()
 
     def wait(self, team: str, method: str, channel: str) -> float:
         """Seconds before a call of `method` to `channel` may go (0: now)."""
@@ -46,16 +50,19 @@ class Pacer:
         if limit is None:
             return 0.0
         # With pacing off nothing is spent, so only a 429's hold makes a wait.
-        return self._buckets.wait(team, method, channel, limit, self.clock.now())
+        with self._lock:
+            return self._buckets.wait(team, method, channel, limit, self.clock.now())
 
     def spend(self, team: str, method: str, channel: str) -> None:
         limit = limit_for(method, self.profile)
         if limit is not None and self.enabled:
-            self._buckets.spend(team, method, channel, limit, self.clock.now())
+            with self._lock:
+                self._buckets.spend(team, method, channel, limit, self.clock.now())
 
     def hold(self, team: str, method: str, channel: str, seconds: float) -> None:
         """Slack answered 429: nothing more of `method` there for `seconds`, whether
         pacing is on or not."""
         limit = limit_for(method, self.profile)
         if limit is not None:
-            self._buckets.hold(team, method, channel, limit, self.clock.now(), seconds)
+            with self._lock:
+                self._buckets.hold(team, method, channel, limit, self.clock.now(), seconds)

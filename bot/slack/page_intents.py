@@ -4,6 +4,7 @@ an acknowledgement, the end of a climb, and the JSON a page webhook receives."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,18 +33,64 @@ PER_DESTINATION = frozenset(
 )
 
 
-def _link(case: CaseView) -> str:
+# A page step's messages: they carry the facts of their case (`about` in their data), so
+# delivery renders them without reading `cases`.
+STEP_MESSAGES = frozenset(
+    {Intent.PAGE_DM, Intent.PAGE_POST, Intent.PAGE_WARNING, Intent.PAGE_WEBHOOK}
+)
+
+
+@dataclass(frozen=True)
+class Named:
+    """The case as a page message names it."""
+
+    number: int
+    team_id: str
+    channel_id: str
+    policy: str
+    permalink: str | None
+    requester_id: str | None
+
+    @property
+    def key(self) -> str:
+        return f"CASE-{self.number}"
+
+    @classmethod
+    def of(cls, case: CaseView, policy: str = "") -> Named:
+        return cls(
+            case.number, case.team_id, case.channel_id, policy, case.permalink, case.requester_id
+        )
+
+
+def _named(o: Outgoing) -> Named:
+    """From the facts a page step wrote on the row (it never read `cases`), or, for a row
+    of an earlier release, from the case."""
+    facts = o.data.get("about")
+    if isinstance(facts, dict):
+        return Named(
+            int(facts["number"]),
+            str(facts["team"]),
+            str(facts["channel"]),
+            str(facts["policy"]),
+            facts.get("permalink"),
+            facts.get("requester"),
+        )
+    case, policy = o.need_case()
+    return Named.of(case, policy.id)
+
+
+def _link(case: Named | CaseView) -> str:
     return f"<{case.permalink}|{case.key}>" if case.permalink else f"*{case.key}*"
 
 
-def _where(o: Outgoing, case: CaseView) -> str:
+def _where(o: Outgoing) -> str:
     level = o.data.get("level") or 0
     if level == 0:
         return "the fallback of the escalation chain"
     return f"level {level} of the escalation chain, round {o.data.get('round', 1)}"
 
 
-def _ack_button(case: CaseView, page: int) -> dict[str, Any]:
+def _ack_button(case: Named, page: int) -> dict[str, Any]:
     return {
         "type": "actions",
         "elements": [
@@ -58,12 +105,12 @@ def _ack_button(case: CaseView, page: int) -> dict[str, Any]:
     }
 
 
-def _how_to_ack(o: Outgoing, case: CaseView) -> str:
+def _how_to_ack(o: Outgoing, case: Named) -> str:
     emoji = o.data.get("ack_emoji") or "eyes"
     return f"Acknowledge with the button, `/case ack {case.key}` or a :{emoji}: on this message."
 
 
-def _page_blocks(text: str, case: CaseView, o: Outgoing) -> list[dict[str, Any]]:
+def _page_blocks(text: str, case: Named, o: Outgoing) -> list[dict[str, Any]]:
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {
@@ -74,7 +121,7 @@ def _page_blocks(text: str, case: CaseView, o: Outgoing) -> list[dict[str, Any]]
     ]
 
 
-def _summary_lines(o: Outgoing, case: CaseView) -> str:
+def _summary_lines(o: Outgoing, case: Named) -> str:
     requester = f"<@{case.requester_id}>" if case.requester_id else "unknown"
     summary = str(o.data.get("summary") or "").strip()
     quoted = f"\n> {summary}" if summary else ""
@@ -92,10 +139,10 @@ def _why(o: Outgoing) -> str:
 
 @renders(Intent.PAGE_DM)
 def page_dm(o: Outgoing) -> ApiCall:
-    case, _ = o.need_case()
+    case = _named(o)
     text = (
         f":rotating_light: You are paged for {_link(case)} ({o.data['severity_name']}), "
-        f"{_where(o, case)}{_why(o)}.\n{_summary_lines(o, case)}"
+        f"{_where(o)}{_why(o)}.\n{_summary_lines(o, case)}"
     )
     return "chat.postMessage", {
         "channel": o.channel_id,
@@ -107,13 +154,13 @@ def page_dm(o: Outgoing) -> ApiCall:
 
 @renders(Intent.PAGE_POST)
 def page_post(o: Outgoing) -> ApiCall:
-    case, _ = o.need_case()
+    case = _named(o)
     mentions = [f"<@{u}>" for u in o.data.get("users") or []]
     mentions += [f"<!subteam^{g}>" for g in o.data.get("groups") or []]
     who = " ".join(mentions) + " paged" if mentions else "Paging"
     text = (
         f":rotating_light: {who} for {_link(case)} ({o.data['severity_name']}), "
-        f"{_where(o, case)}{_why(o)}.\n{_summary_lines(o, case)}"
+        f"{_where(o)}{_why(o)}.\n{_summary_lines(o, case)}"
     )
     return "chat.postMessage", {
         "channel": o.channel_id,
@@ -141,7 +188,7 @@ def _target_words(targets: list[str]) -> str:
 
 @renders(Intent.PAGE_WARNING)
 def page_warning(o: Outgoing) -> ApiCall:
-    case, _ = o.need_case()
+    case = _named(o)
     schedules = ", ".join(f"`{s}`" for s in o.data.get("schedules") or [])
     fallback = list(o.data.get("fallback") or [])
     then = (
@@ -199,7 +246,7 @@ def page_stopped(o: Outgoing) -> ApiCall:
 def page_webhook(o: Outgoing) -> ApiCall:
     """The body as it was when the step paged, so a retry under the same delivery id
     carries the same content."""
-    case, policy = o.need_case()
+    case = _named(o)
     body = {
         "type": "page",
         "case": case.key,
@@ -207,7 +254,7 @@ def page_webhook(o: Outgoing) -> ApiCall:
         "channel_id": case.channel_id,
         "permalink": case.permalink,
         "requester_id": case.requester_id,
-        "policy": policy.id,
+        "policy": case.policy,
         "severity": o.data.get("severity"),
         "severity_name": o.data.get("severity_name"),
         "summary": o.data.get("summary"),

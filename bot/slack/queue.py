@@ -25,7 +25,7 @@ from bot.db.models import OutboxMessage
 from bot.db.states import IN_FLIGHT, OutboxStatus
 from bot.outbox import Intent
 from bot.outbox.priorities import Priority, priority_column, priority_of
-from bot.slack.page_intents import PER_DESTINATION
+from bot.slack.page_intents import PER_DESTINATION, STEP_MESSAGES
 
 # Alerts of one channel that go out together as a digest once at least this many are due.
 DIGEST_MIN = 3
@@ -74,17 +74,24 @@ class Row:
 
 class Lane(StrEnum):
     """Which rows a pass sends: all, or Slack's (every intent but page webhooks) and the
-    webhooks', each in a pass of its own."""
+    webhooks', each in a pass of its own; and, in a pass of their own too, a page step's
+    messages in Slack, which need no read of `cases` (its lock never holds them back)."""
 
     ALL = "all"
     SLACK = "slack"
     WEBHOOKS = "webhooks"
+    PAGES = "pages"
+
+
+PAGE_LANE = sorted(STEP_MESSAGES - {Intent.PAGE_WEBHOOK})
 
 
 def due(sessions: sessionmaker[Session], lane: Lane, limit: int) -> list[Row]:
     """In-flight rows of `lane`, most urgent first."""
     where: list[ColumnElement[bool]] = []
-    if lane != Lane.ALL:
+    if lane == Lane.PAGES:
+        where.append(OutboxMessage.intent.in_(PAGE_LANE))
+    elif lane != Lane.ALL:
         hooks = OutboxMessage.intent == Intent.PAGE_WEBHOOK
         where.append(hooks if lane == Lane.WEBHOOKS else ~hooks)
     query = (

@@ -6,25 +6,33 @@ transaction as its new status."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases.planning import current_deadlines
-from bot.cases.writes import record
+from bot.cases.writes import record_about
 from bot.clock import Clock
 from bot.db.errors import is_transient_db
 from bot.db.models import Case, Timer
-from bot.db.ops import rowcount
+from bot.db.ops import Busy, lock_unless_busy, rowcount
 from bot.db.states import CaseEventKind, CaseStatus, TimerStatus
 from bot.logs import describe
 from bot.metrics import TIMER_LAG, TIMERS_PARKED
 from bot.policies.policy import Policy
 from bot.sla import clocks
 from bot.timers import kinds  # noqa: F401  (registers the handlers of the timers about a case)
-from bot.timers.registry import CASELESS, HANDLERS, Caseless, Firing, Setup
+from bot.timers.registry import (
+    CASELESS,
+    HANDLERS,
+    WITHOUT_CASE,
+    Caseless,
+    Firing,
+    Setup,
+    WithCase,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +40,9 @@ log = logging.getLogger(__name__)
 PARKED = TimerStatus.PARKED
 
 PolicyForCase = Callable[[Session, Case], Policy]
+# How long a timer that can fire without its case (a page step) waits for the case's lock
+# before firing from what its page keeps.
+CASE_WAIT_SECONDS = 0.25
 NO_SETUP = Setup()
 
 
@@ -42,15 +53,17 @@ def fire_due(
     setup: Setup = NO_SETUP,
     between: Callable[[], None] = lambda: None,
     on_lag: Callable[[float], None] = lambda _: None,
+    only: Collection[str] | None = None,
 ) -> int:
-    """Fire every timer due now; returns how many acted (stale ones are dropped).
-    `on_lag` hears how late the last timer of the pass fired, in seconds."""
+    """Fire every timer due now (of the kinds in `only`, or all); returns how many acted (stale ones
+    are dropped). `on_lag` hears how late the last timer of the pass fired, in seconds."""
     now = clock.now()
+    which = [Timer.kind.in_(sorted(only))] if only is not None else []
     with sessions() as session:
         due = list(
             session.execute(
                 select(Timer.id)
-                .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now)
+                .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now, *which)
                 .order_by(Timer.due_at, Timer.id)
                 .limit(200)
             ).scalars()
@@ -121,7 +134,24 @@ def _fire_one(
         return int(stale is None)
     # Locked: a change to the case in another worker waits for this firing, and the other
     # way round.
-    case = session.get(Case, timer.case_id, with_for_update=True)
+    alone = WITHOUT_CASE.get(timer.kind)
+    found = (
+        session.get(Case, timer.case_id, with_for_update=True)
+        if alone is None
+        else lock_unless_busy(session, Case, timer.case_id, CASE_WAIT_SECONDS)
+    )
+    if isinstance(found, Busy) and alone is not None:
+        # `cases` is locked (a migration, VACUUM FULL): a page does not wait for it.
+        try:
+            stale = alone(Caseless(session, timer, now, setup))
+        except WithCase:
+            found = session.get(Case, timer.case_id, with_for_update=True)
+        else:
+            if stale is not None:
+                timer.status, timer.note = TimerStatus.DROPPED, stale
+                _dropped(session, timer.case_id, timer, now, stale)
+            return int(stale is None)
+    case = found if isinstance(found, Case) else None
     if case is None:
         return 0
     if case.status == CaseStatus.RESOLVED:
@@ -130,8 +160,8 @@ def _fire_one(
     if handler is None or timer.target is None:
         return _drop(session, case, timer, now, f"no handler for timer kind {timer.kind!r}")
     policy = policy_for_case(session, case)
-    found = current_deadlines(session, policy, case, now)
-    deadline = clocks.clock_of(found, timer.target, timer.clock_start)
+    deadlines = current_deadlines(session, policy, case, now)
+    deadline = clocks.clock_of(deadlines, timer.target, timer.clock_start)
     stale = handler(Firing(session, case, timer, policy, now, deadline, setup.triage_channel))
     if stale is not None:
         return _drop(session, case, timer, now, stale)
@@ -141,9 +171,14 @@ def _fire_one(
 def _drop(session: Session, case: Case, timer: Timer, now: datetime, why: str) -> int:
     timer.status = TimerStatus.DROPPED
     timer.note = why
-    record(
+    _dropped(session, case.id, timer, now, why)
+    return 0
+
+
+def _dropped(session: Session, case_id: int, timer: Timer, now: datetime, why: str) -> None:
+    record_about(
         session,
-        case,
+        case_id,
         now,
         "escalation-bot",
         CaseEventKind.TIMER_DROPPED,
@@ -153,4 +188,3 @@ def _drop(session: Session, case: Case, timer: Timer, now: datetime, why: str) -
         target=timer.target,
         why=why,
     )
-    return 0

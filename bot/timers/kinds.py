@@ -19,7 +19,7 @@ from bot.oncall import acks, chains, handoffs, paging
 from bot.outbox import Intent
 from bot.policies.oncall import target_parts
 from bot.sla import clocks
-from bot.timers.registry import Caseless, Firing, handles
+from bot.timers.registry import Caseless, Firing, WithCase, handles
 from bot.words import span
 
 
@@ -164,6 +164,14 @@ def _on_breach(f: Firing, d: clocks.Deadline, data: dict[str, Any]) -> None:
             groups=groups if kind == "channel" else [],
             **{k: v for k, v in data.items() if not k.startswith("on_call_")},
         )
+
+
+@handles(paging.STEP, without_case=True)
+def page_step_alone(c: Caseless) -> str | None:
+    try:
+        return paging.fire_step_alone(c.session, c.timer, c.now)
+    except paging.NeedsTheCase:
+        raise WithCase from None
 
 
 @handles(paging.STEP)

@@ -49,19 +49,30 @@ class Caseless:
     setup: Setup
 
 
+class WithCase(Exception):
+    """Raised by a handler registered `without_case` when this timer needs its case after
+    all: it then fires as the timers about a case do, with the case read and locked."""
+
+
 Handler = Callable[[Firing], str | None]
 CaselessHandler = Callable[[Caseless], str | None]
 HANDLERS: dict[str, Handler] = {}
 CASELESS: dict[str, CaselessHandler] = {}
+# Timers about a case that fire without reading or locking it (a page step: its page keeps
+# what its messages say), so they fire while `cases` is locked.
+WITHOUT_CASE: dict[str, CaselessHandler] = {}
 
 H = TypeVar("H", Handler, CaselessHandler)
 
 
-def handles(kind: str, *, caseless: bool = False) -> Callable[[H], H]:
-    """Register the handler of timers of `kind`; `caseless` for timers about no case."""
+def handles(kind: str, *, caseless: bool = False, without_case: bool = False) -> Callable[[H], H]:
+    """Register the handler of timers of `kind`; `caseless` for timers about no case,
+    `without_case` for timers about a case that fire without it (tried first)."""
 
     def register(fn: H) -> H:
-        if caseless:
+        if without_case:
+            WITHOUT_CASE[kind] = fn  # type: ignore[assignment]
+        elif caseless:
             CASELESS[kind] = fn  # type: ignore[assignment]
         else:
             HANDLERS[kind] = fn  # type: ignore[assignment]
