@@ -266,3 +266,85 @@ def test_a_digest_whose_sender_died_is_found_in_one_read_not_posted_again(paced:
             )
         ).all()
     assert [tuple(r) for r in results] == [("sent", {"ts": digest.ts, "channel": TRIAGE})] * 5
+
+
+def card_refreshes(bot: Bot) -> list[tuple[int, str, str | None]]:
+    return rows(bot, Intent.CASE_CARD_REFRESH)
+
+
+def spend_updates(bot: Bot, calls: int) -> None:
+    """The workspace's `chat.update` budget spent on other cards (50 a minute, burst 50)."""
+    for _ in range(calls):
+        bot.runtime.deliverer.pacer.spend(bot.slack.team_id, "chat.update", SUPPORT)
+
+
+def run_at(bot: Bot, seconds: float) -> None:
+    """One pass, `seconds` after the breach."""
+    bot.clock.set(AFTER_BREACH + timedelta(seconds=seconds))
+    bot.runtime.passes.run_once()
+
+
+MISSED_CARD = f"CASE-1 opened: severity SEV 3 - Medium, first response missed: was due {DUE}"
+GIVEN_UP = (
+    "not sent: no room in Slack's chat.update budget for 10 s; the miss was announced in the"
+    " thread, and the card shows it at its next change"
+)
+
+
+def test_a_missed_target_refreshes_the_card_when_slack_has_room(paced: Bot) -> None:
+    open_case(paced)
+    paced.clock.set(AFTER_BREACH)
+    paced.settle()
+    assert [c.params["text"] for c in paced.slack.calls("chat.update")] == [MISSED_CARD]
+    [(_, status, note)] = card_refreshes(paced)
+    assert (status, note) == ("sent", None)
+
+
+def test_a_card_refresh_without_room_is_given_up_but_a_change_someone_makes_goes(
+    paced: Bot,
+) -> None:
+    open_case(paced)
+    paced.clock.set(AFTER_BREACH)
+    spend_updates(paced, 60)  # 10 in debt: room again in 13.2 s
+    run_at(paced, 0)
+    # The alerts went (the thread's and triage's); the refresh waits for room.
+    assert [s for _, s, _ in rows(paced, Intent.BREACH_ALERT)] == ["sent", "sent"]
+    assert [s for _, s, _ in card_refreshes(paced)] == ["pending"]
+    run_at(paced, 9.9)
+    assert [s for _, s, _ in card_refreshes(paced)] == ["pending"]
+    run_at(paced, 10)
+    assert [(s, n) for _, s, n in card_refreshes(paced)] == [("skipped", GIVEN_UP)]
+    assert paced.slack.calls("chat.update") == []
+    # Someone changes the case: that update waits for room, and is never given up.
+    with paced.runtime.sessions.begin() as session:
+        case_changed(session, paced.clock.now(), session.execute(select(Case)).scalar_one())
+    run_at(paced, 13)
+    assert [s for _, s, _ in rows(paced, Intent.CASE_CARD_UPDATE)] == ["pending"]
+    run_at(paced, 14)
+    assert [s for _, s, _ in rows(paced, Intent.CASE_CARD_UPDATE)] == ["sent"]
+    assert [c.params["text"] for c in paced.slack.calls("chat.update")] == [MISSED_CARD]
+    assert [c for c in paced.slack.calls() if c.status == 429] == []
+
+
+def test_a_card_refresh_that_stands_for_a_change_someone_made_is_never_given_up(
+    paced: Bot,
+) -> None:
+    """A change someone made, folded into a newer refresh of the same card, goes with it."""
+    open_case(paced)
+    paced.clock.set(AFTER_BREACH - timedelta(seconds=1))
+    with paced.runtime.sessions.begin() as session:
+        case_changed(session, paced.clock.now(), session.execute(select(Case)).scalar_one())
+    paced.clock.set(AFTER_BREACH)
+    spend_updates(paced, 60)
+    run_at(paced, 0)
+    [(update_id, _, _)] = rows(paced, Intent.CASE_CARD_UPDATE)
+    [(refresh_id, _, _)] = card_refreshes(paced)
+    assert refresh_id > update_id
+    run_at(paced, 12)
+    assert [s for _, s, _ in card_refreshes(paced)] == ["pending"]
+    run_at(paced, 14)
+    assert card_refreshes(paced) == [(refresh_id, "sent", None)]
+    assert rows(paced, Intent.CASE_CARD_UPDATE) == [
+        (update_id, "skipped", f"folded into outbox {refresh_id}, which carries the latest state")
+    ]
+    assert [c.params["text"] for c in paced.slack.calls("chat.update")] == [MISSED_CARD]

@@ -38,6 +38,7 @@ PAGE = {
 EXAMPLES: dict[Intent, dict[str, Any]] = {
     Intent.CASE_CARD: {"thread_ts": "1733563800.000100"},
     Intent.CASE_CARD_UPDATE: {},
+    Intent.CASE_CARD_REFRESH: {},
     Intent.INTAKE_ASK: {"thread_ts": "1733563800.000100"},
     Intent.TRIAGE_NOTICE: {},
     Intent.SEVERITY_CHANGED: {
@@ -96,7 +97,18 @@ EXAMPLES: dict[Intent, dict[str, Any]] = {
         "title": "First responses",
         "alt_text": "A bar chart",
     },
-    Intent.PAGE_DM: dict(PAGE),
+    # As a step writes it: with the facts of its case, so it renders without reading `cases`.
+    Intent.PAGE_DM: {
+        **PAGE,
+        "about": {
+            "number": 7,
+            "team": "T0ACME0001",
+            "channel": "C0SUPPORT1",
+            "policy": "default",
+            "permalink": "https://acme.slack.com/archives/C0SUPPORT1/p1733563800000100",
+            "requester": "U0CUSTOMR1",
+        },
+    },
     Intent.PAGE_POST: {**PAGE, "users": ["U0ONCALL1"], "groups": []},
     Intent.PAGE_WARNING: {**PAGE, "schedules": ["primary"], "fallback": ["#incidents"]},
     Intent.PAGE_ACKNOWLEDGED: {

@@ -168,7 +168,7 @@ def test_an_uninstall_stops_that_workspace_and_keeps_its_history(two: Bot) -> No
     # (The reminder, due before the breach, folded into it when both came due at once.)
     assert [tuple(r) for r in skipped] == [
         ("breach_alert", "skipped", f"not installed in {ACME}"),
-        ("case_card_update", "skipped", f"not installed in {ACME}"),
+        ("case_card_refresh", "skipped", f"not installed in {ACME}"),
     ]
     # Globex goes on as before.
     assert react(bot, GLOBEX, GLOBEX_CH, GLOBEX_USER, "still here", GLOBEX_ENG) == 200

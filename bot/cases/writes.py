@@ -104,11 +104,12 @@ def notify(
     )
 
 
-def case_changed(session: Session, now: datetime, case: Case) -> None:
+def case_changed(session: Session, now: datetime, case: Case, by_clock: bool = False) -> None:
     """The case's state changed: its card is updated, and the App Home of its assignee and
     its requester is published again (as inbox work, once per person and instant however
-    many changes the instant holds)."""
-    notify(session, now, case, Intent.CASE_CARD_UPDATE)
+    many changes the instant holds). A change `by_clock` (a target missed, announced in the
+    thread and the channel already) refreshes the card when Slack has room for it."""
+    notify(session, now, case, Intent.CASE_CARD_REFRESH if by_clock else Intent.CASE_CARD_UPDATE)
     for user in {case.assignee_id, case.requester_id} - {None}:
         insert_ignore(
             session,

@@ -14,6 +14,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 class Intent(StrEnum):
     CASE_CARD = "case_card"
     CASE_CARD_UPDATE = "case_card_update"
+    # The card shown again because time passed (a target missed), not because anyone changed
+    # the case: it goes when Slack has room (bot.slack.queue).
+    CASE_CARD_REFRESH = "case_card_refresh"
     INTAKE_ASK = "intake_ask"
     TRIAGE_NOTICE = "triage_notice"
     SEVERITY_CHANGED = "severity_changed"
@@ -255,6 +258,7 @@ class HandoffDm(Payload):
 PAYLOADS: dict[Intent, type[Payload]] = {
     Intent.CASE_CARD: CaseCard,
     Intent.CASE_CARD_UPDATE: CaseCardUpdate,
+    Intent.CASE_CARD_REFRESH: CaseCardUpdate,
     Intent.INTAKE_ASK: IntakeAsk,
     Intent.TRIAGE_NOTICE: TriageNotice,
     Intent.SEVERITY_CHANGED: SeverityChanged,

@@ -1,7 +1,8 @@
 """Which outbox rows go first when Slack's limits leave room for only some: pages, then
 cards and answers to someone waiting, then breach alerts, then reminders, then the rest
 (card updates, App Home, thread lines). A row announced in a digest keeps its own thread
-line for last, when its channel has room (bot.slack.digests)."""
+line for after those, when its channel has room (bot.slack.digests); last, a card shown
+again only because a target was missed."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class Priority(IntEnum):
     UPDATES = 4
     # The thread line of an alert a digest already announced.
     ECHOES = 5
+    # A card shown again because a target was missed, when Slack has room.
+    REFRESHES = 6
 
     @property
     def label(self) -> str:
@@ -43,6 +46,7 @@ PRIORITY: dict[Intent, Priority] = {
     Intent.BREACH_ALERT: Priority.BREACHES,
     Intent.BREACH_NOTICE: Priority.BREACHES,
     Intent.SLA_REMINDER: Priority.REMINDERS,
+    Intent.CASE_CARD_REFRESH: Priority.REFRESHES,
 }
 
 

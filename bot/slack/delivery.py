@@ -129,6 +129,9 @@ class Deliverer:
             members = plan.digest_for(row)
             method = POST if members else method_of(row.intent)
             wait = self.pacer.wait(row.team, method, row.channel)
+            if wait > 0 and plan.gives_up(row):
+                self._give_up(row.id)
+                continue
             if wait > 0:
                 self._turn_in(wait)
                 plan.hold(row)
@@ -146,6 +149,10 @@ class Deliverer:
             if outcome == Outcome.DEFERRED:
                 plan.hold(row)
         return sent
+
+    def _give_up(self, row_id: int) -> None:
+        with self.sessions.begin() as session:
+            folding.give_up_refresh(session, self.clock.now(), row_id)
 
     def _turn_in(self, seconds: float) -> None:
         turn = self.clock.now() + timedelta(seconds=seconds)

@@ -80,6 +80,7 @@ def case_card(o: Outgoing) -> ApiCall:
     return _post(o, text, blocks=blocks)
 
 
+@renders(Intent.CASE_CARD_REFRESH)
 @renders(Intent.CASE_CARD_UPDATE)
 def case_card_update(o: Outgoing) -> ApiCall:
     case, policy = o.need_case()

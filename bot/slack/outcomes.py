@@ -21,6 +21,7 @@ from bot.oncall import paging
 from bot.outbox import Intent
 from bot.slack import folding
 from bot.slack.errors import error_code, is_transient, retry_after
+from bot.slack.folding import CARD_CHANGES
 from bot.webhooks import HttpStatusError
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def finish(
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.case_id == case.id,
-                    OutboxMessage.intent == Intent.CASE_CARD_UPDATE,
+                    OutboxMessage.intent.in_(CARD_CHANGES),
                     OutboxMessage.status == OutboxStatus.PENDING,
                     OutboxMessage.id > row_id,
                 )

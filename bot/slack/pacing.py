@@ -17,6 +17,7 @@ from bot.slack.limits import Buckets, Profile, limit_for
 # file uploads) call nothing limited per channel or call several methods.
 METHOD: dict[Intent, str] = {
     Intent.CASE_CARD_UPDATE: "chat.update",
+    Intent.CASE_CARD_REFRESH: "chat.update",
     Intent.PAGE_CLOSED: "chat.update",
     Intent.EPHEMERAL_NOTICE: "chat.postEphemeral",
     Intent.OPEN_VIEW: "views.open",

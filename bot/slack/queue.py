@@ -8,6 +8,8 @@
   messages never hold back the pages meant to cover for them.
 - Superseded rows fold: of several pending updates of one card, or App Home refreshes of
   one person, only the newest is sent, and the others are recorded as folded into it.
+- A card shown again only because a target was missed goes last, and only when Slack's
+  budget has room within REFRESH_PATIENCE_SECONDS; a change someone made always goes.
 - Reminders and breach alerts due together in one channel go out as one digest; so do
   notices of new cases (a triage channel hears of every case)."""
 
@@ -25,6 +27,7 @@ from bot.db.models import OutboxMessage
 from bot.db.states import IN_FLIGHT, OutboxStatus
 from bot.outbox import Intent
 from bot.outbox.priorities import Priority, priority_column, priority_of
+from bot.slack.folding import CARD_CHANGES, REFRESH_PATIENCE_SECONDS
 from bot.slack.page_intents import PER_DESTINATION, STEP_MESSAGES
 
 # Alerts of one channel that go out together as a digest once at least this many are due.
@@ -35,7 +38,7 @@ FAMILY = {
     Intent.BREACH_ALERT: "alerts",
     Intent.TRIAGE_NOTICE: "notices",
 }
-FOLDED = frozenset({Intent.CASE_CARD_UPDATE, Intent.HOME_VIEW})
+FOLDED = frozenset({*CARD_CHANGES, Intent.HOME_VIEW})
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,8 @@ class Row:
 
     def fold_key(self) -> Hashable | None:
         """Rows of which only the newest need go."""
-        if self.intent == Intent.CASE_CARD_UPDATE and self.case_id is not None:
-            return (self.intent, self.case_id)
+        if self.intent in CARD_CHANGES and self.case_id is not None:
+            return ("card", self.case_id)
         if self.intent == Intent.HOME_VIEW:
             return (self.intent, self.team, self.channel)
         return None
@@ -123,6 +126,8 @@ class Plan:
     held: set[Hashable] = field(default_factory=set)
     cards_unsent: set[int] = field(default_factory=set)
     newest: dict[Hashable, int] = field(default_factory=dict)
+    # Folds holding a change someone made: their newest row goes whatever it is.
+    firm: set[Hashable] = field(default_factory=set)
     digests: dict[tuple[str, str, str], list[Row]] = field(default_factory=dict)
     # Rows a digest took.
     taken: set[int] = field(default_factory=set)
@@ -135,6 +140,8 @@ class Plan:
             key = r.fold_key()
             if key is not None:
                 self.newest[key] = max(self.newest.get(key, 0), r.id)
+                if r.intent != Intent.CASE_CARD_REFRESH:
+                    self.firm.add(key)
         groups: dict[tuple[str, str, str], list[Row]] = {}
         for r in self.rows:
             if (
@@ -162,6 +169,15 @@ class Plan:
         """True when a newer row of its fold will carry what it would have said."""
         key = row.fold_key()
         return key is not None and self.newest.get(key, row.id) != row.id
+
+    def gives_up(self, row: Row) -> bool:
+        """True for a card refresh, standing for no change anyone made, that has waited
+        its patience out for room in Slack's budget."""
+        return (
+            row.intent == Intent.CASE_CARD_REFRESH
+            and row.fold_key() not in self.firm
+            and (self.now - row.next_at).total_seconds() >= REFRESH_PATIENCE_SECONDS
+        )
 
     def hold(self, row: Row) -> None:
         order = row.order()

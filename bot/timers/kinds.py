@@ -136,7 +136,7 @@ def breach(f: Firing) -> str | None:
             **data,
         )
     _on_breach(f, d, data)
-    case_changed(f.session, f.now, f.case)
+    case_changed(f.session, f.now, f.case, by_clock=True)
     return None
 
 
