@@ -286,7 +286,7 @@ def run_at(bot: Bot, seconds: float) -> None:
 
 MISSED_CARD = f"CASE-1 opened: severity SEV 3 - Medium, first response missed: was due {DUE}"
 GIVEN_UP = (
-    "not sent: no room in Slack's chat.update budget for 10 s; the miss was announced in the"
+    "not sent: Slack's chat.update budget was in use for 10 s; the miss was announced in the"
     " thread, and the card shows it at its next change"
 )
 
@@ -298,6 +298,21 @@ def test_a_missed_target_refreshes_the_card_when_slack_has_room(paced: Bot) -> N
     assert [c.params["text"] for c in paced.slack.calls("chat.update")] == [MISSED_CARD]
     [(_, status, note)] = card_refreshes(paced)
     assert (status, note) == ("sent", None)
+
+
+def test_a_card_refresh_waits_until_nothing_else_spends_the_budget(paced: Bot) -> None:
+    """Room other edits are about to need is not room to spare: with 45 of 50 calls left
+    (other cards being edited), the refresh waits until the bucket is full again."""
+    open_case(paced)
+    paced.clock.set(AFTER_BREACH)
+    spend_updates(paced, 5)
+    run_at(paced, 0)
+    assert [s for _, s, _ in card_refreshes(paced)] == ["pending"]
+    run_at(paced, 4)  # 45 + 4 x 50/60 = 48.3: still in use
+    assert [s for _, s, _ in card_refreshes(paced)] == ["pending"]
+    run_at(paced, 5)  # 49.2: idle
+    assert [(s, n) for _, s, n in card_refreshes(paced)] == [("sent", None)]
+    assert [c.params["text"] for c in paced.slack.calls("chat.update")] == [MISSED_CARD]
 
 
 def test_a_card_refresh_without_room_is_given_up_but_a_change_someone_makes_goes(

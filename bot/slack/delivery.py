@@ -129,8 +129,13 @@ class Deliverer:
             members = plan.digest_for(row)
             method = POST if members else method_of(row.intent)
             wait = self.pacer.wait(row.team, method, row.channel)
-            if wait > 0 and plan.gives_up(row):
-                self._give_up(row.id)
+            if plan.spares_only(row) and not self.pacer.idle(row.team, method, row.channel):
+                # Room that changes people make are about to need is not room to spare.
+                if plan.gives_up(row):
+                    self._give_up(row.id)
+                else:
+                    self._turn_in(1.0)
+                    plan.hold(row)
                 continue
             if wait > 0:
                 self._turn_in(wait)

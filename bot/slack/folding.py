@@ -18,9 +18,9 @@ from bot.outbox import Intent
 # The rows that show a card again: a change someone made, or a refresh because time passed.
 # Each renders the case as it is when sent, so the newest pending one stands for all.
 CARD_CHANGES = (Intent.CASE_CARD_UPDATE, Intent.CASE_CARD_REFRESH)
-# How long a card refresh waits for room in the workspace's `chat.update` budget (Tier 3,
-# 50 a minute) before it is given up: the miss it shows was announced in the thread and the
-# channel already, and the card shows it at its next change.
+# How long a card refresh waits for the workspace's `chat.update` budget (Tier 3, 50 a
+# minute) to be idle before it is given up: the miss it shows was announced in the thread
+# and the channel already, and the card shows it at its next change.
 REFRESH_PATIENCE_SECONDS = 10.0
 
 
@@ -55,7 +55,7 @@ def give_up_refresh(session: Session, now: datetime, row_id: int) -> bool:
     if refresh is None or refresh.intent != Intent.CASE_CARD_REFRESH:
         return False
     why = (
-        f"not sent: no room in Slack's chat.update budget for {REFRESH_PATIENCE_SECONDS:.0f} s;"
+        f"not sent: Slack's chat.update budget was in use for {REFRESH_PATIENCE_SECONDS:.0f} s;"
         " the miss was announced in the thread, and the card shows it at its next change"
     )
     return bool(

@@ -103,6 +103,13 @@ class Buckets:
         bucket = self._bucket(team, method, channel, limit, now)
         return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / limit.per_second
 
+    def idle(
+        self, team: str, method: str, channel: str | None, limit: Limit, now: datetime
+    ) -> bool:
+        """True when the bucket is full but for at most one call: nothing else is spending
+        it."""
+        return self._bucket(team, method, channel, limit, now).tokens >= limit.burst - 1
+
     def take(
         self, team: str, method: str, channel: str | None, limit: Limit, now: datetime
     ) -> int | None:

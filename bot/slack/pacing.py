@@ -54,6 +54,15 @@ class Pacer:
         with self._lock:
             return self._buckets.wait(team, method, channel, limit, self.clock.now())
 
+    def idle(self, team: str, method: str, channel: str) -> bool:
+        """True when nothing else is spending `method`'s budget there: what may go only
+        when Slack has room to spare (a card refresh) goes then."""
+        limit = limit_for(method, self.profile) if method else None
+        if limit is None:
+            return True
+        with self._lock:
+            return self._buckets.idle(team, method, channel, limit, self.clock.now())
+
     def spend(self, team: str, method: str, channel: str) -> None:
         limit = limit_for(method, self.profile)
         if limit is not None and self.enabled:

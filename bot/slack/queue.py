@@ -8,8 +8,9 @@
   messages never hold back the pages meant to cover for them.
 - Superseded rows fold: of several pending updates of one card, or App Home refreshes of
   one person, only the newest is sent, and the others are recorded as folded into it.
-- A card shown again only because a target was missed goes last, and only when Slack's
-  budget has room within REFRESH_PATIENCE_SECONDS; a change someone made always goes.
+- A card shown again only because a target was missed goes last, and only when the
+  workspace's `chat.update` budget is idle within REFRESH_PATIENCE_SECONDS; a change
+  someone made always goes.
 - Reminders and breach alerts due together in one channel go out as one digest; so do
   notices of new cases (a triage channel hears of every case)."""
 
@@ -170,12 +171,15 @@ class Plan:
         key = row.fold_key()
         return key is not None and self.newest.get(key, row.id) != row.id
 
+    def spares_only(self, row: Row) -> bool:
+        """True for a card refresh standing for no change anyone made: it goes only when
+        the workspace's `chat.update` budget is idle (nothing else spending it)."""
+        return row.intent == Intent.CASE_CARD_REFRESH and row.fold_key() not in self.firm
+
     def gives_up(self, row: Row) -> bool:
-        """True for a card refresh, standing for no change anyone made, that has waited
-        its patience out for room in Slack's budget."""
+        """True for such a refresh that has waited its patience out."""
         return (
-            row.intent == Intent.CASE_CARD_REFRESH
-            and row.fold_key() not in self.firm
+            self.spares_only(row)
             and (self.now - row.next_at).total_seconds() >= REFRESH_PATIENCE_SECONDS
         )
 
