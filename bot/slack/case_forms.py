@@ -24,7 +24,9 @@ def rate(call: Call, session: Session, case: Case, policy: Policy) -> Effects | 
     def keep_rating(session: Session) -> None:
         current = session.get(Case, case_id, with_for_update=True)
         assert current is not None
-        outcome = lifecycle.record_feedback(session, call.clock, current, user, rating, call.source)
+        outcome = lifecycle.record_feedback(
+            session, call.clock, current, user, rating, call.source
+        )
         text = {
             "thanks": f"Thanks for rating {current.key}.",
             "already": f"You have rated {current.key} already: thanks!",

@@ -33,9 +33,8 @@ def ack(call: Call) -> Effects | None:
     user, requester = call.user, case.requester_id
     actor = Actor(
         user,
-        paged=lambda: (
-            user in users or any(user in call.directory().group_members(g) for g in sorted(groups))
-        ),
+        paged=lambda: user in users
+        or any(user in call.directory().group_members(g) for g in sorted(groups)),
         on_team=lambda: call.on_team(policy, requester),
     )
     decision = permissions.may_acknowledge(case, actor)
