@@ -5,7 +5,9 @@ channel's post, webhook calls) and the timer of the next step, in the caller's t
 A case pages while its severity names a chain and it is not resolved. The chain is frozen
 onto a `pages` row when paging starts. Each step is a timer ("page_step", with its page and
 step): level by level, `repeat` more rounds, then the fallback. A step fires
-once (timers are claimed), and one whose page was acknowledged or stopped is dropped.
+once (timers are claimed), and one whose page was acknowledged or stopped is dropped. A page
+also keeps the facts of its case its messages show (bot.oncall.facts): while `cases` is
+locked, a step fires from them without reading the case (`fire_step_alone`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from bot.db.states import (
 )
 from bot.metrics import PAGES
 from bot.oncall.chains import Paged, Step, chain_of, plan_of, resolve, schedule, steps
+from bot.oncall.facts import case_facts, keep_facts, message_data
 from bot.outbox import Intent
 from bot.policies.oncall import EscalationSpec, ScheduleSpec
 from bot.policies.policy import Policy
@@ -122,37 +125,6 @@ def start(
     )
     book_step(session, page, 0, now)
     return page
-
-
-def case_facts(policy: Policy, case: Case) -> dict[str, Any]:
-    """What a page's messages say of its case, kept on the page: a step then needs no read
-    of `cases`, so pages go out while `cases` is locked (a migration, VACUUM FULL)."""
-    severity = policy.severity(case.severity)
-    return {
-        "id": case.id,
-        "number": case.number,
-        "team": case.team_id,
-        "channel": case.channel_id,
-        "permalink": case.permalink,
-        "requester": case.requester_id,
-        "policy": policy.id,
-        "severity": case.severity,
-        "severity_name": severity.name if severity else case.severity,
-        "summary": " ".join(case.text.split())[:300],
-        "status_page": (
-            (severity.status_page or policy.status_page) if severity else policy.status_page
-        ),
-    }
-
-
-def keep_facts(page: Page, policy: Policy, case: Case) -> None:
-    """The case changed and the page goes on (a severity of the same chain): its facts
-    follow. A page of an earlier release, without facts, keeps reading the case."""
-    if "case" not in page.plan:
-        return
-    facts = case_facts(policy, case)
-    if page.plan["case"] != facts:
-        page.plan = {**page.plan, "case": facts}
 
 
 def book_step(session: Session, page: Page, index: int, at: datetime) -> None:
@@ -353,7 +325,7 @@ def _fire(
     team = str(facts["team"])
     paged = _resolve(session, page, chain, step, now, team)
     key = f"timer:{timer.id}"
-    data = _page_data(facts, page, step)
+    data = message_data(facts, page, step)
 
     def say(intent: Intent, channel: str, dedupe: str, **extra: Any) -> None:
         enqueue(
@@ -417,21 +389,3 @@ def _resolve(
     return resolve(
         chain, step, now, lambda name: schedule(session, name, specs[name], now, team_id)
     )
-
-
-def _page_data(facts: dict[str, Any], page: Page, step: Step) -> dict[str, Any]:
-    return {
-        "page": page.id,
-        "step": step.index,
-        "round": step.round,
-        "level": step.level,
-        "severity": facts["severity"],
-        "severity_name": facts["severity_name"],
-        "summary": facts["summary"],
-        "ack_emoji": page.plan.get("ack_emoji", "eyes"),
-        "breach": for_breach(page),
-        "status_page": facts["status_page"],
-        "about": {
-            k: facts[k] for k in ("number", "team", "channel", "policy", "permalink", "requester")
-        },
-    }
