@@ -174,19 +174,19 @@ def test_three_replicas_and_a_sigkill_send_each_page_once(slack: FakeSlack, tmp_
             expected[(ONCALL, f":rotating_light: <@{user}> paged for {link} {where}", value)] += 1
     got = Counter((str(c.params["channel"]), first_line(c), button(c)) for c in sent_pages(slack))
     assert got == expected  # every page, once: nothing missing, nothing duplicated
-    # The killed process's post, the one row left claimed, was looked up by its metadata
-    # (and found, as nothing is duplicated) rather than posted blind.
+    # The killed process's posts, the rows it left claimed, were looked up by their metadata
+    # (and found, as nothing is duplicated) rather than posted blind. It had at most two in
+    # flight: one from its main pass and one from its page lane.
     lookups = [
         c
         for c in slack.calls()
         if c.method in ("conversations.history", "conversations.replies")
         and "include_all_metadata" in c.params
     ]
-    # Read narrowly: one conversation, from the row's creation on, 15 messages a page, a few
-    # pages at most (the busy on-call channel holds every page's post).
+    # Read narrowly: one conversation per row, from the row's creation on, 15 messages a
+    # page, a few pages at most (the busy on-call channel holds every page's post).
     shown = [(c.method, c.params) for c in lookups]
-    assert 1 <= len(lookups) <= LOOKUP_PAGES, shown
-    assert {(c.method, c.params["channel"]) for c in lookups} == {
-        (lookups[0].method, lookups[0].params["channel"])
-    }, shown
+    read = Counter(str(c.params["channel"]) for c in lookups)
+    assert 1 <= len(read) <= 2, shown
+    assert all(1 <= n <= LOOKUP_PAGES for n in read.values()), shown
     assert all(c.params["limit"] == str(LOOKUP_PAGE) and "oldest" in c.params for c in lookups)
