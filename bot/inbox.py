@@ -161,24 +161,56 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2 ** min(attempts, 8)))
 
 
-def claim(sessions: sessionmaker[Session], clock: Clock, row_id: int) -> bool:
+def claim(sessions: sessionmaker[Session], clock: Clock, row_id: int) -> datetime | None:
     """Take a due row for this worker for `LEASE`: of several workers reaching it, one does
-    its Slack reads."""
+    its Slack reads. Returns when the lease ends, or None if the row is not this worker's."""
     now = clock.now()
     with sessions.begin() as session:
-        return bool(
-            rowcount(
-                session.execute(
-                    update(InboxEvent)
-                    .where(
-                        InboxEvent.id == row_id,
-                        InboxEvent.status == InboxStatus.PENDING,
-                        InboxEvent.next_attempt_at <= now,
-                    )
-                    .values(next_attempt_at=now + LEASE)
+        won = rowcount(
+            session.execute(
+                update(InboxEvent)
+                .where(
+                    InboxEvent.id == row_id,
+                    InboxEvent.status == InboxStatus.PENDING,
+                    InboxEvent.next_attempt_at <= now,
                 )
+                .values(next_attempt_at=now + LEASE)
             )
         )
+    return now + LEASE if won else None
+
+
+class Leases:
+    """The rows this worker claimed and could not even record a failure for (the database
+    went away mid-row). Once the database answers again the worker gives their leases back
+    itself, so they are tried at once rather than when the lease runs out. A lease is given
+    back only if it is still the one this worker took: no other worker can have the row."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, datetime] = {}
+
+    def keep(self, row_id: int, until: datetime) -> None:
+        self._held[row_id] = until
+
+    def give_back(self, sessions: sessionmaker[Session], now: datetime) -> int:
+        if not self._held:
+            return 0
+        given = 0
+        with sessions.begin() as session:
+            for row_id, until in self._held.items():
+                given += rowcount(
+                    session.execute(
+                        update(InboxEvent)
+                        .where(
+                            InboxEvent.id == row_id,
+                            InboxEvent.status == InboxStatus.PENDING,
+                            InboxEvent.next_attempt_at == until,
+                        )
+                        .values(next_attempt_at=now)
+                    )
+                )
+        self._held.clear()
+        return given
 
 
 def process_one(
@@ -186,10 +218,24 @@ def process_one(
     clock: Clock,
     handlers: dict[str, Handler],
     row_id: int,
+    leases: Leases | None = None,
 ) -> str:
     """Process one pending row; returns its new status."""
-    if not claim(sessions, clock, row_id):
+    lease = claim(sessions, clock, row_id)
+    if lease is None:
         return "skipped"  # another worker has it, or it is not due
+    try:
+        return _process(sessions, clock, handlers, row_id)
+    except Exception:
+        # Not even the failure could be written: the database is away.
+        if leases is not None:
+            leases.keep(row_id, lease)
+        raise
+
+
+def _process(
+    sessions: sessionmaker[Session], clock: Clock, handlers: dict[str, Handler], row_id: int
+) -> str:
     with sessions() as session:
         found = session.get(InboxEvent, row_id)
         if found is None or found.status != InboxStatus.PENDING:
@@ -278,9 +324,13 @@ def drain(
     handlers: dict[str, Handler],
     between: Callable[[], None] = lambda: None,
     budget: float | None = None,
+    leases: Leases | None = None,
 ) -> int:
     """Process every row due now, or as many as `budget` seconds allow (the timers and
-    the outbox get their turn, and the next pass goes on); returns how many were handled."""
+    the outbox get their turn, and the next pass goes on); returns how many were handled.
+    `leases` keeps the rows a pass lost the database on, given back at the next."""
+    if leases is not None:
+        leases.give_back(sessions, clock.now())
     handled = 0
     started = time.monotonic()
     while True:
@@ -292,7 +342,7 @@ def drain(
             if budget is not None and time.monotonic() - started > budget:
                 return handled
             between()
-            status = process_one(sessions, clock, handlers, row_id)
+            status = process_one(sessions, clock, handlers, row_id, leases)
             handled += status == "done"
             progressed |= status in ("done", "failed", "skipped")
         if not progressed:

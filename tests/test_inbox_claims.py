@@ -4,10 +4,15 @@ reads, and what it counts is counted once, after its transaction commits."""
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from datetime import timedelta
+from typing import cast
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import inbox
 from bot.clock import FakeClock
@@ -111,3 +116,79 @@ def _store_pg(engine: object, clock: FakeClock) -> None:
                 next_attempt_at=clock.now(),
             )
         )  # fmt: skip
+
+
+class _Away:
+    """Sessions whose database goes away while `down` is set: every new transaction fails
+    as a dropped connection does."""
+
+    def __init__(self, real: sessionmaker[Session]) -> None:
+        self.real = real
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise OperationalError(
+                "SELECT 1", None, ConnectionError("server closed the connection")
+            )
+
+    def __call__(self) -> Session:
+        self._check()
+        return self.real()
+
+    def begin(self) -> AbstractContextManager[Session]:
+        self._check()
+        return self.real.begin()
+
+
+def test_a_row_the_database_went_away_on_is_tried_again_as_soon_as_it_is_back(
+    sqlite_url: str,
+) -> None:
+    """The database goes away while a row's Slack reads run: not even its failure can be
+    written, and its claim would hold it for the whole lease. The worker gives the lease back
+    itself when the database answers again, so the row is worked at once."""
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    real = make_sessionmaker(engine)
+    away = _Away(real)
+    sessions = cast(sessionmaker[Session], away)
+    clock = FakeClock()
+    inbox.store_many(engine, clock, [InboundRequest("probe", "T1", "probe:4", {})])
+    [row_id] = inbox.pending_ids(real, clock.now())
+    leases = inbox.Leases()
+
+    def goes_away(row: Row) -> None:
+        away.down = True
+
+    with pytest.raises(OperationalError):
+        inbox.drain(sessions, clock, {"probe": goes_away}, leases=leases)
+    away.down = False
+    assert inbox.pending_ids(real, clock.now()) == []  # held by the lost claim
+    worked: list[int] = []
+    handled = inbox.drain(
+        sessions, clock, {"probe": lambda row: worked.append(row.id)}, leases=leases
+    )
+    assert (handled, worked) == (1, [row_id])
+    with real() as session:
+        assert session.execute(select(InboxEvent.status)).scalar_one() == "done"
+    engine.dispose()
+
+
+def test_a_lease_taken_over_by_another_worker_is_not_given_back(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    clock = FakeClock()
+    inbox.store_many(engine, clock, [InboundRequest("probe", "T1", "probe:5", {})])
+    [row_id] = inbox.pending_ids(sessions, clock.now())
+    ours = inbox.claim(sessions, clock, row_id)
+    assert ours == clock.now() + inbox.LEASE
+    leases = inbox.Leases()
+    leases.keep(row_id, ours)
+    clock.advance(inbox.LEASE)
+    theirs = inbox.claim(sessions, clock, row_id)  # our lease ran out; another worker took it
+    assert theirs == clock.now() + inbox.LEASE
+    assert leases.give_back(sessions, clock.now()) == 0
+    with sessions() as session:
+        assert session.execute(select(InboxEvent.next_attempt_at)).scalar_one() == theirs
+    engine.dispose()

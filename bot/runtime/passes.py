@@ -80,6 +80,7 @@ class Passes:
         self._hooks_due = threading.Event()
         self._webhook_lane: threading.Thread | None = None
         self.behind = BehindWatch(sessions, clock)
+        self.leases = inbox.Leases()
         self.page_lane = PageLane(
             sessions,
             clock,
@@ -115,7 +116,12 @@ class Passes:
         # timers must not hold back messages already waiting to go out.
         try:
             processed = inbox.drain(
-                self.sessions, self.clock, self.handlers(), between, budget=PHASE_SECONDS
+                self.sessions,
+                self.clock,
+                self.handlers(),
+                between,
+                budget=PHASE_SECONDS,
+                leases=self.leases,
             )
         except Stopping:
             raise
