@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.logs import describe
+
 log = logging.getLogger(__name__)
 
 # Backoff between attempts while Slack does not answer: 1 s, doubling, at most a minute.
@@ -63,8 +65,18 @@ class Identity:
             self._who, self.refused = who, None
         if first:
             log.info("the bot token belongs to workspace %s", team)
-            self.on_learned(who)
+            if not self._stop.is_set():  # a process stopping has closed its database
+                self._tell(who)
         return who
+
+    def _tell(self, who: Who) -> None:
+        try:
+            self.on_learned(who)
+        except Exception as exc:
+            # The workspace's work resumes at the next start, when the token is learned again.
+            log.error(
+                "could not record that workspace %s is served again: %s", who.team_id, describe(exc)
+            )
 
     def start(self) -> None:
         """Learn in a background thread, retrying with backoff; returns at once."""
