@@ -78,6 +78,12 @@ def install_org(bot: Bot, enterprise_id: str, name: str, installer: str) -> str:
     return token
 
 
+# A Slack token's prefix: "xoxb-", "xoxp-", "xoxe-" (and "xoxe.xoxp-"). "xox" alone turns
+# up by chance in about 1 in 300 sets of Fernet ciphertexts (url-safe base64); with the
+# dash, about 1 in 10^8.
+TOKEN_PREFIX = re.compile(r"xox[a-z]-")
+
+
 def clear_tokens(engine: Engine) -> list[tuple[str, str]]:
     """Every (table, column) of every table holding a value with a Slack token's prefix."""
     found = []
@@ -85,7 +91,11 @@ def clear_tokens(engine: Engine) -> list[tuple[str, str]]:
         for name in inspect(conn).get_table_names():
             columns = [column(c["name"]) for c in inspect(conn).get_columns(name)]
             for row in conn.execute(select(table(name, *columns))).mappings():
-                found += [(name, c) for c, v in row.items() if v is not None and "xox" in str(v)]
+                found += [
+                    (name, c)
+                    for c, v in row.items()
+                    if v is not None and TOKEN_PREFIX.search(str(v))
+                ]
     return found
 
 
