@@ -67,31 +67,33 @@ def for_breach(page: Page) -> str | None:
     return str(found) if found else None
 
 
-def active_page(session: Session, case: Case) -> Page | None:
-    """The running page of the case's severity (not one started by a miss)."""
-    return next((p for p in active_pages(session, case) if for_breach(p) is None), None)
-
-
 @follow_changes
 def sync(session: Session, policy: Policy, case: Case, now: datetime) -> None:
     """Start paging when the case is in a paging severity and unresolved with no page
     running; stop it when it no longer is. Resolving stops every page of the case, those
-    started by a miss too."""
+    started by a miss too. The pages that go on keep the case's facts current."""
     resolved = case.status == CaseStatus.RESOLVED
     wanted = policy.chain_for(case.severity) if not resolved else None
-    page = active_page(session, case)
+    running = active_pages(session, case)
+    page = next((p for p in running if for_breach(p) is None), None)
     if page is not None and page.chain != wanted:
-        why = "the case is resolved" if resolved else "the severity was lowered"
-        stop(session, case, page, now, why)
+        stop(
+            session,
+            case,
+            page,
+            now,
+            "the case is resolved" if resolved else "the severity was lowered",
+        )
+        running.remove(page)
         page = None
     if resolved:
-        for other in active_pages(session, case):
+        for other in running:
             stop(session, case, other, now, "the case is resolved")
+        return
+    for other in running:
+        keep_facts(other, policy, case)
     if wanted is not None and page is None:
         start(session, policy, case, wanted, now)
-    elif not resolved:
-        for running in active_pages(session, case):
-            keep_facts(running, policy, case)
 
 
 def start(
@@ -245,10 +247,11 @@ def _closed(
 # -- a step -------------------------------------------------------------------------------
 
 
-def page_for_timer(session: Session, timer: Timer) -> tuple[Page | None, int]:
+def page_for_timer(session: Session, timer: Timer, lock: bool = False) -> tuple[Page | None, int]:
+    """The step's page (locked for this transaction with `lock`) and the step's index."""
     if timer.page_id is None:
         return None, 0
-    return session.get(Page, timer.page_id), timer.step or 0
+    return session.get(Page, timer.page_id, with_for_update=lock), timer.step or 0
 
 
 class NeedsTheCase(Exception):
@@ -261,17 +264,13 @@ def fire_step_alone(session: Session, timer: Timer, now: datetime) -> str | None
     the page row alone: nothing here reads or locks `cases`. The page row is locked
     instead; a change to the case that ends the page updates that row in its own
     transaction, so one of the two waits for the other."""
-    if timer.page_id is None:
-        return "the page is gone"
-    page = session.execute(
-        select(Page).where(Page.id == timer.page_id).with_for_update()
-    ).scalar_one_or_none()
+    page, index = page_for_timer(session, timer, lock=True)
     if page is None:
         return "the page is gone"
     facts = page.plan.get("case")
     if not isinstance(facts, dict):
         raise NeedsTheCase
-    return _not_climbing(page) or _fire(session, page, timer.step or 0, facts, timer, now)
+    return _not_climbing(page) or _fire(session, page, index, facts, timer, now)
 
 
 def fire_step(

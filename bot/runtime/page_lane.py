@@ -12,15 +12,12 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.db.models import Timer
-from bot.db.states import TimerStatus
 from bot.logs import describe
 from bot.slack.delivery import Deliverer, Lane
-from bot.timers.firing import PolicyForCase, fire_due
+from bot.timers.firing import PolicyForCase, fire_due, next_due
 from bot.timers.registry import WITHOUT_CASE, Setup
 
 log = logging.getLogger("bot.runtime")
@@ -71,15 +68,9 @@ class PageLane:
     def _next_in(self) -> float:
         """Seconds to the next page step or a page message's turn; a tick at most."""
         delay = self.tick_seconds
-        with self.sessions() as session:
-            next_due = session.execute(
-                select(func.min(Timer.due_at)).where(
-                    Timer.status == TimerStatus.PENDING,
-                    Timer.kind.in_(sorted(WITHOUT_CASE.keys())),
-                )
-            ).scalar_one_or_none()
+        soonest = next_due(self.sessions, only=WITHOUT_CASE.keys())
         now = self.clock.now()
-        for at in (next_due, self.deliverer.next_turn):
+        for at in (soonest, self.deliverer.next_turn):
             if at is not None:
                 delay = min(delay, (at - now).total_seconds())
         return max(MIN_GAP_SECONDS, delay)

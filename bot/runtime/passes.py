@@ -16,20 +16,17 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import inbox
 from bot.clock import Clock
-from bot.db.models import Timer
-from bot.db.states import TimerStatus
 from bot.logs import describe
 from bot.oncall import handoffs
 from bot.reports import schedule as weekly
 from bot.runtime.behind import BehindWatch
 from bot.runtime.page_lane import PageLane
 from bot.slack.delivery import Deliverer, Lane
-from bot.timers.firing import PolicyForCase, fire_due
+from bot.timers.firing import PolicyForCase, fire_due, next_due
 from bot.timers.registry import Setup
 
 # The logger the lag and pass-failure lines have always had, for those who filter on it.
@@ -186,14 +183,11 @@ class Passes:
         so timers fire at their instant rather than up to a tick and a pass later."""
         delay = max(0.0, self.tick_seconds - elapsed)
         try:
-            with self.sessions() as session:
-                next_due = session.execute(
-                    select(func.min(Timer.due_at)).where(Timer.status == TimerStatus.PENDING)
-                ).scalar_one_or_none()
+            soonest = next_due(self.sessions)
         except Exception:
-            next_due = None  # the database is down: look again in a tick
-        if next_due is not None:
-            delay = min(delay, (next_due - self.clock.now()).total_seconds())
+            soonest = None  # the database is down: look again in a tick
+        if soonest is not None:
+            delay = min(delay, (soonest - self.clock.now()).total_seconds())
         turn = self.deliverer.next_turn
         if turn is not None:
             # A message left for its turn under Slack's limits goes when the turn comes.

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Collection
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases.planning import current_deadlines
@@ -58,7 +58,7 @@ def fire_due(
     """Fire every timer due now (of the kinds in `only`, or all); returns how many acted (stale ones
     are dropped). `on_lag` hears how late the last timer of the pass fired, in seconds."""
     now = clock.now()
-    which = [Timer.kind.in_(sorted(only))] if only is not None else []
+    which = _of_kinds(only)
     with sessions() as session:
         due = list(
             session.execute(
@@ -82,6 +82,21 @@ def fire_due(
             # it: it is set aside, saying why.
             _park(sessions, timer_id, exc)
     return fired
+
+
+def _of_kinds(only: Collection[str] | None) -> list[ColumnElement[bool]]:
+    return [Timer.kind.in_(sorted(only))] if only is not None else []
+
+
+def next_due(
+    sessions: sessionmaker[Session], only: Collection[str] | None = None
+) -> datetime | None:
+    """When the soonest pending timer (of the kinds in `only`, or any) falls due."""
+    which = _of_kinds(only)
+    with sessions() as session:
+        return session.execute(
+            select(func.min(Timer.due_at)).where(Timer.status == TimerStatus.PENDING, *which)
+        ).scalar_one_or_none()
 
 
 def _park(sessions: sessionmaker[Session], timer_id: int, exc: Exception) -> None:
