@@ -208,14 +208,19 @@ def test_the_most_urgent_rows_come_first(paced: Bot) -> None:
     ]
 
 
-def test_cases_opened_together_are_announced_to_triage_in_one_message(paced: Bot) -> None:
-    for _ in range(5):
-        ts = paced.slack.post_user_message(SUPPORT, CUSTOMER, "it broke")
+def open_together(bot: Bot, n: int) -> None:
+    """`n` messages ticketed at once (every request acked before any work), then settled."""
+    for _ in range(n):
+        ts = bot.slack.post_user_message(SUPPORT, CUSTOMER, "it broke")
         event = payloads.reaction_added(
-            team=paced.slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
+            team=bot.slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
         )
-        assert paced.driver.event(event).status == 200
-    paced.settle()
+        assert bot.driver.event(event).status == 200
+    bot.settle()
+
+
+def test_cases_opened_together_are_announced_to_triage_in_one_message(paced: Bot) -> None:
+    open_together(paced, 5)
     with paced.runtime.sessions() as session:
         cases = list(session.execute(select(Case).order_by(Case.number)).scalars())
     lines = [
@@ -240,13 +245,7 @@ def test_a_case_opens_at_once_while_permalinks_are_rate_limited(paced: Bot) -> N
 
 
 def test_a_digest_whose_sender_died_is_found_in_one_read_not_posted_again(paced: Bot) -> None:
-    for _ in range(5):
-        ts = paced.slack.post_user_message(SUPPORT, CUSTOMER, "it broke")
-        event = payloads.reaction_added(
-            team=paced.slack.team_id, channel=SUPPORT, ts=ts, user=ENGINEER, item_user=CUSTOMER
-        )
-        assert paced.driver.event(event).status == 200
-    paced.settle()
+    open_together(paced, 5)
     [digest] = paced.slack.posted_messages(TRIAGE)
     # The sender died after Slack took the digest, before it recorded the rows as sent.
     with paced.runtime.sessions.begin() as session:

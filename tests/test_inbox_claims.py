@@ -4,7 +4,9 @@ reads, and what it counts is counted once, after its transaction commits."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
@@ -20,6 +22,26 @@ from bot.db import migrate
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models import InboxEvent
 from bot.inbox import InboundRequest, Row
+
+
+@dataclass(frozen=True)
+class Probe:
+    sessions: sessionmaker[Session]
+    clock: FakeClock
+    row_id: int
+
+
+@pytest.fixture
+def probe(sqlite_url: str) -> Iterator[Probe]:
+    """An inbox on SQLite holding one pending row of kind "probe"."""
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    clock = FakeClock()
+    inbox.store_many(engine, clock, [InboundRequest("probe", "T1", "probe:1", {})])
+    [row_id] = inbox.pending_ids(sessions, clock.now())
+    yield Probe(sessions, clock, row_id)
+    engine.dispose()
 
 
 def test_two_workers_never_work_the_same_row_at_once(db_url: str) -> None:
@@ -54,29 +76,18 @@ def test_two_workers_never_work_the_same_row_at_once(db_url: str) -> None:
     engine.dispose()
 
 
-def test_a_claim_left_by_a_dead_worker_is_taken_over_after_its_lease(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url)
-    migrate.upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    clock = FakeClock()
-    inbox.store_many(engine, clock, [InboundRequest("probe", "T1", "probe:2", {})])
-    [row_id] = inbox.pending_ids(sessions, clock.now())
+def test_a_claim_left_by_a_dead_worker_is_taken_over_after_its_lease(probe: Probe) -> None:
+    sessions, clock, row_id = probe.sessions, probe.clock, probe.row_id
     assert inbox.claim(sessions, clock, row_id)
     assert inbox.pending_ids(sessions, clock.now()) == []
     clock.advance(inbox.LEASE - timedelta(seconds=1))
     assert inbox.pending_ids(sessions, clock.now()) == []
     clock.advance(timedelta(seconds=1))
     assert inbox.pending_ids(sessions, clock.now()) == [row_id]
-    engine.dispose()
 
 
-def test_what_effects_count_is_counted_once_after_commit(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url)
-    migrate.upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    clock = FakeClock()
-    inbox.store_many(engine, clock, [InboundRequest("probe", "T1", "probe:3", {})])
-    [row_id] = inbox.pending_ids(sessions, clock.now())
+def test_what_effects_count_is_counted_once_after_commit(probe: Probe) -> None:
+    sessions, clock, row_id = probe.sessions, probe.clock, probe.row_id
     counted: list[str] = []
 
     def handler(row: Row) -> inbox.Effects:
@@ -104,7 +115,6 @@ def test_what_effects_count_is_counted_once_after_commit(sqlite_url: str) -> Non
     assert counted == ["opened"]
     after = REGISTRY.get_sample_value("escbot_inbox_processed_total", {"kind": "probe"})
     assert after == before + 1
-    engine.dispose()
 
 
 def _store_pg(engine: object, clock: FakeClock) -> None:
@@ -142,19 +152,14 @@ class _Away:
 
 
 def test_a_row_the_database_went_away_on_is_tried_again_as_soon_as_it_is_back(
-    sqlite_url: str,
+    probe: Probe,
 ) -> None:
     """The database goes away while a row's Slack reads run: not even its failure can be
     written, and its claim would hold it for the whole lease. The worker gives the lease back
     itself when the database answers again, so the row is worked at once."""
-    engine = make_engine(sqlite_url)
-    migrate.upgrade(engine)
-    real = make_sessionmaker(engine)
+    real, clock, row_id = probe.sessions, probe.clock, probe.row_id
     away = _Away(real)
     sessions = cast(sessionmaker[Session], away)
-    clock = FakeClock()
-    inbox.store_many(engine, clock, [InboundRequest("probe", "T1", "probe:4", {})])
-    [row_id] = inbox.pending_ids(real, clock.now())
     leases = inbox.Leases()
 
     def goes_away(row: Row) -> None:
@@ -171,16 +176,10 @@ def test_a_row_the_database_went_away_on_is_tried_again_as_soon_as_it_is_back(
     assert (handled, worked) == (1, [row_id])
     with real() as session:
         assert session.execute(select(InboxEvent.status)).scalar_one() == "done"
-    engine.dispose()
 
 
-def test_a_lease_taken_over_by_another_worker_is_not_given_back(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url)
-    migrate.upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    clock = FakeClock()
-    inbox.store_many(engine, clock, [InboundRequest("probe", "T1", "probe:5", {})])
-    [row_id] = inbox.pending_ids(sessions, clock.now())
+def test_a_lease_taken_over_by_another_worker_is_not_given_back(probe: Probe) -> None:
+    sessions, clock, row_id = probe.sessions, probe.clock, probe.row_id
     ours = inbox.claim(sessions, clock, row_id)
     assert ours == clock.now() + inbox.LEASE
     leases = inbox.Leases()
@@ -191,4 +190,3 @@ def test_a_lease_taken_over_by_another_worker_is_not_given_back(sqlite_url: str)
     assert leases.give_back(sessions, clock.now()) == 0
     with sessions() as session:
         assert session.execute(select(InboxEvent.next_attempt_at)).scalar_one() == theirs
-    engine.dispose()
