@@ -181,6 +181,10 @@ class PagedCase(Payload):
     permalink: str | None = None
     requester: str | None = None
 
+    @property
+    def key(self) -> str:
+        return f"CASE-{self.number}"
+
 
 class PageContent(Payload):
     """What every message of one paging step says."""

@@ -4,12 +4,12 @@ an acknowledgement, the end of a climb, and the JSON a page webhook receives."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.cases.view import CaseView
 from bot.outbox import Intent
+from bot.outbox.payloads import PageContent, PagedCase
 from bot.slack.intents import ApiCall, Outgoing, renders
 from bot.slack.render import slack_date
 
@@ -40,46 +40,24 @@ STEP_MESSAGES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Named:
-    """The case as a page message names it."""
-
-    number: int
-    team_id: str
-    channel_id: str
-    policy: str
-    permalink: str | None
-    requester_id: str | None
-
-    @property
-    def key(self) -> str:
-        return f"CASE-{self.number}"
-
-    @classmethod
-    def of(cls, case: CaseView, policy: str = "") -> Named:
-        return cls(
-            case.number, case.team_id, case.channel_id, policy, case.permalink, case.requester_id
-        )
-
-
-def _named(o: Outgoing) -> Named:
-    """From the facts a page step wrote on the row (it never read `cases`), or, for a row
-    of an earlier release, from the case."""
-    facts = o.data.get("about")
-    if isinstance(facts, dict):
-        return Named(
-            int(facts["number"]),
-            str(facts["team"]),
-            str(facts["channel"]),
-            str(facts["policy"]),
-            facts.get("permalink"),
-            facts.get("requester"),
-        )
+def _named(o: Outgoing) -> PagedCase:
+    """The case as the row names it (a page step writes it there, never reading `cases`),
+    or, for a row of an earlier release, as the case is now."""
+    about = o.body(PageContent).about
+    if about is not None:
+        return about
     case, policy = o.need_case()
-    return Named.of(case, policy.id)
+    return PagedCase(
+        number=case.number,
+        team=case.team_id,
+        channel=case.channel_id,
+        policy=policy.id,
+        permalink=case.permalink,
+        requester=case.requester_id,
+    )
 
 
-def _link(case: Named | CaseView) -> str:
+def _link(case: PagedCase | CaseView) -> str:
     return f"<{case.permalink}|{case.key}>" if case.permalink else f"*{case.key}*"
 
 
@@ -90,7 +68,7 @@ def _where(o: Outgoing) -> str:
     return f"level {level} of the escalation chain, round {o.data.get('round', 1)}"
 
 
-def _ack_button(case: Named, page: int) -> dict[str, Any]:
+def _ack_button(case: PagedCase, page: int) -> dict[str, Any]:
     return {
         "type": "actions",
         "elements": [
@@ -105,12 +83,12 @@ def _ack_button(case: Named, page: int) -> dict[str, Any]:
     }
 
 
-def _how_to_ack(o: Outgoing, case: Named) -> str:
+def _how_to_ack(o: Outgoing, case: PagedCase) -> str:
     emoji = o.data.get("ack_emoji") or "eyes"
     return f"Acknowledge with the button, `/case ack {case.key}` or a :{emoji}: on this message."
 
 
-def _page_blocks(text: str, case: Named, o: Outgoing) -> list[dict[str, Any]]:
+def _page_blocks(text: str, case: PagedCase, o: Outgoing) -> list[dict[str, Any]]:
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {
@@ -121,12 +99,12 @@ def _page_blocks(text: str, case: Named, o: Outgoing) -> list[dict[str, Any]]:
     ]
 
 
-def _summary_lines(o: Outgoing, case: Named) -> str:
-    requester = f"<@{case.requester_id}>" if case.requester_id else "unknown"
+def _summary_lines(o: Outgoing, case: PagedCase) -> str:
+    requester = f"<@{case.requester}>" if case.requester else "unknown"
     summary = str(o.data.get("summary") or "").strip()
     quoted = f"\n> {summary}" if summary else ""
     status = f"\nStatus page: <{o.data['status_page']}>" if o.data.get("status_page") else ""
-    return f"Requester: {requester}, in <#{case.channel_id}>{status}{quoted}"
+    return f"Requester: {requester}, in <#{case.channel}>{status}{quoted}"
 
 
 def _why(o: Outgoing) -> str:
@@ -250,10 +228,10 @@ def page_webhook(o: Outgoing) -> ApiCall:
     body = {
         "type": "page",
         "case": case.key,
-        "team_id": case.team_id,
-        "channel_id": case.channel_id,
+        "team_id": case.team,
+        "channel_id": case.channel,
         "permalink": case.permalink,
-        "requester_id": case.requester_id,
+        "requester_id": case.requester,
         "policy": case.policy,
         "severity": o.data.get("severity"),
         "severity_name": o.data.get("severity_name"),
